@@ -1,0 +1,89 @@
+"""Configuration options owned by the action subsystem.
+
+They are registered with the global ``CONF`` on import so that actions and
+the registry can read them without depending on start-up order.
+``mistral.config.list_opts`` re-exports :data:`GROUPS` for the sample
+config generator.
+"""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+# [DEFAULT] js_implementation is defined there; importing it first also
+# keeps registration order deterministic.
+from mistral import config  # noqa: F401
+
+CONF = cfg.CONF
+
+MIB = 1024 * 1024
+
+std_http_opts = [
+    cfg.ListOpt(
+        'allowed_hosts', default=[],
+        help='Host names (case-insensitive), IP addresses or CIDRs that '
+             'std.http, std.mistral_http and webhook notifications may '
+             'reach even when they resolve into denied_cidrs.'),
+    cfg.ListOpt(
+        'denied_cidrs',
+        default=['127.0.0.0/8', '::1/128', '169.254.0.0/16', 'fe80::/10'],
+        help='Networks that outgoing HTTP requests must not reach. The '
+             'host of every URL (and every redirect) is resolved and each '
+             'address is checked, as is the address actually connected '
+             'to.'),
+    cfg.IntOpt(
+        'default_timeout', default=60, min=0,
+        help='Timeout in seconds of std.http requests that set none.'),
+    cfg.IntOpt(
+        'max_response_size_bytes', default=5 * MIB, min=0,
+        help='Largest response body std.http accepts; 0 means no limit.'),
+]
+
+action_providers_opts = [
+    cfg.ListOpt(
+        'allowlist', default=[],
+        help='Glob patterns (fnmatch) of action provider names to load. '
+             'Empty means all.'),
+    cfg.ListOpt(
+        'denylist', default=[],
+        help='Glob patterns (fnmatch) of action provider names to skip.'),
+]
+
+legacy_action_provider_opts = [
+    cfg.BoolOpt(
+        'load_action_plugins', default=True,
+        help='Load action classes from the "mistral.actions" entry '
+             'point.'),
+    cfg.BoolOpt(
+        'load_action_generators', default=True,
+        help='Load actions from the "mistral.generators" entry point.'),
+    cfg.BoolOpt(
+        'only_builtin_actions', default=False,
+        help='Load only action classes that live in the mistral package.'),
+    cfg.ListOpt(
+        'allowlist', default=[],
+        help='Glob patterns (fnmatch) of action names to load. Empty '
+             'means all.'),
+    cfg.ListOpt(
+        'denylist', default=[],
+        help='Glob patterns (fnmatch) of action names to skip.'),
+]
+
+GROUPS: list[tuple[str | None, list[cfg.Opt]]] = [
+    ('action_std_http', std_http_opts),
+    ('action_providers', action_providers_opts),
+    ('legacy_action_provider', legacy_action_provider_opts),
+]
+
+
+def register() -> None:
+    """Register the groups; safe to call more than once."""
+    for group, opts in GROUPS:
+        CONF.register_opts(opts, group=group)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(group, list(opts)) for group, opts in GROUPS]
+
+
+register()

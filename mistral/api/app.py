@@ -1,0 +1,77 @@
+"""The WSGI application of the REST API."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from oslo_config import cfg
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
+import pecan
+
+from mistral.api import errors
+from mistral import config as _config  # noqa: F401  (options)
+from mistral.api import hooks
+
+CONF = cfg.CONF
+
+
+def _pecan_config() -> dict[str, Any]:
+    return {
+        'app': {
+            'root': CONF.pecan.root,
+            'modules': CONF.pecan.modules,
+            'debug': CONF.pecan.debug,
+        },
+        'wsme': {'debug': False},
+    }
+
+
+def _keystone(app: Callable[..., Any],
+              conf: cfg.ConfigOpts | None = None) -> Callable[..., Any]:
+    from keystonemiddleware import auth_token
+
+    # The token is validated by the middleware; ContextHook decides, so the
+    # unauthenticated paths (version discovery) still answer.
+    return auth_token.AuthProtocol(app, {
+        'oslo_config_config': conf or CONF,
+        'delay_auth_decision': True,
+    })
+
+
+def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """Build the API WSGI application from ``CONF``."""
+    conf = pecan.configuration.conf_from_dict(config or _pecan_config())
+    app_conf = dict(conf.app)
+    app = pecan.make_app(
+        app_conf.pop('root'),
+        hooks=[hooks.RejectXmlHook(), hooks.ContextHook(),
+               hooks.MaintenanceHook(), hooks.JsonBodyHook()],
+        logging=False,
+        guess_content_type_from_ext=False,
+        **{k: v for k, v in app_conf.items() if k in ('debug',)},
+    )
+    # WSME reads its own options from pecan.conf.
+    pecan.conf.update({'wsme': {'debug': False}})
+    if CONF.pecan.auth_enable:
+        if CONF.auth_type == 'keycloak-oidc':
+            from mistral.auth import keycloak
+
+            app = keycloak.KeycloakAuth(app)
+        else:
+            app = _keystone(app)
+    # CORS does nothing until [cors] allowed_origin is set; proxy headers
+    # (X-Forwarded-*) are honoured with [oslo_middleware]
+    # enable_proxy_headers_parsing, so next links show the public URL.
+    app = cors.CORS(app, CONF)
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, CONF)
+    if CONF.healthcheck.enabled:
+        from mistral.api import healthcheck
+
+        # Outside authentication: load balancers probe it anonymously.
+        app = healthcheck.mount(app)
+    if CONF.metrics.enabled:
+        from mistral.metrics import exposition
+
+        app = exposition.mount(app)  # unauthenticated, like healthcheck
+    return errors.AccessLogMiddleware(errors.CatchAllMiddleware(app))

@@ -1,0 +1,27 @@
+"""/maintenance: read or change the maintenance status."""
+
+from __future__ import annotations
+
+from pecan import rest
+
+from mistral.api.controllers.v2 import resources
+from mistral.api import access
+from mistral.api import expose
+from mistral.api import hooks
+from mistral.services import maintenance
+
+
+class MaintenanceController(rest.RestController):
+    @expose.wsme(resources.Maintenance)
+    def get(self) -> resources.Maintenance:
+        access.enforce('maintenance:get', hooks.current_context())
+        return resources.Maintenance(status=maintenance.get_status())
+
+    @expose.wsme(resources.Maintenance, body=resources.Maintenance)
+    def put(self, body: resources.Maintenance) -> resources.Maintenance:
+        # Pausing the whole service is for admins (upstream has no rule;
+        # see the differences document).
+        access.enforce('maintenance:update', hooks.current_context())
+        status = maintenance.set_status(getattr(body, 'status', None)
+                                        or '')
+        return resources.Maintenance(status=status)

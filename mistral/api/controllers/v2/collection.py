@@ -1,0 +1,150 @@
+"""The shared implementation of list endpoints (pagination, fields, links).
+
+A controller describes its resource with a :class:`Listing` and calls
+:func:`get_all` with the query arguments it received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Sequence
+
+from oslo_config import cfg
+import pecan
+
+from mistral.api.controllers.v2 import resources
+from mistral.api import access
+from mistral.api import hooks
+from mistral.db import api as db_api
+from mistral.db import listing
+
+CONF = cfg.CONF
+
+
+@dataclasses.dataclass
+class Listing:
+    model: type
+    resource: type
+    collection: type
+    # Key of the list in the response and path segment of the next link.
+    key: str
+    # Columns read when the caller did not ask for specific fields.
+    default_columns: Sequence[str]
+    # DB columns needed to produce one wire field (identity by default).
+    field_columns: dict[str, Sequence[str]] = dataclasses.field(
+        default_factory=dict)
+    # Builds the resource from one row dict and the requested fields.
+    to_resource: Callable[[dict[str, Any], Sequence[str] | None],
+                          resources.Resource] | None = None
+    # Fills computed fields for a whole page at once (no N+1 queries).
+    enrich: Callable[[list[dict[str, Any]], Sequence[str] | None],
+                     None] | None = None
+    default_sort_key: str = 'created_at'
+
+
+def columns_for(spec: Listing, fields: Sequence[str]) -> list[str]:
+    cols: list[str] = []
+    for f in fields:
+        for c in spec.field_columns.get(f, (f,)):
+            if c and c not in cols:
+                cols.append(c)
+    return cols
+
+
+def check_all_projects(all_projects: bool, resource: str) -> bool:
+    """Whether the query may ignore project scoping."""
+    ctx = hooks.current_context()
+    if all_projects:
+        access.enforce('%s:list:all_projects' % resource, ctx)
+    # Admins see every project's objects anyway.
+    return bool(all_projects or ctx.is_admin)
+
+
+def _link_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ','.join(str(v) for v in value)
+    return str(value)
+
+
+def next_link(key: str, items: list[Any], limit: int, sort_keys: list[str],
+              sort_dirs: list[str], fields: Sequence[str],
+              link_filters: dict[str, Any], marker_attr: str = 'id'
+              ) -> str | None:
+    """The ``next`` URL when the page is full, in upstream's layout."""
+    if not items or len(items) != limit:
+        return None
+    args = [('sort_keys', ','.join(sort_keys)),
+            ('sort_dirs', ','.join(sort_dirs))]
+    args += [(k, _link_value(v)) for k, v in link_filters.items()
+             if v is not None]
+    query = ''.join('%s=%s&' % kv for kv in args)
+    query += 'limit=%d&marker=%s' % (limit, getattr(items[-1], marker_attr))
+    if fields:
+        query += '&fields=%s' % ','.join(fields)
+    return '%s/v2/%s?%s' % (pecan.request.application_url, key, query)
+
+
+def prepare(spec: Listing, limit: int | None, sort_keys: list[str] | None,
+            sort_dirs: list[str] | None, fields: list[str] | None
+            ) -> tuple[int, list[str], list[str], list[str]]:
+    sort_keys = list(sort_keys or [spec.default_sort_key])
+    sort_dirs = list(sort_dirs or ['asc'])
+    fields = list(fields or [])
+    if fields and 'id' not in fields:
+        fields.insert(0, 'id')
+    limit, sort_keys, sort_dirs = listing.validate_paging(
+        limit, sort_keys, sort_dirs, CONF.api.max_limit)
+    listing.validate_fields(fields, spec.resource._fields)
+    return limit, sort_keys, sort_dirs, fields
+
+
+def get_all(spec: Listing, *, marker: str | None = None,
+            limit: int | None = None, sort_keys: list[str] | None = None,
+            sort_dirs: list[str] | None = None,
+            fields: list[str] | None = None, all_projects: bool = False,
+            filters: dict[str, Any] | None = None,
+            extra_filters: Sequence[listing.Filter] = (),
+            nulls: Sequence[str] = (),
+            default_columns: Sequence[str] | None = None) -> Any:
+    """One page of ``spec``'s resources as its collection resource.
+
+    ``filters`` hold the raw query values (``op:value`` syntax) keyed by
+    column; they are echoed in the next link. ``extra_filters`` are
+    applied without being echoed (e.g. the parent id of nested lists).
+    """
+    limit, sort_keys, sort_dirs, fields = prepare(
+        spec, limit, sort_keys, sort_dirs, fields)
+    filters = {k: v for k, v in (filters or {}).items() if v is not None}
+    insecure = check_all_projects(all_projects, spec.key)
+    if fields:
+        columns = columns_for(spec, fields)
+        link_fields = columns
+    else:
+        columns = list(default_columns or spec.default_columns)
+        link_fields = []
+    flts = [listing.parse_filter(k, v) for k, v in filters.items()]
+    flts += list(extra_filters)
+    ctx = hooks.current_context()
+    with db_api.read_session() as session:
+        rows = listing.list_rows(
+            session, spec.model, columns=columns, limit=limit,
+            sort_keys=sort_keys, sort_dirs=sort_dirs, marker=marker,
+            filters=flts, nulls=nulls, project_id=ctx.project_id,
+            insecure=insecure)
+    if spec.enrich is not None:
+        spec.enrich(rows, fields or None)
+    to_res = spec.to_resource or (
+        lambda row, _f: spec.resource.from_dict(row))
+    items = [to_res(row, fields or None) for row in rows]
+    result = spec.collection()
+    setattr(result, spec.key, items)
+    link = next_link(spec.key, items, limit, sort_keys, sort_dirs,
+                     link_fields, filters)
+    if link:
+        result.next = link
+    return result
+
+
+def listing_validate_fields(spec: Listing, fields: Sequence[str]) -> None:
+    """Single GETs validate ``fields`` like lists do."""
+    listing.validate_fields(fields, spec.resource._fields)

@@ -1,0 +1,332 @@
+"""REST resources of API v2 (WSME types) and their DB conversions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable
+
+from wsme import types as wtypes
+
+from mistral.api.controllers.v2.types import jsontype
+from mistral.utils import timeutils
+
+
+class Resource(wtypes.Base):
+    """Base resource: unset attributes are left out of responses."""
+
+    # Wire names in the order upstream lists them in messages.
+    _fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> 'Resource':
+        obj = cls()
+        for key, val in values.items():
+            if key in cls._fields:
+                if isinstance(val, datetime.datetime):
+                    val = timeutils.to_wire(val)
+                setattr(obj, key, val)
+        return obj
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for name in self._fields:
+            val = getattr(self, name, wtypes.Unset)
+            if not isinstance(val, wtypes.UnsetType):
+                out[name] = val
+        return out
+
+
+class ResourceList(Resource):
+    next = wtypes.text
+
+
+class Link(Resource):
+    href = wtypes.text
+    target = wtypes.text
+    rel = wtypes.text
+
+    _fields = ('href', 'target', 'rel')
+
+
+class APIVersion(Resource):
+    id = wtypes.text
+    status = wtypes.text
+    links = [Link]
+
+    _fields = ('id', 'status', 'links')
+
+
+class APIVersions(Resource):
+    versions = [APIVersion]
+
+    _fields = ('versions',)
+
+
+class RootResource(Resource):
+    uri = wtypes.text
+
+    _fields = ('uri',)
+
+
+class Workflow(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    namespace = wtypes.text
+    input = wtypes.text
+    interface = jsontype
+    definition = wtypes.text
+    checksum = wtypes.text
+    tags = [wtypes.text]
+    scope = wtypes.text
+    project_id = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'name', 'namespace', 'input', 'interface', 'definition',
+              'checksum', 'tags', 'scope', 'project_id', 'created_at',
+              'updated_at')
+
+
+class Workflows(ResourceList):
+    workflows = [Workflow]
+
+
+class Workbook(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    namespace = wtypes.text
+    definition = wtypes.text
+    tags = [wtypes.text]
+    scope = wtypes.text
+    project_id = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'name', 'namespace', 'definition', 'tags', 'scope',
+              'project_id', 'created_at', 'updated_at')
+
+
+class Workbooks(ResourceList):
+    workbooks = [Workbook]
+
+
+class Action(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    is_system = bool
+    input = wtypes.text
+    description = wtypes.text
+    tags = [wtypes.text]
+    definition = wtypes.text
+    scope = wtypes.text
+    project_id = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+    namespace = wtypes.text
+
+    _fields = ('id', 'name', 'is_system', 'input', 'description', 'tags',
+              'definition', 'scope', 'project_id', 'created_at',
+              'updated_at', 'namespace')
+
+
+class Actions(ResourceList):
+    actions = [Action]
+
+
+class Execution(Resource):
+    id = wtypes.text
+    workflow_id = wtypes.text
+    workflow_name = wtypes.text
+    workflow_namespace = wtypes.text
+    description = wtypes.text
+    tags = [wtypes.text]
+    params = jsontype
+    task_execution_id = wtypes.text
+    root_execution_id = wtypes.text
+    source_execution_id = wtypes.text
+    state = wtypes.text
+    state_info = wtypes.text
+    input = jsontype
+    output = jsontype
+    created_at = wtypes.text
+    updated_at = wtypes.text
+    project_id = wtypes.text
+    published_global = jsontype
+
+    _fields = ('id', 'workflow_id', 'workflow_name', 'workflow_namespace',
+              'description', 'tags', 'params', 'task_execution_id',
+              'root_execution_id', 'source_execution_id', 'state',
+              'state_info', 'input', 'output', 'created_at', 'updated_at',
+              'project_id', 'published_global')
+
+
+class Executions(ResourceList):
+    executions = [Execution]
+
+
+class Task(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    type = wtypes.text
+    workflow_name = wtypes.text
+    workflow_namespace = wtypes.text
+    workflow_id = wtypes.text
+    workflow_execution_id = wtypes.text
+    tags = [wtypes.text]
+    state = wtypes.text
+    state_info = wtypes.text
+    project_id = wtypes.text
+    runtime_context = jsontype
+    result = wtypes.text
+    published = jsontype
+    published_global = jsontype
+    processed = bool
+    created_at = wtypes.text
+    updated_at = wtypes.text
+    started_at = wtypes.text
+    finished_at = wtypes.text
+    # Input only (task rerun).
+    reset = bool
+    env = jsontype
+
+    _fields = ('id', 'name', 'type', 'workflow_name', 'workflow_namespace',
+              'workflow_id', 'workflow_execution_id', 'tags', 'state',
+              'state_info', 'project_id', 'runtime_context', 'result',
+              'published', 'published_global', 'processed', 'created_at',
+              'updated_at', 'started_at', 'finished_at', 'reset', 'env')
+
+
+class Tasks(ResourceList):
+    tasks = [Task]
+
+
+class ActionExecution(Resource):
+    id = wtypes.text
+    workflow_name = wtypes.text
+    workflow_namespace = wtypes.text
+    task_name = wtypes.text
+    task_execution_id = wtypes.text
+    state = wtypes.text
+    state_info = wtypes.text
+    tags = [wtypes.text]
+    name = wtypes.text
+    description = wtypes.text
+    project_id = wtypes.text
+    accepted = bool
+    input = jsontype
+    output = jsontype
+    created_at = wtypes.text
+    updated_at = wtypes.text
+    params = jsontype
+
+    _fields = ('id', 'workflow_name', 'workflow_namespace', 'task_name',
+              'task_execution_id', 'state', 'state_info', 'tags', 'name',
+              'description', 'project_id', 'accepted', 'input', 'output',
+              'created_at', 'updated_at', 'params')
+
+
+class ActionExecutions(ResourceList):
+    action_executions = [ActionExecution]
+
+
+class Environment(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    description = wtypes.text
+    variables = jsontype
+    scope = wtypes.text
+    project_id = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'name', 'description', 'variables', 'scope',
+              'project_id', 'created_at', 'updated_at')
+
+
+class Environments(ResourceList):
+    environments = [Environment]
+
+
+class Member(Resource):
+    id = wtypes.text
+    resource_id = wtypes.text
+    resource_type = wtypes.text
+    project_id = wtypes.text
+    member_id = wtypes.text
+    status = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'resource_id', 'resource_type', 'project_id',
+               'member_id', 'status', 'created_at', 'updated_at')
+
+
+class Members(ResourceList):
+    members = [Member]
+
+
+class CodeSource(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    namespace = wtypes.text
+    content = wtypes.text
+    version = int
+    project_id = wtypes.text
+    scope = wtypes.text
+    actions = [wtypes.text]
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'name', 'namespace', 'content', 'version',
+               'project_id', 'scope', 'actions', 'created_at', 'updated_at')
+
+
+class CodeSources(ResourceList):
+    code_sources = [CodeSource]
+
+
+class DynamicAction(Resource):
+    id = wtypes.text
+    name = wtypes.text
+    namespace = wtypes.text
+    code_source_id = wtypes.text
+    code_source_name = wtypes.text
+    class_name = wtypes.text
+    project_id = wtypes.text
+    scope = wtypes.text
+    created_at = wtypes.text
+    updated_at = wtypes.text
+
+    _fields = ('id', 'name', 'namespace', 'code_source_id',
+               'code_source_name', 'class_name', 'project_id', 'scope',
+               'created_at', 'updated_at')
+
+
+class DynamicActions(ResourceList):
+    dynamic_actions = [DynamicAction]
+
+
+class Maintenance(Resource):
+    status = wtypes.text
+
+    _fields = ('status',)
+
+
+class ValidationResult(Resource):
+    valid = bool
+    error = wtypes.text
+
+    _fields = ('valid', 'error')
+
+
+def wire_dict(values: dict[str, Any], fields: Iterable[str]
+              ) -> dict[str, Any]:
+    """Pick ``fields`` from a DB row dict, timestamps in wire format."""
+    out = {}
+    for name in fields:
+        if name in values:
+            val = values[name]
+            if isinstance(val, datetime.datetime):
+                val = timeutils.to_wire(val)
+            out[name] = val
+    return out

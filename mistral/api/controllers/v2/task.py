@@ -1,0 +1,278 @@
+"""/v2/tasks and /v2/executions/<id>/tasks: task executions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+from pecan import rest
+from wsme import types as wtypes
+
+from mistral.api.controllers.v2 import action_execution as aex_ctl
+from mistral.api.controllers.v2 import collection
+from mistral.api.controllers.v2 import lookup
+from mistral.api.controllers.v2 import resources
+from mistral.api.controllers.v2.types import uniquelist
+from mistral.api import access
+from mistral.api import expose
+from mistral.api import hooks
+from mistral.db import api as db_api
+from mistral.db import listing
+from mistral.db import models
+from mistral import exceptions as exc
+from mistral.rpc import clients
+
+COLUMNS = ('id', 'name', 'type', 'workflow_name', 'workflow_namespace',
+           'workflow_id', 'workflow_execution_id', 'tags', 'state',
+           'state_info', 'project_id', 'runtime_context', 'published',
+           'processed', 'created_at', 'updated_at', 'started_at',
+           'finished_at')
+
+FIELD_COLUMNS = {
+    # Computed from the task's action or sub-workflow executions.
+    'result': ('type', 'runtime_context'),
+    'published_global': (),
+    'reset': (),
+    'env': (),
+}
+
+
+def _index(runtime_context: Any) -> int:
+    if isinstance(runtime_context, dict):
+        return int(runtime_context.get('index') or 0)
+    return 0
+
+
+def task_results(session: Any, tasks: Sequence[dict[str, Any]]
+                 ) -> dict[str, Any]:
+    """Results of these tasks, read with two queries for all of them.
+
+    A task's result is the ``result`` of its accepted action executions
+    (the output of its sub-workflows), a list in item order for
+    with-items tasks.
+    """
+    ids = [t['id'] for t in tasks]
+    if not ids:
+        return {}
+    found: dict[str, list[tuple[int, Any, Any]]] = {i: [] for i in ids}
+    aex = models.ActionExecution
+    for tid, output, rctx, created in session.execute(
+            sa.select(aex.task_execution_id, aex.output, aex.runtime_context,
+                      aex.created_at)
+            .where(aex.task_execution_id.in_(ids), aex.accepted.is_(True))):
+        value = output.get('result') if isinstance(output, dict) else None
+        found[tid].append((_index(rctx), created, value))
+    wex = models.WorkflowExecution
+    for tid, output, params, created in session.execute(
+            sa.select(wex.task_execution_id, wex.output, wex.params,
+                      wex.created_at)
+            .where(wex.task_execution_id.in_(ids))):
+        found[tid].append((_index(params), created, output))
+    results = {}
+    for task in tasks:
+        entries = sorted(found[task['id']], key=lambda e: (e[0], e[1]))
+        rctx = task.get('runtime_context') or {}
+        if isinstance(rctx, dict) and 'with_items' in rctx:
+            results[task['id']] = [e[2] for e in entries]
+        else:
+            # Retries leave several accepted results: the latest counts.
+            results[task['id']] = (
+                max(entries, key=lambda e: e[1])[2] if entries else None)
+    return results
+
+
+def enrich(rows: list[dict[str, Any]], fields: Sequence[str] | None
+           ) -> None:
+    if fields and 'result' in fields:
+        with db_api.read_session() as session:
+            results = task_results(session, rows)
+        for row in rows:
+            row['result'] = json.dumps(results.get(row['id']))
+
+
+def to_resource(row: dict[str, Any], fields: Any = None) -> resources.Task:
+    values = resources.wire_dict(row, resources.Task._fields)
+    if fields:
+        values = {k: v for k, v in values.items() if k in fields}
+    return resources.Task.from_dict(values)
+
+
+LISTING = collection.Listing(
+    model=models.TaskExecution,
+    resource=resources.Task,
+    collection=resources.Tasks,
+    key='tasks',
+    default_columns=COLUMNS,
+    field_columns=FIELD_COLUMNS,
+    to_resource=to_resource,
+    enrich=enrich,
+)
+
+
+def load_task(ctx: Any, id_: str, fields: list[str] | None = None
+              ) -> resources.Task:
+    fields = list(fields or [])
+    if fields and 'id' not in fields:
+        fields.insert(0, 'id')
+    collection.listing_validate_fields(LISTING, fields)
+    columns = collection.columns_for(LISTING, fields) if fields else COLUMNS
+    with db_api.read_session() as session:
+        row = lookup.get_row(session, models.TaskExecution, ctx, id_,
+                             columns)
+        if not fields or 'result' in fields:
+            row['result'] = json.dumps(task_results(session, [row])[id_])
+    return to_resource(row, fields or None)
+
+
+def _list(filters: dict[str, Any], extra: Sequence[listing.Filter] = (),
+          **kwargs: Any) -> resources.Tasks:
+    return collection.get_all(LISTING, filters=filters,
+                              extra_filters=extra, **kwargs)
+
+
+class TaskSubExecutionsController(rest.RestController):
+    """/v2/tasks/<id>/workflow_executions: sub-workflows of a task."""
+
+    @expose.wsme_query(resources.Executions)
+    def get_all(self, task_execution_id: str, marker: str | None = None,
+                limit: int | None = None,
+                sort_keys: list[str] | None = None,
+                sort_dirs: list[str] | None = None,
+                fields: list[str] | None = None,
+                include_output: bool = False) -> resources.Executions:
+        from mistral.api.controllers.v2 import execution
+
+        ctx = hooks.current_context()
+        access.enforce('executions:list', ctx)
+        with db_api.read_session() as session:
+            lookup.get_row(session, models.TaskExecution, ctx,
+                           task_execution_id, ('id',))
+        return execution.list_executions(
+            marker=marker, limit=limit, sort_keys=sort_keys,
+            sort_dirs=sort_dirs, fields=fields,
+            include_output=include_output,
+            filters={'task_execution_id': task_execution_id})
+
+
+class TasksController(rest.RestController):
+    action_executions = aex_ctl.TaskActionExecutionsController()
+    workflow_executions = TaskSubExecutionsController()
+
+    @expose.wsme(resources.Task, wtypes.text, uniquelist)
+    def get(self, id: str, fields: list[str] | None = None
+            ) -> resources.Task:
+        ctx = hooks.current_context()
+        access.enforce('tasks:get', ctx)
+        return load_task(ctx, id, fields)
+
+    @expose.wsme_query(resources.Tasks)
+    def get_all(self, marker: str | None = None, limit: int | None = None,
+                sort_keys: list[str] | None = None,
+                sort_dirs: list[str] | None = None,
+                fields: list[str] | None = None, name: str | None = None,
+                workflow_name: str | None = None,
+                workflow_id: str | None = None,
+                workflow_execution_id: str | None = None,
+                tags: str | None = None, state: str | None = None,
+                state_info: str | None = None, result: str | None = None,
+                published: str | None = None,
+                processed: str | None = None,
+                created_at: str | None = None,
+                updated_at: str | None = None, reset: str | None = None,
+                env: str | None = None) -> resources.Tasks:
+        access.enforce('tasks:list', hooks.current_context())
+        return _list(
+            {'name': name, 'workflow_name': workflow_name,
+             'workflow_id': workflow_id,
+             'workflow_execution_id': workflow_execution_id, 'tags': tags,
+             'state': state, 'state_info': state_info,
+             'published': published, 'processed': processed,
+             'created_at': created_at, 'updated_at': updated_at},
+            marker=marker, limit=limit, sort_keys=sort_keys,
+            sort_dirs=sort_dirs, fields=fields)
+
+    @expose.wsme(resources.Task, wtypes.text, body=resources.Task)
+    def put(self, id: str, task: resources.Task) -> resources.Task:
+        ctx = hooks.current_context()
+        access.enforce('tasks:update', ctx)
+        with db_api.read_session() as session:
+            row = lookup.get_row(session, models.TaskExecution, ctx, id,
+                                 ('id', 'name', 'workflow_name', 'state',
+                                  'runtime_context', 'project_id'))
+        lookup.check_owner(row, ctx, 'task')
+        values = task.to_dict()
+        for key in ('name', 'workflow_name'):
+            if values.get(key) and values[key] != row[key]:
+                raise exc.WorkflowException(
+                    'Task %s mismatch [task_ex_id=%s, expected=%s, '
+                    'given=%s]' % (key.replace('_', ' '), id, row[key],
+                                   values[key]))
+        state = values.get('state')
+        env = values.get('env')
+        if env is not None and not isinstance(env, dict):
+            raise exc.InputException('The env must be a JSON object.')
+        if state == 'RUNNING':
+            reset = values.get('reset')
+            if reset is None:
+                raise exc.InputException(
+                    'Reset field is mandatory to rerun task.')
+            rctx = row['runtime_context'] or {}
+            if not reset and 'with_items' not in rctx:
+                raise exc.InputException(
+                    'Only with-items tasks can be rerun without reset '
+                    '[task_ex_id=%s]' % id)
+            self._check_error_state(row)
+            clients.engine().rerun_workflow(ctx, id, reset=reset,
+                                            skip=False, env=env)
+        elif state == 'SKIPPED':
+            self._check_error_state(row)
+            clients.engine().rerun_workflow(ctx, id, reset=False,
+                                            skip=True, env=env)
+        else:
+            raise exc.InputException(
+                'Tasks can only be set to RUNNING (rerun) or SKIPPED '
+                '[task_ex_id=%s, state=%s]' % (id, state))
+        return load_task(ctx, id)
+
+    @staticmethod
+    def _check_error_state(row: dict[str, Any]) -> None:
+        if row['state'] != 'ERROR':
+            raise exc.WorkflowException(
+                'Only tasks in ERROR state can be rerun or skipped '
+                '[task_ex_id=%s, state=%s]' % (row['id'], row['state']))
+
+
+class ExecutionTasksController(rest.RestController):
+    """/v2/executions/<id>/tasks."""
+
+    @expose.wsme_query(resources.Tasks)
+    def get_all(self, workflow_execution_id: str,
+                marker: str | None = None, limit: int | None = None,
+                sort_keys: list[str] | None = None,
+                sort_dirs: list[str] | None = None,
+                fields: list[str] | None = None, name: str | None = None,
+                workflow_name: str | None = None,
+                workflow_id: str | None = None,
+                tags: str | None = None, state: str | None = None,
+                state_info: str | None = None, result: str | None = None,
+                published: str | None = None,
+                processed: str | None = None,
+                created_at: str | None = None,
+                updated_at: str | None = None, reset: str | None = None,
+                env: str | None = None) -> resources.Tasks:
+        ctx = hooks.current_context()
+        access.enforce('tasks:list', ctx)
+        with db_api.read_session() as session:
+            lookup.get_row(session, models.WorkflowExecution, ctx,
+                           workflow_execution_id, ('id',))
+        return _list(
+            {'name': name, 'workflow_name': workflow_name,
+             'workflow_id': workflow_id, 'tags': tags, 'state': state,
+             'state_info': state_info, 'published': published,
+             'processed': processed, 'created_at': created_at,
+             'updated_at': updated_at},
+            [listing.Filter('workflow_execution_id', 'eq',
+                            workflow_execution_id)],
+            marker=marker, limit=limit, sort_keys=sort_keys,
+            sort_dirs=sort_dirs, fields=fields)

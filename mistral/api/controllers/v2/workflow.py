@@ -1,0 +1,280 @@
+"""/v2/workflows: workflow definitions (raw YAML in, JSON out)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Sequence
+
+import pecan
+from pecan import rest
+import sqlalchemy as sa
+from wsme import types as wtypes
+
+from mistral.api.controllers.v2 import collection
+from mistral.api.controllers.v2 import lookup
+from mistral.api.controllers.v2 import member
+from mistral.api.controllers.v2 import resources
+from mistral.api.controllers.v2 import spec_parser
+from mistral.api.controllers.v2.types import uniquelist
+from mistral.api.controllers.v2 import validation
+from mistral.api import access
+from mistral.api import errors
+from mistral.api import expose
+from mistral.api import hooks
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral import exceptions as exc
+from mistral import lang
+from mistral.utils import timeutils
+
+COLUMNS = ('id', 'name', 'namespace', 'spec', 'definition', 'checksum',
+           'tags', 'scope', 'project_id', 'created_at', 'updated_at')
+
+
+def interface_of(spec: dict[str, Any] | None) -> dict[str, Any]:
+    spec = spec or {}
+    output = spec.get('output') or {}
+    return {'input': list(spec.get('input') or []),
+            'output': list(output.keys()) if isinstance(output, dict)
+            else list(output)}
+
+
+def to_wire(row: dict[str, Any]) -> dict[str, Any]:
+    """Wire attributes of a workflow row dict (JSON fields as objects)."""
+    out = resources.wire_dict(row, COLUMNS)
+    if 'spec' in out:
+        spec = out.pop('spec')
+        out['input'] = lang.input_string((spec or {}).get('input'))
+        out['interface'] = interface_of(spec)
+    return out
+
+
+def to_resource(row: dict[str, Any], _fields: Any = None
+                ) -> resources.Workflow:
+    return resources.Workflow.from_dict(to_wire(row))
+
+
+def row_dict(obj: models.WorkflowDefinition) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in COLUMNS}
+
+
+def text_dict(obj: models.WorkflowDefinition) -> dict[str, Any]:
+    """The hand-built JSON of the text endpoints: unset fields left out."""
+    out = to_wire(row_dict(obj))
+    return {k: v for k, v in out.items()
+            if not (k == 'updated_at' and v is None)}
+
+
+LISTING = collection.Listing(
+    model=models.WorkflowDefinition,
+    resource=resources.Workflow,
+    collection=resources.Workflows,
+    key='workflows',
+    default_columns=COLUMNS,
+    field_columns={'input': ('spec',), 'interface': ('spec',)},
+    to_resource=to_resource,
+)
+
+
+def checksum(definition: str | None) -> str:
+    return hashlib.md5((definition or '').encode('utf-8'),
+                       usedforsecurity=False).hexdigest()
+
+
+def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
+         ) -> models.WorkflowDefinition:
+    row = None
+    if lookup.is_uuid(identifier):
+        row = session.execute(lookup.scoped(
+            sa.select(models.WorkflowDefinition).where(
+                models.WorkflowDefinition.id == identifier),
+            models.WorkflowDefinition, ctx)).scalar()
+    if row is None:
+        row = lookup.get_by_name(session, models.WorkflowDefinition, ctx,
+                                 identifier, namespace or '')
+    if row is None:
+        raise exc.DBEntityNotFoundError(
+            'Workflow not found [workflow_identifier=%s, namespace=%s]'
+            % (identifier, namespace or ''))
+    return row
+
+
+def duplicate_error(name: str, namespace: str, project_id: str | None
+                    ) -> exc.DBDuplicateEntryError:
+    return exc.DBDuplicateEntryError(
+        "Duplicate entry for WorkflowDefinition ['name', 'namespace', "
+        "'project_id']: %s, %s, %s" % (name, namespace, project_id))
+
+
+def create_definitions(session: Any, ctx: Any, specs: Sequence[Any],
+                       namespace: str, scope: str,
+                       workbook_name: str | None = None
+                       ) -> list[models.WorkflowDefinition]:
+    """Insert workflows; in a workbook they are named ``<wb>.<wf>``."""
+    prefix = workbook_name + '.' if workbook_name else ''
+    rows = []
+    for spec in specs:
+        name = prefix + spec.name
+        exists = session.execute(
+            sa.select(models.WorkflowDefinition.id).where(
+                models.WorkflowDefinition.name == name,
+                models.WorkflowDefinition.namespace == namespace,
+                models.WorkflowDefinition.project_id == ctx.project_id)
+        ).first()
+        if exists:
+            raise duplicate_error(name, namespace, ctx.project_id)
+        row = models.WorkflowDefinition(
+            id=models.new_id(), name=name, namespace=namespace,
+            definition=spec.definition, spec=spec.to_dict(),
+            tags=list(spec.tags or []), scope=scope,
+            project_id=ctx.project_id, checksum=checksum(spec.definition),
+            is_system=False, workbook_name=workbook_name,
+            created_at=timeutils.utcnow())
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def update_definition(row: models.WorkflowDefinition, spec: Any,
+                      scope: str, name: str | None = None) -> None:
+    if row.is_system:
+        raise exc.InvalidModelException(
+            'Can not modify a system workflow definition [name=%s]'
+            % row.name)
+    row.name = name or spec.name
+    row.definition = spec.definition
+    row.spec = spec.to_dict()
+    row.tags = list(spec.tags or [])
+    row.scope = scope
+    row.checksum = checksum(spec.definition)
+    row.updated_at = timeutils.utcnow()
+
+
+def upsert_definitions(session: Any, ctx: Any, specs: Sequence[Any],
+                       namespace: str, scope: str,
+                       workbook_name: str | None = None
+                       ) -> list[models.WorkflowDefinition]:
+    """Update workflows that exist (own project), create the others."""
+    prefix = workbook_name + '.' if workbook_name else ''
+    rows = []
+    for spec in specs:
+        name = prefix + spec.name
+        row = session.execute(
+            sa.select(models.WorkflowDefinition).where(
+                models.WorkflowDefinition.name == name,
+                models.WorkflowDefinition.namespace == namespace,
+                models.WorkflowDefinition.project_id == ctx.project_id)
+        ).scalar()
+        if row is None:
+            rows += create_definitions(session, ctx, [spec], namespace,
+                                       scope, workbook_name)
+        else:
+            update_definition(row, spec, scope, name)
+            rows.append(row)
+    session.flush()
+    return rows
+
+
+class WorkflowsController(rest.RestController):
+    validate = validation.ValidationController(
+        lambda text: spec_parser.parser().parse_workflows(text))
+    members = member.MembersController('workflow')
+
+    @expose.wsme(resources.Workflow, wtypes.text, wtypes.text,
+                        uniquelist)
+    def get(self, identifier: str, namespace: str = '',
+            fields: list[str] | None = None) -> resources.Workflow:
+        ctx = hooks.current_context()
+        access.enforce('workflows:get', ctx)
+        fields = list(fields or [])
+        if fields and 'id' not in fields:
+            fields.insert(0, 'id')
+        collection.listing_validate_fields(LISTING, fields)
+        with db_api.read_session() as session:
+            row = row_dict(find(session, ctx, identifier, namespace))
+        if fields:
+            cols = collection.columns_for(LISTING, fields)
+            row = {k: v for k, v in row.items() if k in cols}
+        return to_resource(row)
+
+    @pecan.expose()
+    @errors.text_errors
+    def post(self, namespace: str = '', scope: str = 'private',
+             skip_validation: Any = False, **_kw: Any) -> Any:
+        ctx = hooks.current_context()
+        access.enforce('workflows:create', ctx)
+        scope = lookup.check_scope(scope, ctx, 'workflows')
+        specs = spec_parser.parser().parse_workflows(
+            hooks.request_text(),
+            validate=lookup.should_validate(skip_validation))
+        with db_api.transaction() as session:
+            rows = create_definitions(session, ctx, specs, namespace or '',
+                                      scope)
+            body = {'workflows': [text_dict(r) for r in rows]}
+        return errors.json_response(body, 201)
+
+    @pecan.expose()
+    @errors.text_errors
+    def put(self, identifier: str | None = None, namespace: str = '',
+            scope: str = 'private', skip_validation: Any = False,
+            **_kw: Any) -> Any:
+        ctx = hooks.current_context()
+        access.enforce('workflows:update', ctx)
+        scope = lookup.check_scope(scope, ctx, 'workflows')
+        specs = spec_parser.parser().parse_workflows(
+            hooks.request_text(),
+            validate=lookup.should_validate(skip_validation))
+        if identifier and len(specs) > 1:
+            raise exc.InputException(
+                'More than one workflow is in the definition, but an id '
+                'can only name one workflow [id=%s]' % identifier)
+        with db_api.transaction() as session:
+            if identifier:
+                row = find(session, ctx, identifier, namespace)
+                lookup.check_owner(row, ctx, 'workflow')
+                update_definition(row, specs[0], scope)
+                session.flush()
+                return errors.json_response(text_dict(row), 200)
+            rows = upsert_definitions(session, ctx, specs, namespace or '',
+                                      scope)
+            body = {'workflows': [text_dict(r) for r in rows]}
+        return errors.json_response(body, 200)
+
+    @expose.wsme(None, wtypes.text, wtypes.text, status_code=204)
+    def delete(self, identifier: str, namespace: str = '') -> None:
+        ctx = hooks.current_context()
+        access.enforce('workflows:delete', ctx)
+        with db_api.transaction() as session:
+            row = find(session, ctx, identifier, namespace)
+            lookup.check_owner(row, ctx, 'workflow')
+            if row.is_system:
+                raise exc.DataAccessException(
+                    'Attempt to delete a system workflow [name=%s]'
+                    % row.name)
+            member.delete_all(session, row.id)
+            session.delete(row)
+
+    @expose.wsme_query(resources.Workflows)
+    def get_all(self, marker: str | None = None, limit: int | None = None,
+                sort_keys: list[str] | None = None,
+                sort_dirs: list[str] | None = None,
+                fields: list[str] | None = None, name: str | None = None,
+                input: str | None = None, definition: str | None = None,
+                tags: str | None = None, scope: str | None = None,
+                project_id: str | None = None,
+                created_at: str | None = None,
+                updated_at: str | None = None, all_projects: bool = False,
+                namespace: str | None = None) -> resources.Workflows:
+        if input is not None:
+            # "input" is not stored; it is derived from the spec.
+            raise exc.InputException(
+                'Filtering workflows by input is not supported.')
+        access.enforce('workflows:list', hooks.current_context())
+        return collection.get_all(
+            LISTING, marker=marker, limit=limit, sort_keys=sort_keys,
+            sort_dirs=sort_dirs, fields=fields, all_projects=all_projects,
+            filters={'name': name, 'definition': definition, 'tags': tags,
+                     'scope': scope, 'project_id': project_id,
+                     'created_at': created_at, 'updated_at': updated_at,
+                     'namespace': namespace})

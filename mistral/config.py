@@ -1,0 +1,416 @@
+"""Configuration options (oslo.config) and how the process reads them.
+
+Every option the service reads is registered here so that
+``oslo-config-generator`` can list them through ``list_opts``. Config is
+parsed once per process by :func:`parse_args`; nothing else in the code base
+keeps mutable global state besides ``CONF`` and plugin registries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Iterable
+
+from oslo_config import cfg
+from oslo_db import options as db_options
+from oslo_log import log as logging
+import oslo_messaging
+from oslo_messaging import transport as _msg_transport
+
+from mistral.utils import log_context
+
+CONF = cfg.CONF
+
+SERVER_CHOICES = ('all', 'api', 'engine', 'executor', 'scheduler', 'periodic',
+                  'notifier', 'event-engine')
+
+server_opt = cfg.ListOpt(
+        'server', default=['all'],
+        help='Components to run: all or a comma separated list of '
+             + ', '.join(SERVER_CHOICES[1:]) + '. "periodic" is an alias '
+             'for "scheduler".')
+
+default_opts = [
+    cfg.StrOpt(
+        'state_path',
+        default=os.environ.get('MISTRAL_STATE_DIR',
+                               os.path.join(os.path.expanduser('~'), '.local',
+                                            'state', 'mistral')),
+        help='Directory for local state of the embedded default (the SQLite '
+             'database file when [database] connection is not set).'),
+    cfg.StrOpt('auth_type', default='keystone',
+               choices=['keystone', 'keycloak-oidc'],
+               help='Authentication type used when [pecan] auth_enable is '
+                    'true.'),
+    cfg.StrOpt('js_implementation', default='py_mini_racer',
+               help='JavaScript engine used by std.javascript.'),
+]
+
+api_opts = [
+    cfg.HostAddressOpt('host', default='0.0.0.0', help='API bind address.'),
+    cfg.PortOpt('port', default=8989, help='API port.'),
+    cfg.IntOpt('max_limit', default=1000, min=1,
+               help='Largest page a list request may return.'),
+    cfg.BoolOpt('allow_action_execution_deletion', default=False,
+                help='Allow DELETE of completed ad-hoc action executions.'),
+    cfg.StrOpt('validation_mode', default='mandatory',
+               choices=['enabled', 'mandatory', 'disabled'],
+               help='"mandatory": always validate definitions; "enabled": '
+                    'validate unless skip_validation is given; "disabled": '
+                    'never validate.'),
+    cfg.BoolOpt('enable_info_endpoint', default=False,
+                help='Serve /info from info_json_file_path.'),
+    cfg.StrOpt('info_json_file_path', default='info.json',
+               help='JSON file served by /info.'),
+    cfg.IntOpt('api_workers', default=1, deprecated_for_removal=True,
+               help='Ignored: run mistral.wsgi:application under a WSGI '
+                    'server to scale the API.'),
+    cfg.IntOpt('threads', default=16, min=1,
+               help='Worker threads of the built-in (cheroot) API server.'),
+]
+
+pecan_opts = [
+    cfg.StrOpt('root', default='mistral.api.controllers.root.RootController',
+               help='Pecan root controller.'),
+    cfg.ListOpt('modules', default=['mistral.api'], help='Pecan modules.'),
+    cfg.BoolOpt('debug', default=False, help='Pecan debug mode.'),
+    cfg.BoolOpt('auth_enable', default=True,
+                help='Require authentication on the API. The embedded '
+                     'default (no config file) turns it off.'),
+]
+
+engine_opts = [
+    cfg.StrOpt('host', default='0.0.0.0', help='Name of this engine.'),
+    cfg.StrOpt('topic', default='mistral_engine', help='Engine RPC topic.'),
+    cfg.StrOpt('version', default='1.0', help='Engine RPC API version.'),
+    cfg.IntOpt('execution_field_size_limit_kb', default=1024,
+               help='Largest input/output/params/published value in KB '
+                    '(-1: unlimited).'),
+    cfg.IntOpt('workers', default=16, min=1,
+               help='Threads that process engine requests.'),
+    cfg.StrOpt('merge_strategy', default='replace',
+               choices=['replace', 'merge'],
+               help='How published variables merge into a task context.'),
+    cfg.BoolOpt('start_subworkflows_via_rpc', default=False,
+                help='Accepted for compatibility; sub-workflows always start '
+                     'in the transaction of their parent task.'),
+    cfg.BoolOpt('inline_builtin_actions', default=True,
+                help='Run std.noop, std.echo (without delay) and std.fail '
+                     'inside the engine transaction of their task instead '
+                     'of sending them to an executor.'),
+    cfg.IntOpt('inline_actions_per_transaction', default=500, min=0,
+               help='Most actions one engine transaction runs inline; '
+                    'the rest go to executors.'),
+    cfg.IntOpt('outbox_lease', default=15, min=1,
+               help='Seconds a written but unsent message stays with the '
+                    'process that wrote it before any relay may send it.'),
+    cfg.FloatOpt('outbox_poll_interval', default=2.0, min=0.05,
+                 help='Seconds between sweeps for messages that a crashed '
+                      'process left unsent.'),
+]
+
+executor_opts = [
+    cfg.StrOpt('type', default='remote', choices=['remote', 'local'],
+               help='"remote": actions run in executor processes; "local": '
+                    'in the engine process.'),
+    cfg.StrOpt('host', default='0.0.0.0', help='Name of this executor.'),
+    cfg.StrOpt('topic', default='mistral_executor',
+               help='Executor RPC topic.'),
+    cfg.StrOpt('version', default='1.0', help='Executor RPC API version.'),
+    cfg.IntOpt('workers', default=32, min=1,
+               help='Threads that run actions in one executor process.'),
+    cfg.IntOpt('action_lease', default=30, min=2,
+               help='Seconds an executor owns a claimed action; it renews '
+                    'the lease while the action runs. An action whose lease '
+                    'ran out belongs to a dead executor.'),
+]
+
+scheduler_opts = [
+    cfg.StrOpt('host', default='0.0.0.0', help='Name of this scheduler.'),
+    cfg.StrOpt('topic', default='mistral_scheduler',
+               help='Scheduler RPC topic.'),
+    cfg.IntOpt('batch_size', default=100, min=1,
+               help='Most jobs one scheduler claims at once.'),
+    cfg.IntOpt('job_lease', default=30, min=1,
+               help='Seconds a claimed job belongs to its scheduler.'),
+    cfg.FloatOpt('max_sleep', default=5.0, min=0.05,
+                 help='Longest a scheduler sleeps when nothing is due; '
+                      'at least this often it looks for messages that a '
+                      'dead process claimed and never sent.'),
+]
+
+notifier_opts = [
+    cfg.StrOpt('type', default='remote', choices=['remote', 'local'],
+               help='Where notifications are published.'),
+    cfg.StrOpt('host', default='0.0.0.0', help='Name of this notifier.'),
+    cfg.StrOpt('topic', default='mistral_notifier',
+               help='Notifier RPC topic.'),
+    cfg.ListOpt('notify', item_type=json.loads, default=[],
+                help='Publishers added to every execution\'s '
+                     'params.notify, as JSON objects, e.g. '
+                     '{"type": "webhook", "url": "http://h/p", '
+                     '"event_types": ["WORKFLOW_SUCCEEDED"]}.'),
+    cfg.IntOpt('workers', default=8, min=1,
+               help='Threads that run publishers in one notifier.'),
+]
+
+event_engine_opts = [
+    cfg.StrOpt('host', default='0.0.0.0', help='Name of this event engine.'),
+    cfg.StrOpt('topic', default='mistral_event_engine',
+               help='Event engine RPC topic.'),
+    cfg.StrOpt('listener_pool_name', default='events',
+               help='Pool name of the notification listeners.'),
+    cfg.StrOpt('event_definitions_cfg_file',
+               default='/etc/mistral/event_definitions.yaml',
+               help='Event definitions file.'),
+    cfg.IntOpt('reconcile_interval', default=60, min=1,
+               help='Seconds between re-reading the stored event '
+                    'triggers (create/update/delete messages apply at '
+                    'once; this catches a message that was lost).'),
+]
+
+cron_trigger_opts = [
+    cfg.BoolOpt('enabled', default=True, help='Run cron triggers.'),
+    cfg.IntOpt('execution_interval', default=1, min=1,
+               help='Accepted for compatibility: schedulers sleep until the '
+                    'next trigger is due.'),
+    cfg.BoolOpt('run_in_api', default=False, deprecated_for_removal=True,
+                help='Accepted for compatibility: cron triggers fire in '
+                     'the scheduler (periodic) processes.'),
+]
+
+expiration_opts = [
+    cfg.IntOpt('evaluation_interval',
+               help='Minutes between purges of finished root executions '
+                    '(unset: never purge).'),
+    cfg.IntOpt('older_than', default=0, min=0,
+               help='Purge finished root executions older than this many '
+                    'minutes (0: no age limit).'),
+    cfg.IntOpt('max_finished_executions', default=0, min=0,
+               help='Keep at most this many finished root executions, '
+                    'the newest (0: no limit).'),
+    cfg.IntOpt('batch_size', default=0, min=0,
+               help='Most executions deleted in one transaction '
+                    '(0: all).'),
+    cfg.ListOpt('ignored_states', default=[],
+                item_type=cfg.types.String(
+                    choices=['SUCCESS', 'ERROR', 'CANCELLED']),
+                help='Finished states that are never purged.'),
+]
+
+yaql_opts = [
+    cfg.IntOpt('limit_iterators', default=-1,
+               help='Largest number of items a YAQL iterator may produce.'),
+    cfg.IntOpt('memory_quota', default=-1,
+               help='Largest number of bytes a YAQL expression may use.'),
+    cfg.BoolOpt('convert_input_data', default=True,
+                help='Convert input data to immutable YAQL types.'),
+    cfg.BoolOpt('convert_output_data', default=True,
+                help='Convert YAQL results back to plain Python types.'),
+    cfg.BoolOpt('convert_tuples_to_lists', default=True,
+                help='Turn tuples in results into lists.'),
+    cfg.BoolOpt('convert_sets_to_lists', default=False,
+                help='Turn sets in results into lists.'),
+    cfg.BoolOpt('iterable_dicts', default=False,
+                help='Let dictionaries be iterated in YAQL.'),
+    cfg.StrOpt('keyword_operator', default='=>',
+               help='YAQL keyword-argument operator.'),
+    cfg.BoolOpt('allow_delegates', default=False,
+                help='Allow YAQL delegates.'),
+]
+
+expressions_opts = [
+    cfg.ListOpt('allowed_languages', default=['yaql', 'jinja'],
+                help='Expression languages workflows may use.'),
+]
+
+healthcheck_opts = [
+    cfg.BoolOpt('enabled', default=False,
+                help='Serve /healthcheck (oslo.middleware, no '
+                     'authentication). It answers 503 unless the database '
+                     'and the message bus are reachable; the checks are '
+                     'the mistral_database and mistral_messaging backends '
+                     'of [healthcheck] backends.'),
+]
+
+keycloak_oidc_opts = [
+    cfg.StrOpt('auth_url',
+               help='Keycloak base URL, e.g. https://keycloak:8443/auth. '
+                    'Used with [DEFAULT] auth_type = keycloak-oidc.'),
+    cfg.StrOpt('certfile',
+               help='Client certificate for the connection to Keycloak.'),
+    cfg.StrOpt('keyfile',
+               help='Private key of the client certificate.'),
+    cfg.StrOpt('cafile',
+               help='CA bundle that verifies the Keycloak server '
+                    'certificate.'),
+    cfg.BoolOpt('insecure', default=False,
+                help='Do not verify the Keycloak server certificate.'),
+    cfg.StrOpt('user_info_endpoint_url',
+               default='/realms/%s/protocol/openid-connect/userinfo',
+               help='Userinfo endpoint; %s is the realm. An absolute URL '
+                    '(http...) makes every token be checked by calling '
+                    'it; a relative one (the default) makes tokens be '
+                    'checked locally with the realm public key.'),
+    cfg.StrOpt('public_cert_url',
+               default='/realms/%s/protocol/openid-connect/certs',
+               help='Path under auth_url of the realm\'s public keys '
+                    '(JWKS); %s is the realm.'),
+    cfg.StrOpt('keycloak_iss',
+               help='Expected token issuer (iss claim); unset: not '
+                    'checked.'),
+    cfg.IntOpt('public_key_cache_time', default=300, min=0,
+               help='Seconds a realm public key is reused before it is '
+                    'fetched again (an unknown key id is fetched at '
+                    'once).'),
+]
+
+metrics_opts = [
+    cfg.BoolOpt('enabled', default=True,
+                help='Expose Prometheus metrics: /metrics on the API '
+                     '(no authentication) and, for the other components, '
+                     'the metrics ports below.'),
+    cfg.HostAddressOpt('host', default='127.0.0.1',
+                       help='Address the metrics ports of non-API '
+                            'components listen on.'),
+    cfg.PortOpt('port', default=0,
+                help='Base metrics port of non-API components: engine '
+                     'port+0, executor +1, scheduler +2, notifier +3, '
+                     'event-engine +4. 0: no metrics port unless the '
+                     'component\'s own *_port is set.'),
+    cfg.PortOpt('engine_port',
+                help='Metrics port of the engine (overrides port+0).'),
+    cfg.PortOpt('executor_port',
+                help='Metrics port of the executor (overrides port+1).'),
+    cfg.PortOpt('scheduler_port',
+                help='Metrics port of the scheduler (overrides port+2).'),
+    cfg.PortOpt('notifier_port',
+                help='Metrics port of the notifier (overrides port+3).'),
+    cfg.PortOpt('event_engine_port',
+                help='Metrics port of the event engine (overrides '
+                     'port+4).'),
+    cfg.FloatOpt('outbox_depth_interval', default=5.0, min=1.0,
+                 help='Seconds between two samples of the outbox depth '
+                      '(a COUNT on the outbox table by the relay).'),
+]
+
+_GROUPS = (
+    (None, [server_opt] + default_opts),
+    ('api', api_opts),
+    ('pecan', pecan_opts),
+    ('engine', engine_opts),
+    ('executor', executor_opts),
+    ('scheduler', scheduler_opts),
+    ('notifier', notifier_opts),
+    ('event_engine', event_engine_opts),
+    ('cron_trigger', cron_trigger_opts),
+    ('execution_expiration_policy', expiration_opts),
+    ('yaql', yaql_opts),
+    ('expressions', expressions_opts),
+    ('healthcheck', healthcheck_opts),
+    ('keycloak_oidc', keycloak_oidc_opts),
+    ('metrics', metrics_opts),
+)
+
+CONF.register_cli_opt(server_opt)
+for _group, _opts in _GROUPS:
+    CONF.register_opts([o for o in _opts if o is not server_opt],
+                       group=_group)
+
+# 20 connections at most per process: a deployment has several processes
+# per database server.
+db_options.set_defaults(CONF, max_pool_size=5, max_overflow=15)
+logging.register_options(CONF)
+# Execution/task/action ids in every log line (mistral.utils.log_context).
+log_context.install(CONF)
+CONF.register_opts(_msg_transport._transport_opts)
+oslo_messaging.set_transport_defaults('mistral')
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Options for oslo-config-generator (entry point oslo.config.opts)."""
+    from mistral.actions import opts as action_opts
+
+    return ([(group, list(opts)) for group, opts in _GROUPS]
+            + [(group, list(opts)) for group, opts in action_opts.GROUPS])
+
+
+def _env_config_args() -> list[str]:
+    args: list[str] = []
+    cfg_file = os.environ.get('MISTRAL_CONFIG_FILE')
+    cfg_dir = os.environ.get('MISTRAL_CONFIG_DIR')
+    if cfg_file:
+        args += ['--config-file', cfg_file]
+    if cfg_dir:
+        args += ['--config-dir', cfg_dir]
+    return args
+
+
+def parse_args(argv: Iterable[str] | None = None,
+               default_config_files: list[str] | None = None) -> None:
+    """Parse the command line and config files once for this process.
+
+    ``--config-file`` options are moved to the front so that options given
+    on the command line win over the files. ``MISTRAL_CONFIG_FILE`` and
+    ``MISTRAL_CONFIG_DIR`` add a file and a directory. When no file is found
+    at all, the embedded default applies: SQLite under ``state_path``, the
+    in-memory transport and no API authentication.
+    """
+    from mistral import version
+
+    args = list(argv or [])
+    front, rest = [], []
+    it = iter(args)
+    for a in it:
+        if a in ('--config-file', '--config-dir'):
+            front += [a, next(it, '')]
+        elif a.startswith(('--config-file=', '--config-dir=')):
+            front.append(a)
+        else:
+            rest.append(a)
+    args = _env_config_args() + front + rest
+
+    CONF(args=args, project='mistral', version=version.version_string(),
+         default_config_files=default_config_files)
+    _apply_embedded_defaults()
+
+
+def is_embedded() -> bool:
+    """True when no configuration file or directory was found."""
+    return not CONF.config_file and not CONF.config_dir
+
+
+def _apply_embedded_defaults() -> None:
+    if not CONF.database.connection:
+        os.makedirs(CONF.state_path, exist_ok=True)
+        path = os.path.join(CONF.state_path, 'mistral.sqlite')
+        CONF.set_default('connection', 'sqlite:///' + path, group='database')
+    loc = CONF.get_location('transport_url')
+    if loc is None or loc.location == cfg.Locations.opt_default:
+        CONF.set_default('transport_url', 'fake:/')
+    if is_embedded():
+        CONF.set_default('auth_enable', False, group='pecan')
+
+
+def servers() -> list[str]:
+    """The components this process was asked to run, validated."""
+    names: list[str] = []
+    for raw in itertools.chain.from_iterable(
+            s.split(',') for s in CONF.server):
+        name = raw.strip()
+        if not name:
+            continue
+        if name not in SERVER_CHOICES:
+            raise ValueError(
+                'Unknown server "%s"; choose from: %s'
+                % (name, ', '.join(SERVER_CHOICES)))
+        if name == 'periodic':
+            name = 'scheduler'
+        if name == 'all':
+            return ['api', 'engine', 'executor', 'scheduler', 'notifier',
+                    'event-engine']
+        if name not in names:
+            names.append(name)
+    return names

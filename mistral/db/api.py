@@ -1,0 +1,192 @@
+"""Database engine, sessions and transactions.
+
+Each unit of work runs in its own session and transaction
+(:func:`transaction`); sessions are never shared between threads and there is
+no process-wide lock. Concurrency control is the database's: row locks on
+the workflow execution being changed (``SELECT ... FOR UPDATE``) on
+PostgreSQL and MariaDB, and ``BEGIN IMMEDIATE`` (a single writer) on SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+from typing import Any, Callable, Iterator, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc as sa_exc, orm
+from oslo_config import cfg
+import tenacity
+
+from mistral import exceptions as exc
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+_engine: sa.engine.Engine | None = None
+_sessionmaker: orm.sessionmaker | None = None
+_init_lock = threading.Lock()
+
+T = TypeVar('T')
+
+
+def _configure_sqlite(engine: sa.engine.Engine) -> None:
+    # pysqlite's own transaction handling would start transactions lazily
+    # and in DEFERRED mode, where two writers deadlock on lock upgrade.
+    # Take control and begin every transaction IMMEDIATE: one writer at a
+    # time, the others wait up to busy_timeout. WAL lets readers proceed.
+    @event.listens_for(engine, 'connect')
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute('PRAGMA journal_mode=WAL')
+        cur.execute('PRAGMA busy_timeout=30000')
+        cur.execute('PRAGMA synchronous=NORMAL')
+        cur.execute('PRAGMA foreign_keys=ON')
+        cur.close()
+
+    @event.listens_for(engine, 'begin')
+    def _begin(conn):
+        # Readers take no write lock (WAL lets them see the last commit).
+        if conn.get_execution_options().get('mistral_read_only'):
+            conn.exec_driver_sql('BEGIN')
+        else:
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
+
+
+def get_engine() -> sa.engine.Engine:
+    global _engine, _sessionmaker
+    if _engine is not None:
+        return _engine
+    with _init_lock:
+        if _engine is None:
+            url = sa.engine.make_url(CONF.database.connection)
+            kwargs: dict[str, Any] = {'future': True}
+            if url.get_backend_name() == 'sqlite':
+                kwargs['connect_args'] = {'check_same_thread': False,
+                                          'timeout': 30}
+                kwargs['poolclass'] = sa.pool.QueuePool
+                kwargs['pool_size'] = 5
+                kwargs['max_overflow'] = 20
+            else:
+                # Our concurrency control relies on row locks plus READ
+                # COMMITTED (MariaDB's default REPEATABLE READ would hide
+                # rows committed after a transaction's first read).
+                kwargs['isolation_level'] = 'READ COMMITTED'
+                # oslo.db's options size the pool; idle connections above
+                # max_pool_size are closed, so many processes on one
+                # server do not exhaust its connection limit.
+                kwargs['pool_size'] = CONF.database.max_pool_size or 5
+                kwargs['max_overflow'] = CONF.database.max_overflow or 15
+                kwargs['pool_pre_ping'] = True
+                kwargs['pool_recycle'] = CONF.database.connection_recycle_time
+            engine = sa.create_engine(url, **kwargs)
+            if url.get_backend_name() == 'sqlite':
+                _configure_sqlite(engine)
+            _sessionmaker = orm.sessionmaker(bind=engine,
+                                             expire_on_commit=False)
+            _engine = engine
+    return _engine
+
+
+def dispose() -> None:
+    """Close all pooled connections (tests, and after fork)."""
+    global _engine, _sessionmaker
+    with _init_lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessionmaker = None
+
+
+def is_sqlite() -> bool:
+    return get_engine().dialect.name == 'sqlite'
+
+
+def _is_retriable(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        text = str(error.orig).lower() if error.orig else str(error).lower()
+        return any(s in text for s in (
+            'deadlock', 'database is locked', 'could not serialize',
+            'lock wait timeout', 'server has gone away',
+            'lost connection', 'connection refused', 'too many connections',
+            'server closed the connection', 'terminating connection',
+            'connection reset', "can't connect"))
+    return False
+
+
+def retry_on_db_error(func: Callable[..., T]) -> Callable[..., T]:
+    """Retry a whole transaction on deadlocks and lost connections.
+
+    The decorated function must be safe to repeat: it opens its own
+    transaction, so a retry starts from a clean state.
+    """
+    retrying = tenacity.retry(
+        retry=tenacity.retry_if_exception(_is_retriable),
+        wait=tenacity.wait_random_exponential(multiplier=0.02, max=2),
+        stop=tenacity.stop_after_delay(60),
+        reraise=True,
+        before_sleep=lambda rs: LOG.warning(
+            'Retrying %s after a database error: %s',
+            getattr(func, '__name__', func), rs.outcome.exception()),
+    )
+    return functools.wraps(func)(retrying(func))
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[orm.Session]:
+    """A session in one transaction: committed on success, else rolled back.
+
+    Integrity errors on unique keys become DBDuplicateEntryError.
+    """
+    get_engine()
+    assert _sessionmaker is not None
+    session = _sessionmaker()
+    try:
+        with session.begin():
+            yield session
+    except sa_exc.IntegrityError as e:
+        raise _to_duplicate_error(e) from e
+    finally:
+        session.close()
+
+
+@contextlib.contextmanager
+def read_session() -> Iterator[orm.Session]:
+    """A session for reads only (the transaction is rolled back)."""
+    engine = get_engine()
+    assert _sessionmaker is not None
+    conn = engine.connect().execution_options(mistral_read_only=True)
+    session = _sessionmaker(bind=conn)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+        conn.close()
+
+
+def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
+    text = str(error.orig)
+    low = text.lower()
+    if 'unique' in low or 'duplicate' in low:
+        return exc.DBDuplicateEntryError('Duplicate entry: %s' % text)
+    return exc.DBError('Database integrity error: %s' % text)
+
+
+def lock_for_update(session: orm.Session, model: type, id_: str) -> Any:
+    """Load one row and lock it until the transaction ends.
+
+    Every change to a workflow execution's tasks happens under the lock of
+    that execution's row, so two engines never decide for the same workflow
+    at the same time. SQLite has no row locks; BEGIN IMMEDIATE already made
+    this transaction the only writer.
+    """
+    stmt = sa.select(model).where(model.id == id_)
+    if not is_sqlite():
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()

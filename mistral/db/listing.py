@@ -1,0 +1,269 @@
+"""Generic list queries: filters, project scoping, keyset pagination.
+
+Every list endpoint of the API goes through :func:`list_rows`, which runs
+exactly one SELECT for the page (plus one small lookup for the marker row)
+and returns plain dicts holding only the requested columns, so large JSON
+columns are never loaded when nobody asked for them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from typing import Any, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from mistral import exceptions as exc
+from mistral.db import types as db_types
+
+# Filter prefixes accepted in query values, e.g. ``state=neq:ERROR``.
+OPERATORS = ('eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'has', 'in', 'nin')
+
+SORT_DIRS = ('asc', 'desc')
+
+
+@dataclasses.dataclass
+class Filter:
+    column: str
+    op: str
+    value: Any
+
+
+def parse_filter(column: str, raw: Any) -> Filter:
+    """Split ``op:value`` into a Filter; no known prefix means equality."""
+    if isinstance(raw, str):
+        head, sep, tail = raw.partition(':')
+        if sep and head in OPERATORS:
+            if head in ('in', 'nin'):
+                return Filter(column, head, [v for v in tail.split(',')])
+            return Filter(column, head, tail)
+    return Filter(column, 'eq', raw)
+
+
+def validate_paging(limit: int | None, sort_keys: list[str],
+                    sort_dirs: list[str], max_limit: int
+                    ) -> tuple[int, list[str], list[str]]:
+    """Check limit and sort arguments; returns the effective values.
+
+    The messages are the ones upstream clients show to users.
+    """
+    if limit is not None and limit <= 0:
+        raise exc.InputException('Limit must be positive.')
+    if limit is None or limit > max_limit:
+        limit = max_limit
+    if len(sort_dirs) > len(sort_keys):
+        raise exc.InputException(
+            'Length of sort_keys must be equal or greater than sort_dirs.')
+    dirs = list(sort_dirs) + ['asc'] * (len(sort_keys) - len(sort_dirs))
+    for d in dirs:
+        if d not in SORT_DIRS:
+            raise exc.InputException(
+                "Unknown sort direction, must be 'desc' or 'asc'.")
+    return limit, list(sort_keys), dirs
+
+
+def validate_fields(fields: Sequence[str], valid: Sequence[str]) -> None:
+    unknown = [f for f in fields if f not in valid]
+    if unknown:
+        raise exc.InputException(
+            'Some fields do not exist  [%s], please choose from [%s]'
+            % (', '.join(unknown), ', '.join(valid)))
+
+
+def _column(model: type, name: str) -> Any:
+    col = getattr(model, name, None)
+    if col is None or not hasattr(col, 'property') or not isinstance(
+            col.property, orm.ColumnProperty):
+        raise exc.InputException('Unknown field or filter: %s' % name)
+    return col
+
+
+def _coerce(col: Any, value: Any) -> Any:
+    """Turn a query-string value into what the column compares with."""
+    if value is None or not isinstance(value, str):
+        return value
+    ctype = col.property.columns[0].type
+    if isinstance(ctype, sa.Boolean):
+        low = value.lower()
+        if low in ('true', '1', 'yes', 'on'):
+            return True
+        if low in ('false', '0', 'no', 'off'):
+            return False
+        raise exc.InputException('Invalid boolean value: %s' % value)
+    if isinstance(ctype, sa.Integer):
+        try:
+            return int(value)
+        except ValueError:
+            raise exc.InputException('Invalid integer value: %s' % value)
+    if isinstance(ctype, sa.DateTime) or (
+            isinstance(ctype, sa.types.TypeDecorator)
+            and isinstance(ctype.impl_instance, sa.DateTime)):
+        return _parse_datetime(value)
+    if isinstance(ctype, db_types.JsonEncoded):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _parse_datetime(value: str) -> datetime.datetime:
+    for fmt in ('%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S',
+                '%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S',
+                '%Y-%m-%d %H:%M', '%Y-%m-%d'):
+        try:
+            return datetime.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    raise exc.InputException('Invalid date/time value: %s' % value)
+
+
+def _is_json(col: Any) -> bool:
+    return isinstance(col.property.columns[0].type, db_types.JsonEncoded)
+
+
+def _condition(model: type, flt: Filter) -> Any:
+    col = _column(model, flt.column)
+    op, value = flt.op, flt.value
+    if flt.column == 'tags' and _is_json(col):
+        # Tags are a JSON list stored as text: every requested tag must be
+        # one of the row's tags.
+        tags = value if isinstance(value, list) else str(value).split(',')
+        text = sa.cast(col, sa.Text)
+        return sa.and_(*[text.like('%%%s%%' % json.dumps(t.strip()))
+                         for t in tags if t.strip()])
+    if op == 'has':
+        return sa.cast(col, sa.Text).like('%%%s%%' % value)
+    if op in ('in', 'nin'):
+        values = [_coerce(col, v) for v in value]
+        cond = col.in_(values)
+        return cond if op == 'in' else sa.not_(cond)
+    value = _coerce(col, value)
+    if op == 'eq':
+        return col.is_(None) if value is None else col == value
+    if op == 'neq':
+        return col.is_not(None) if value is None else col != value
+    return {'gt': col > value, 'gte': col >= value,
+            'lt': col < value, 'lte': col <= value}[op]
+
+
+def shared_ids(project_id: str | None, resource_type: str) -> sa.Select:
+    """Ids of resources shared with ``project_id`` and accepted by it."""
+    from mistral.db import models
+
+    member = models.ResourceMember
+    return sa.select(member.resource_id).where(
+        member.member_id == project_id,
+        member.resource_type == resource_type,
+        member.status == 'accepted')
+
+
+# Models whose rows can be shared with other projects (members API).
+_SHARABLE = {'workflow_definitions_v2': 'workflow'}
+
+
+def scope_condition(model: type, project_id: str | None) -> Any:
+    """Rows of the caller's project, shared with everyone, or shared with
+    the caller's project and accepted by it."""
+    own = model.project_id == project_id
+    conds = [own]
+    if hasattr(model, 'scope'):
+        conds.append(model.scope == 'public')
+    resource_type = _SHARABLE.get(getattr(model, '__tablename__', ''))
+    if resource_type is not None:
+        conds.append(model.id.in_(shared_ids(project_id, resource_type)))
+    return sa.or_(*conds) if len(conds) > 1 else own
+
+
+def _marker_condition(model: type, session: orm.Session, marker: str,
+                      keys: list[str], dirs: list[str],
+                      marker_column: str) -> Any:
+    cols = [_column(model, k) for k in keys]
+    row = session.execute(
+        sa.select(*cols).where(_column(model, marker_column) == marker)
+    ).first()
+    if row is None:
+        raise exc.DBEntityNotFoundError(
+            '%s not found [%s=%s]' % (_entity_name(model), marker_column,
+                                      marker))
+    # Keyset pagination: rows strictly after the marker in the sort order,
+    # i.e. (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...
+    ors = []
+    for i, (col, d) in enumerate(zip(cols, dirs)):
+        ands = []
+        for prev_col, prev_val in zip(cols[:i], row[:i]):
+            ands.append(prev_col.is_(None) if prev_val is None
+                        else prev_col == prev_val)
+        val = row[i]
+        if val is None:
+            # NULLs sort first ascending on SQLite and MySQL.
+            after = col.is_not(None) if d == 'asc' else sa.false()
+        else:
+            after = col > val if d == 'asc' else col < val
+            if d == 'desc':
+                after = sa.or_(after, col.is_(None))
+        ors.append(sa.and_(*ands, after))
+    return sa.or_(*ors)
+
+
+def _entity_name(model: type) -> str:
+    return getattr(model, 'entity_name', model.__name__)
+
+
+def build_query(model: type, *, columns: Iterable[str] | None = None,
+                filters: Iterable[Filter] = (),
+                nulls: Iterable[str] = (),
+                project_id: str | None = None,
+                insecure: bool = False) -> sa.Select:
+    """A SELECT of the given columns (all when None) with the filters."""
+    if columns is None:
+        stmt = sa.select(model)
+    else:
+        stmt = sa.select(*[_column(model, c) for c in columns])
+    conds = [_condition(model, f) for f in filters]
+    conds += [_column(model, n).is_(None) for n in nulls]
+    if not insecure and hasattr(model, 'project_id'):
+        conds.append(scope_condition(model, project_id))
+    if conds:
+        stmt = stmt.where(*conds)
+    return stmt
+
+
+def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
+              limit: int, sort_keys: list[str], sort_dirs: list[str],
+              marker: str | None = None, filters: Iterable[Filter] = (),
+              nulls: Iterable[str] = (), project_id: str | None = None,
+              insecure: bool = False, marker_column: str = 'id'
+              ) -> list[dict[str, Any]]:
+    """One page of rows as dicts of ``columns``.
+
+    ``sort_keys``/``sort_dirs`` are extended in place with ``id`` so the
+    order is total (the caller echoes them in the ``next`` link).
+    """
+    if 'id' not in sort_keys:
+        sort_keys.append('id')
+        sort_dirs.append('asc')
+    columns = list(columns)
+    stmt = build_query(model, columns=columns, filters=filters, nulls=nulls,
+                       project_id=project_id, insecure=insecure)
+    if marker:
+        stmt = stmt.where(_marker_condition(model, session, marker,
+                                            sort_keys, sort_dirs,
+                                            marker_column))
+    order = []
+    postgres = session.get_bind().dialect.name == 'postgresql'
+    for key, d in zip(sort_keys, sort_dirs):
+        col = _column(model, key)
+        ordered = col.asc() if d == 'asc' else col.desc()
+        if postgres:
+            # NULL sorts lowest everywhere (as on SQLite and MariaDB), the
+            # order the marker criteria assume; PostgreSQL sorts it
+            # highest by default.
+            ordered = (ordered.nulls_first() if d == 'asc'
+                       else ordered.nulls_last())
+        order.append(ordered)
+    stmt = stmt.order_by(*order).limit(limit)
+    return [dict(zip(columns, row)) for row in session.execute(stmt)]

@@ -1,0 +1,129 @@
+"""mistral-db-manage: schema migrations (Alembic) and pre-installed content.
+
+Commands: upgrade [--delta N | REV], downgrade [--delta N | REV], current,
+history, stamp REV, revision [-m MSG] [--autogenerate], populate.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import mistral  # noqa: F401  (process-wide setup)
+from alembic import command as alembic_cmd
+from alembic import config as alembic_config
+from alembic import util as alembic_util
+from oslo_config import cfg
+
+from mistral import config as mistral_config
+from mistral.db import api as db_api
+
+CONF = cfg.CONF
+
+
+def alembic_cfg() -> alembic_config.Config:
+    ini = os.path.join(os.path.dirname(__file__), 'alembic.ini')
+    config = alembic_config.Config(ini)
+    config.set_main_option('sqlalchemy.url',
+                           CONF.database.connection.replace('%', '%%'))
+    return config
+
+
+def upgrade(revision: str = 'head') -> None:
+    """Bring the schema to ``revision`` (used by the embedded default too)."""
+    alembic_cmd.upgrade(alembic_cfg(), revision)
+
+
+def _rev(default: str, sign: str) -> str:
+    if CONF.command.delta:
+        return '%s%d' % (sign, CONF.command.delta)
+    return CONF.command.revision or default
+
+
+def _do_upgrade(config: alembic_config.Config) -> None:
+    rev = _rev('', '+')
+    if not rev:
+        raise SystemExit('You must provide a revision or a relative delta')
+    alembic_cmd.upgrade(config, rev, sql=CONF.command.sql)
+
+
+def _do_downgrade(config: alembic_config.Config) -> None:
+    rev = _rev('', '-')
+    if not rev:
+        raise SystemExit('You must provide a revision or a relative delta')
+    alembic_cmd.downgrade(config, rev, sql=CONF.command.sql)
+
+
+def _do_current(config: alembic_config.Config) -> None:
+    alembic_cmd.current(config, verbose=CONF.command.verbose)
+
+
+def _do_history(config: alembic_config.Config) -> None:
+    alembic_cmd.history(config, verbose=CONF.command.verbose)
+
+
+def _do_stamp(config: alembic_config.Config) -> None:
+    alembic_cmd.stamp(config, CONF.command.revision, sql=CONF.command.sql)
+
+
+def _do_revision(config: alembic_config.Config) -> None:
+    alembic_cmd.revision(config, message=CONF.command.message,
+                         autogenerate=CONF.command.autogenerate,
+                         rev_id=CONF.command.rev_id)
+
+
+def _do_populate(config: alembic_config.Config) -> None:
+    from mistral.services import populate
+    populate.populate()
+
+
+def _add_parsers(subparsers) -> None:
+    for name, func, with_rev in (('upgrade', _do_upgrade, True),
+                                 ('downgrade', _do_downgrade, True)):
+        p = subparsers.add_parser(name)
+        p.add_argument('--delta', type=int)
+        p.add_argument('--sql', action='store_true')
+        p.add_argument('revision', nargs='?')
+        p.set_defaults(func=func)
+
+    for name, func in (('current', _do_current), ('history', _do_history)):
+        p = subparsers.add_parser(name)
+        p.add_argument('--verbose', action='store_true')
+        p.set_defaults(func=func)
+
+    p = subparsers.add_parser('stamp')
+    p.add_argument('--sql', action='store_true')
+    p.add_argument('revision')
+    p.set_defaults(func=_do_stamp)
+
+    p = subparsers.add_parser('revision')
+    p.add_argument('-m', '--message')
+    p.add_argument('--autogenerate', action='store_true')
+    p.add_argument('--rev-id')
+    p.set_defaults(func=_do_revision)
+
+    for name in ('populate', 'populate_actions'):
+        p = subparsers.add_parser(name)
+        p.set_defaults(func=_do_populate)
+
+
+_command_opt = cfg.SubCommandOpt('command', title='Command',
+                                 help='Available commands',
+                                 handler=_add_parsers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    CONF.register_cli_opt(_command_opt)
+    mistral_config.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        CONF.command.func(alembic_cfg())
+    except alembic_util.CommandError as e:
+        print('mistral-db-manage: %s' % e, file=sys.stderr)
+        return 1
+    finally:
+        db_api.dispose()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

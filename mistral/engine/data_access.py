@@ -1,0 +1,156 @@
+"""Stored data for expression functions (task(), tasks(), execution()...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from mistral.db import models
+from mistral.db import rows
+
+
+def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
+    """The result of a task: its action's result, a sub-workflow's output,
+    or for with-items the list of results ordered by item index."""
+    if task_ex.type == 'WORKFLOW':
+        wf = models.WorkflowExecution
+        found = session.execute(
+            sa.select(wf.output, wf.params)
+            .where(wf.task_execution_id == task_ex.id,
+                   wf.accepted.is_(True))
+            .order_by(wf.created_at)).all()
+        items = [((r.params or {}).get('index', 0), r.output) for r in found]
+    else:
+        ae = models.ActionExecution
+        # Plain rows, not ORM objects: a with-items task may have
+        # thousands.
+        found = session.execute(
+            sa.select(ae.output, ae.runtime_context)
+            .where(ae.task_execution_id == task_ex.id,
+                   ae.accepted.is_(True))
+            .order_by(ae.created_at)).all()
+        items = [((r.runtime_context or {}).get('index', 0),
+                  (r.output or {}).get('result')) for r in found]
+    if 'with_items' in (task_ex.runtime_context or {}):
+        return [out for _, out in sorted(items, key=lambda p: p[0])]
+    return items[-1][1] if items else None
+
+
+def task_record(session: orm.Session, task_ex: models.TaskExecution,
+                result: Any = None, with_result: bool = True
+                ) -> dict[str, Any]:
+    data = rows.to_dict(task_ex, ('id', 'name', 'state', 'state_info',
+                                  'published', 'type',
+                                  'workflow_execution_id', 'created_at',
+                                  'updated_at'))
+    data['result'] = (task_result(session, task_ex) if with_result
+                      else result)
+    data['spec'] = None
+    return data
+
+
+class DbDataAccess:
+    """Answers expression functions from the database, inside the engine's
+    current transaction (so it sees this transaction's own writes)."""
+
+    def __init__(self, session: orm.Session,
+                 wf_ex: models.WorkflowExecution,
+                 wf_spec: Any = None) -> None:
+        self._s = session
+        self._wf_ex = wf_ex
+        self._wf_spec = wf_spec
+
+    def task(self, name: str | None, context: Any) -> dict[str, Any] | None:
+        if name is None:
+            current = (context or {}).get('__task_execution') or {}
+            name = current.get('name')
+            if name is None:
+                return None
+        task_ex = self._s.execute(
+            sa.select(models.TaskExecution)
+            .where(models.TaskExecution.workflow_execution_id
+                   == self._wf_ex.id,
+                   models.TaskExecution.name == name)
+            .order_by(models.TaskExecution.created_at.desc())
+            .limit(1)).scalar_one_or_none()
+        if task_ex is None:
+            return None
+        record = task_record(self._s, task_ex)
+        if self._wf_spec is not None and name in self._wf_spec.tasks:
+            record['spec'] = self._wf_spec.tasks[name].to_dict()
+        return record
+
+    def tasks(self, workflow_execution_id: str | None, recursive: bool,
+              state: str | None, flat: bool, context: Any
+              ) -> list[dict[str, Any]]:
+        wf_ex_id = workflow_execution_id or self._wf_ex.id
+        ids = [wf_ex_id]
+        if recursive:
+            ids = self._descendants(wf_ex_id)
+        stmt = sa.select(models.TaskExecution).where(
+            models.TaskExecution.workflow_execution_id.in_(ids))
+        if state:
+            stmt = stmt.where(models.TaskExecution.state == state)
+        found = self._s.execute(
+            stmt.order_by(models.TaskExecution.created_at)).scalars().all()
+        if flat:
+            found = [t for t in found if t.type == 'ACTION'
+                     or self._differs_from_child(t)]
+        return [task_record(self._s, t) for t in found]
+
+    def _differs_from_child(self, task_ex: models.TaskExecution) -> bool:
+        child_states = self._s.execute(
+            sa.select(models.WorkflowExecution.state).where(
+                models.WorkflowExecution.task_execution_id == task_ex.id)
+        ).scalars().all()
+        return any(s != task_ex.state for s in child_states)
+
+    def _descendants(self, wf_ex_id: str) -> list[str]:
+        found = [wf_ex_id]
+        frontier = [wf_ex_id]
+        while frontier:
+            task_ids = self._s.execute(
+                sa.select(models.TaskExecution.id).where(
+                    models.TaskExecution.workflow_execution_id.in_(
+                        frontier))).scalars().all()
+            if not task_ids:
+                break
+            frontier = list(self._s.execute(
+                sa.select(models.WorkflowExecution.id).where(
+                    models.WorkflowExecution.task_execution_id.in_(
+                        task_ids))).scalars().all())
+            found += frontier
+        return found
+
+    def execution(self, context: Any) -> dict[str, Any]:
+        wf = self._wf_ex
+        data = rows.to_dict(wf, ('id', 'name', 'input', 'params',
+                                 'created_at', 'updated_at',
+                                 'root_execution_id'))
+        data['spec'] = (self._wf_spec.to_dict() if self._wf_spec is not None
+                        else None)
+        return data
+
+    def executions(self, id: str | None, root_execution_id: str | None,
+                   state: str | None, from_time: Any, to_time: Any,
+                   context: Any) -> list[dict[str, Any]]:
+        wf = models.WorkflowExecution
+        stmt = sa.select(wf).where(wf.project_id == self._wf_ex.project_id)
+        if id:
+            stmt = stmt.where(wf.id == id)
+        if root_execution_id:
+            stmt = stmt.where(wf.root_execution_id == root_execution_id)
+        if state:
+            stmt = stmt.where(wf.state == state)
+        if from_time:
+            stmt = stmt.where(wf.created_at >= from_time)
+        if to_time:
+            stmt = stmt.where(wf.created_at < to_time)
+        return [rows.to_dict(r) for r in
+                self._s.execute(stmt.order_by(wf.created_at)).scalars()]
+
+    def global_var(self, name: str, context: Any) -> Any:
+        return (self._wf_ex.context or {}).get(name)
+

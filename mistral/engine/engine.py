@@ -1,0 +1,527 @@
+"""The engine's RPC endpoint.
+
+Every request is one transaction (retried whole on deadlocks and lost
+connections): lock the workflow execution row, load what is needed, ask the
+pure core what happens next, write the new state and the outbox messages,
+commit, then send. Requests are idempotent: a repeated result or start
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from mistral import exceptions as exc
+from mistral.context import MistralContext
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral.db import rows
+from mistral.engine import ad_hoc
+from mistral.engine import limits
+from mistral.engine import outbox
+from mistral.engine import spec_cache
+from mistral.engine import tasks
+from mistral.engine import workflows
+from mistral.engine.run import Run
+from mistral.engine.unit_of_work import unit_of_work
+from mistral.metrics import hooks as metrics
+from mistral.utils import timeutils
+from mistral.workflow import states
+
+LOG = logging.getLogger(__name__)
+
+
+def _ctx_dict(ctx: Any) -> dict[str, Any]:
+    if isinstance(ctx, MistralContext):
+        return ctx.to_dict()
+    return dict(ctx or {})
+
+
+def _wf_dict(wf_ex: models.WorkflowExecution) -> dict[str, Any]:
+    return rows.to_dict(wf_ex, [
+        'id', 'name', 'description', 'workflow_name', 'workflow_namespace',
+        'workflow_id', 'state', 'state_info', 'tags', 'input', 'output',
+        'params', 'task_execution_id', 'root_execution_id', 'project_id',
+        'scope', 'created_at', 'updated_at'])
+
+
+def _post_process(ax: models.ActionExecution,
+                  result: dict[str, Any]) -> dict[str, Any]:
+    from mistral.actions import registry
+
+    if 'data' not in result:
+        return result
+    desc = registry.find(ax.name, ax.workflow_namespace or '',
+                         project_id=ax.project_id)
+    if desc is None:
+        return result
+    try:
+        out = desc.post_process_result(dict(result))
+    except Exception as e:  # an output expression of the ad-hoc action
+        return {'error': 'Failed to transform the action result: %s' % e}
+    return out if isinstance(out, dict) else result
+
+
+def _load_task(session: orm.Session, task_ex_id: str
+               ) -> models.TaskExecution:
+    te = models.TaskExecution
+    return session.execute(
+        sa.select(te).where(te.id == task_ex_id)
+        .options(orm.undefer(te.in_context))
+        .execution_options(populate_existing=True)).scalar_one()
+
+
+def _after(run: Run, effects: list[Any]) -> None:
+    """Follow the effects of a task step within the same transaction."""
+    try:
+        workflows.after_task_effects(run, effects)
+    except tasks.TaskFailure as e:
+        workflows.force_fail(run, e.task_ex, e.message)
+
+
+def _parent_run(session: orm.Session, batch: Any, ctx: Any,
+                child: models.WorkflowExecution | None
+                ) -> tuple[Run, models.TaskExecution] | None:
+    """The run of a sub-workflow's parent (its row locked) and the parent
+    task, or None when the child has no parent (any more)."""
+    if child is None or not child.task_execution_id:
+        return None
+    parent_task = session.get(models.TaskExecution, child.task_execution_id)
+    if parent_task is None:
+        return None
+    run = _lock_run(session, batch, _ctx_dict(ctx),
+                    parent_task.workflow_execution_id)
+    return run, _load_task(session, parent_task.id)
+
+
+def _lock_run(session: orm.Session, batch: Any, ctx: dict[str, Any],
+              wf_ex_id: str) -> Run:
+    wf_ex = db_api.lock_for_update(session, models.WorkflowExecution,
+                                   wf_ex_id)
+    if wf_ex is None:
+        raise exc.DBEntityNotFoundError(
+            'WorkflowExecution not found [id=%s]' % wf_ex_id)
+    return Run(session, batch, ctx, wf_ex, spec_cache.workflow_spec(wf_ex))
+
+
+def _cascade(run: Run, method: str, child_states: tuple[str, ...],
+             **args: Any) -> None:
+    """Send a state change on to the sub-workflows of this execution, each
+    in its own transaction (one workflow lock per transaction)."""
+    wf, te = models.WorkflowExecution, models.TaskExecution
+    children = run.session.execute(
+        sa.select(wf.id).join(te, te.id == wf.task_execution_id).where(
+            te.workflow_execution_id == run.wf_ex.id,
+            wf.state.in_(child_states))).scalars().all()
+    for child_id in children:
+        run.batch.add('engine', method,
+                      {'wf_ex_id': child_id, 'from_parent': True, **args},
+                      ctx=run.ctx)
+
+
+def _parent_state(run: Run) -> str | None:
+    """State of the parent workflow, locked until the transaction ends.
+
+    A cascaded pause/resume/cancel applies only if the parent is still in
+    that state; holding its row lock means the parent's next change (and
+    the cascade it sends) comes after this transaction, so parent and
+    child cannot end up in different states. Locks go child, then parent;
+    nothing locks a parent and then its child.
+    """
+    task = run.session.get(models.TaskExecution,
+                           run.wf_ex.task_execution_id)
+    if task is None:
+        return None
+    parent = db_api.lock_for_update(run.session, models.WorkflowExecution,
+                                    task.workflow_execution_id)
+    return parent.state if parent is not None else None
+
+
+def _applies_message(func):
+    """A message that fails with a client error (4xx) would fail the same
+    way every time it is sent again: its outbox row is dropped."""
+    @functools.wraps(func)
+    def wrapper(self, ctx, *args, outbox_id=None, **kwargs):
+        try:
+            return func(self, ctx, *args, outbox_id=outbox_id, **kwargs)
+        except exc.MistralError as e:
+            if outbox_id and e.http_code < 500:
+                LOG.warning('Dropping message %s.%s: %s', 'engine',
+                            func.__name__, e)
+                outbox.acknowledge_alone(outbox_id)
+            raise
+    return wrapper
+
+
+class Engine:
+    """RPC endpoint on the engine topic (method names are the protocol)."""
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def start_workflow(self, ctx: Any, wf_identifier: str,
+                       wf_namespace: str = '', wf_ex_id: str | None = None,
+                       wf_input: dict | None = None, description: str = '',
+                       params: dict | None = None,
+                       outbox_id: str | None = None) -> dict[str, Any]:
+        try:
+            with unit_of_work(outbox_id) as (session, batch):
+                wf_ex = workflows.start(session, batch, _ctx_dict(ctx),
+                                        wf_identifier, wf_namespace,
+                                        wf_ex_id, wf_input, description,
+                                        params or {})
+                session.flush()
+                return _wf_dict(wf_ex)
+        except exc.DBDuplicateEntryError:
+            if not wf_ex_id:
+                raise
+            # The same id was started concurrently: answer with that one.
+            with db_api.read_session() as session:
+                existing = session.get(models.WorkflowExecution, wf_ex_id)
+                if existing is None:
+                    raise
+                return _wf_dict(existing)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def on_action_complete(self, ctx: Any, action_ex_id: str,
+                           result: dict[str, Any] | None,
+                           wf_action: bool = False, processed: bool = False,
+                           outbox_id: str | None = None) -> dict[str, Any]:
+        result = result or {}
+        with unit_of_work(outbox_id) as (session, batch):
+            ax = session.get(models.ActionExecution, action_ex_id)
+            if ax is None:
+                raise exc.DBEntityNotFoundError(
+                    'ActionExecution not found [id=%s]' % action_ex_id)
+            if states.is_completed(ax.state):
+                return rows.to_dict(ax)  # a duplicate: nothing changes
+            run = None
+            if ax.workflow_execution_id:
+                run = _lock_run(session, batch, _ctx_dict(ctx),
+                                ax.workflow_execution_id)
+                # Another engine may have taken the result while we waited
+                # for the lock.
+                session.refresh(ax)
+                if states.is_completed(ax.state):
+                    return rows.to_dict(ax)
+            if not processed:
+                # A result PUT through the API (async actions): ad-hoc
+                # actions still transform it with their `output`.
+                result = _post_process(ax, result)
+            state, value = tasks.result_state(result)
+            try:
+                limits.check_size('output', {'result': value},
+                                  'ActionExecution')
+            except exc.SizeLimitExceededException as e:
+                # Too large to keep: the action fails rather than staying
+                # RUNNING for ever.
+                state, value = states.ERROR, str(e)
+            now = timeutils.utcnow()
+            ax.state = state
+            ax.output = {'result': value}
+            ax.state_info = (tasks.error_text(value)
+                             if state == states.ERROR else None)
+            ax.accepted = True
+            ax.updated_at = now
+            ax.lease_until = None
+            if run is None or ax.task_execution_id is None:
+                return rows.to_dict(ax)
+            task_ex = _load_task(session, ax.task_execution_id)
+            info = ax.state_info if state == states.ERROR else None
+            _after(run, tasks.child_done(run, task_ex,
+                                         (state, info, value)))
+            session.flush()
+            return rows.to_dict(ax)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def on_workflow_complete(self, ctx: Any, wf_ex_id: str,
+                             outbox_id: str | None = None) -> None:
+        """A sub-workflow finished: its parent task counts it once."""
+        with unit_of_work(outbox_id) as (session, batch):
+            child = session.get(models.WorkflowExecution, wf_ex_id)
+            if child is None or child.accepted or \
+                    not states.is_completed(child.state):
+                return
+            parent = _parent_run(session, batch, ctx, child)
+            if parent is None:
+                return
+            run, task_ex = parent
+            session.refresh(child)
+            if child.accepted:
+                return
+            child.accepted = True
+            output = session.execute(
+                sa.select(models.WorkflowExecution.output).where(
+                    models.WorkflowExecution.id == wf_ex_id)).scalar()
+            info = child.state_info if child.state != states.SUCCESS \
+                else None
+            _after(run, tasks.child_done(run, task_ex,
+                                         (child.state, info, output)))
+
+    @_applies_message
+    @db_api.retry_on_db_error
+    def on_child_state(self, ctx: Any, wf_ex_id: str, state: str,
+                       outbox_id: str | None = None) -> None:
+        """A sub-workflow paused or resumed: its parent task follows, and
+        the parent workflow pauses or resumes with it."""
+        with unit_of_work(outbox_id) as (session, batch):
+            found = _parent_run(session, batch, ctx,
+                                session.get(models.WorkflowExecution,
+                                            wf_ex_id))
+            if found is None:
+                return
+            run, task_ex = found
+            parent = run.wf_ex
+            if state == states.PAUSED:
+                if task_ex.state == states.RUNNING:
+                    task_ex.state = states.PAUSED
+                    task_ex.updated_at = timeutils.utcnow()
+                if parent.state == states.RUNNING:
+                    workflows.set_state(run, states.PAUSED)
+                    _cascade(run, 'pause_workflow', (states.RUNNING,))
+            elif state == states.RUNNING:
+                if task_ex.state == states.PAUSED:
+                    task_ex.state = states.RUNNING
+                    task_ex.updated_at = timeutils.utcnow()
+                if parent.state == states.PAUSED:
+                    workflows.set_state(run, states.RUNNING)
+                    _cascade(run, 'resume_workflow', (states.PAUSED,))
+                    workflows.resume(run)
+
+    def _task_step(self, ctx: Any, task_ex_id: str, step,
+                   outbox_id: str | None = None) -> None:
+        with unit_of_work(outbox_id) as (session, batch):
+            task_ex = session.get(models.TaskExecution, task_ex_id)
+            if task_ex is None:
+                return
+            run = _lock_run(session, batch, _ctx_dict(ctx),
+                            task_ex.workflow_execution_id)
+            if run.wf_ex.state != states.RUNNING:
+                return
+            task_ex = _load_task(session, task_ex_id)
+            _after(run, step(run, task_ex))
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def continue_task(self, ctx: Any, task_ex_id: str,
+                      token: str | None = None,
+                      outbox_id: str | None = None) -> None:
+        """A policy delay ended (wait-before, retry)."""
+        self._task_step(ctx, task_ex_id,
+                        lambda run, t: tasks.continue_task(run, t, token),
+                        outbox_id=outbox_id)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def continue_items(self, ctx: Any, task_ex_id: str,
+                       outbox_id: str | None = None) -> None:
+        """More with-items elements to run inline (a large task runs in
+        several transactions)."""
+        self._task_step(ctx, task_ex_id, tasks.continue_items,
+                        outbox_id=outbox_id)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def complete_waited_task(self, ctx: Any, task_ex_id: str,
+                             outbox_id: str | None = None) -> None:
+        """The wait-after delay ended."""
+        self._task_step(ctx, task_ex_id, tasks.complete_waited_task,
+                        outbox_id=outbox_id)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def timeout_task(self, ctx: Any, task_ex_id: str, timeout: float,
+                     outbox_id: str | None = None) -> None:
+        self._task_step(ctx, task_ex_id,
+                        lambda run, t: tasks.time_out(run, t, timeout),
+                        outbox_id=outbox_id)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def on_action_update(self, ctx: Any, action_ex_id: str, state: str,
+                         wf_action: bool = False,
+                         outbox_id: str | None = None) -> dict[str, Any]:
+        with unit_of_work(outbox_id) as (session, batch):
+            ax = session.get(models.ActionExecution, action_ex_id)
+            if ax is None:
+                raise exc.DBEntityNotFoundError(
+                    'ActionExecution not found [id=%s]' % action_ex_id)
+            if state == states.PAUSED and ax.is_sync:
+                raise exc.InvalidStateTransitionException(
+                    'Only asynchronous action executions can be paused '
+                    '[action_execution_id=%s]' % action_ex_id)
+            if not states.is_valid_transition(ax.state, state):
+                raise exc.InvalidStateTransitionException(
+                    "Can't change action execution state from %s to %s "
+                    "[id=%s]" % (ax.state, state, action_ex_id))
+            ax.state = state
+            ax.updated_at = timeutils.utcnow()
+            return rows.to_dict(ax)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def pause_workflow(self, ctx: Any, wf_ex_id: str,
+                       from_parent: bool = False,
+                       outbox_id: str | None = None) -> dict[str, Any]:
+        with unit_of_work(outbox_id) as (session, batch):
+            run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
+            if from_parent and _parent_state(run) != states.PAUSED:
+                return _wf_dict(run.wf_ex)  # the parent went on meanwhile
+            if run.wf_ex.state != states.PAUSED:
+                workflows.set_state(run, states.PAUSED,
+                                    notify_parent=not from_parent)
+                _cascade(run, 'pause_workflow', (states.RUNNING,))
+            return _wf_dict(run.wf_ex)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def resume_workflow(self, ctx: Any, wf_ex_id: str,
+                        env: dict | None = None, from_parent: bool = False,
+                        outbox_id: str | None = None) -> dict[str, Any]:
+        with unit_of_work(outbox_id) as (session, batch):
+            run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
+            wf_ex = run.wf_ex
+            if from_parent and _parent_state(run) != states.RUNNING:
+                return _wf_dict(wf_ex)  # the parent paused again meanwhile
+            if env:
+                params = dict(wf_ex.params or {})
+                params['env'] = {**(params.get('env') or {}), **env}
+                wf_ex.params = params
+            if wf_ex.state == states.RUNNING:
+                return _wf_dict(wf_ex)
+            workflows.set_state(run, states.RUNNING,
+                                notify_parent=not from_parent)
+            _cascade(run, 'resume_workflow', (states.PAUSED,))
+            workflows.resume(run)
+            return _wf_dict(wf_ex)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def stop_workflow(self, ctx: Any, wf_ex_id: str, state: str,
+                      message: str | None = None, from_parent: bool = False,
+                      outbox_id: str | None = None) -> dict[str, Any]:
+        with unit_of_work(outbox_id) as (session, batch):
+            run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
+            wf_ex = run.wf_ex
+            if from_parent and _parent_state(run) != state:
+                return _wf_dict(wf_ex)  # the parent was rerun meanwhile
+            if not states.is_valid_transition(wf_ex.state, state):
+                raise exc.WorkflowException(
+                    "Can't change workflow execution state from %s to %s. "
+                    "[workflow=%s, execution_id=%s]"
+                    % (wf_ex.state, state, wf_ex.name, wf_ex.id))
+            if states.is_completed(wf_ex.state):
+                return _wf_dict(wf_ex)
+            workflows.finish(run, forced_state=state, forced_info=message)
+            if state == states.CANCELLED:
+                _cascade(run, 'stop_workflow',
+                         (states.RUNNING, states.PAUSED, states.IDLE),
+                         state=states.CANCELLED, message=message)
+            return _wf_dict(wf_ex)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def rerun_workflow(self, ctx: Any, task_ex_id: str, reset: bool = True,
+                       skip: bool = False, env: dict | None = None
+                       , outbox_id: str | None = None) -> dict[str, Any]:
+        """Run a failed task again (or skip it) and revive its workflow
+        and every parent workflow."""
+        with unit_of_work(outbox_id) as (session, batch):
+            task_ex = session.get(models.TaskExecution, task_ex_id)
+            if task_ex is None:
+                raise exc.DBEntityNotFoundError(
+                    'TaskExecution not found [id=%s]' % task_ex_id)
+            run = _lock_run(session, batch, _ctx_dict(ctx),
+                            task_ex.workflow_execution_id)
+            task_ex = _load_task(session, task_ex_id)
+            if task_ex.state != states.ERROR:
+                raise exc.WorkflowException(
+                    'Only a task in state ERROR can be %s; task %s [id=%s] '
+                    'is %s' % ('skipped' if skip else 'rerun', task_ex.name,
+                               task_ex.id, task_ex.state))
+            if not reset and not skip and \
+                    'with_items' not in (task_ex.runtime_context or {}):
+                raise exc.WorkflowException(
+                    'Only with-items tasks can be rerun with reset=false '
+                    '[task=%s, id=%s]' % (task_ex.name, task_ex.id))
+            if run.wf_ex.state != states.RUNNING:
+                workflows.set_state(run, states.RUNNING)
+            if env:
+                params = dict(run.wf_ex.params or {})
+                params['env'] = {**(params.get('env') or {}), **env}
+                run.wf_ex.params = params
+            run.wf_ex.output = {}
+            tasks.revive(run, task_ex)
+            if run.wf_ex.task_execution_id:
+                batch.add('engine', 'rerun_parent',
+                          {'wf_ex_id': run.wf_ex.id}, ctx=run.ctx)
+            if skip:
+                effects = tasks.finish_task(run, task_ex, states.SKIPPED,
+                                            'Task was skipped.',
+                                            tasks.current_result(run,
+                                                                 task_ex))
+            else:
+                effects = tasks.rerun(run, task_ex, reset)
+            _after(run, effects)
+            session.flush()
+            return rows.to_dict(task_ex)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def rerun_parent(self, ctx: Any, wf_ex_id: str,
+                     outbox_id: str | None = None) -> None:
+        """A sub-workflow runs again: its parent task and workflow too."""
+        with unit_of_work(outbox_id) as (session, batch):
+            child = session.get(models.WorkflowExecution, wf_ex_id)
+            found = _parent_run(session, batch, ctx, child)
+            if found is None:
+                return
+            run, task_ex = found
+            if child.accepted:
+                child.accepted = False
+                task_ex.active_children += 1
+            if task_ex.state != states.ERROR:
+                return
+            if run.wf_ex.state != states.RUNNING:
+                workflows.set_state(run, states.RUNNING)
+            run.wf_ex.output = {}
+            tasks.revive(run, task_ex)
+            if run.wf_ex.task_execution_id:
+                batch.add('engine', 'rerun_parent',
+                          {'wf_ex_id': run.wf_ex.id}, ctx=run.ctx)
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
+    def start_action(self, ctx: Any, action_name: str,
+                     action_input: dict | None = None, description: str = '',
+                     namespace: str = '', params: dict | None = None,
+                     outbox_id: str | None = None) -> dict[str, Any]:
+        """Run an action outside any workflow (POST /v2/action_executions).
+        """
+        return ad_hoc.start_action(_ctx_dict(ctx), ctx, action_name,
+                                   action_input or {}, description,
+                                   namespace, params or {})
+
+    def report_running_actions(self, ctx: Any, action_ex_ids: list[str]
+                               ) -> None:
+        """Accepted for compatibility; executors renew leases instead."""

@@ -1,0 +1,147 @@
+"""Execution events for the notifier (WORKFLOW_* and TASK_*).
+
+The engine calls these at every state change inside its transaction; an
+event that has publishers becomes an outbox row for the notifier, so
+notifications commit with the state they report.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from oslo_config import cfg
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from mistral.db import models
+from mistral.metrics import hooks as metrics
+from mistral.utils import timeutils
+
+CONF = cfg.CONF
+
+WORKFLOW_LAUNCHED = 'WORKFLOW_LAUNCHED'
+WORKFLOW_SUCCEEDED = 'WORKFLOW_SUCCEEDED'
+WORKFLOW_FAILED = 'WORKFLOW_FAILED'
+WORKFLOW_CANCELLED = 'WORKFLOW_CANCELLED'
+WORKFLOW_PAUSED = 'WORKFLOW_PAUSED'
+WORKFLOW_RESUMED = 'WORKFLOW_RESUMED'
+WORKFLOW_RERUN = 'WORKFLOW_RERUN'
+
+TASK_LAUNCHED = 'TASK_LAUNCHED'
+TASK_SUCCEEDED = 'TASK_SUCCEEDED'
+TASK_FAILED = 'TASK_FAILED'
+TASK_CANCELLED = 'TASK_CANCELLED'
+TASK_PAUSED = 'TASK_PAUSED'
+TASK_RESUMED = 'TASK_RESUMED'
+TASK_RERUN = 'TASK_RERUN'
+TASK_SKIPPED = 'TASK_SKIPPED'
+
+WORKFLOW_BY_STATE = {'SUCCESS': WORKFLOW_SUCCEEDED, 'ERROR': WORKFLOW_FAILED,
+                     'CANCELLED': WORKFLOW_CANCELLED,
+                     'PAUSED': WORKFLOW_PAUSED}
+TASK_BY_STATE = {'SUCCESS': TASK_SUCCEEDED, 'ERROR': TASK_FAILED,
+                 'CANCELLED': TASK_CANCELLED, 'SKIPPED': TASK_SKIPPED,
+                 'PAUSED': TASK_PAUSED}
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return None if value is None else value.isoformat(' ')
+
+
+def _publishers(run: Any, launching: bool) -> list[dict[str, Any]]:
+    """The execution's publishers: ``params.notify``.
+
+    At launch a sub-workflow inherits the publishers of its workflow tree
+    (they are the root's: each level copied them from the one above), and
+    a root execution gets the global ``[notifier] notify`` ones; both are
+    written into the execution's params, as upstream shows them, so every
+    later event just reads them from there.
+    """
+    wf_ex = run.wf_ex
+    params = wf_ex.params or {}
+    own = list(params.get('notify') or [])
+    if not launching:
+        return own
+    if wf_ex.root_execution_id:
+        extra = [] if own else _root_publishers(run.session,
+                                                wf_ex.root_execution_id)
+    else:
+        extra = [dict(p) for p in CONF.notifier.notify or []]
+    if extra:
+        own += extra
+        wf_ex.params = {**params, 'notify': own}
+    return own
+
+
+def _root_publishers(session: orm.Session, root_id: str
+                     ) -> list[dict[str, Any]]:
+    # The root is usually in this session already (sub-workflows start in
+    # their parent's transaction); ask the database only when it is not.
+    root = session.identity_map.get(
+        orm.util.identity_key(models.WorkflowExecution, root_id))
+    if root is None:
+        root = next((o for o in session.new
+                     if isinstance(o, models.WorkflowExecution)
+                     and o.id == root_id), None)
+    if root is not None:
+        params = root.params or {}
+    else:
+        with session.no_autoflush:
+            params = session.execute(
+                sa.select(models.WorkflowExecution.params).where(
+                    models.WorkflowExecution.id == root_id)
+            ).scalar() or {}
+    return list(params.get('notify') or [])
+
+
+def _emit(run: Any, ex_id: str, data: dict[str, Any], event: str) -> None:
+    from mistral.notifiers import service
+
+    launching = event == WORKFLOW_LAUNCHED
+    publishers = [p for p in _publishers(run, launching)
+                  if isinstance(p, dict) and service.wants(p, event)]
+    if not publishers:
+        return
+    run.batch.add('notifier', 'notify', {
+        'ex_id': ex_id, 'data': data, 'event': event,
+        'timestamp': _iso(timeutils.utcnow()), 'publishers': publishers,
+    }, ctx=run.ctx)
+
+
+def workflow_event(run: Any, event: str) -> None:
+    """The run's workflow execution reached ``event``."""
+    metrics.workflow_event(run, event)
+    wf_ex = run.wf_ex
+    data = {
+        'id': wf_ex.id, 'name': wf_ex.name,
+        'workflow_name': wf_ex.workflow_name,
+        'workflow_namespace': wf_ex.workflow_namespace,
+        'workflow_id': wf_ex.workflow_id, 'state': wf_ex.state,
+        'state_info': wf_ex.state_info, 'project_id': wf_ex.project_id,
+        'task_execution_id': wf_ex.task_execution_id,
+        'root_execution_id': wf_ex.root_execution_id,
+        'created_at': _iso(wf_ex.created_at),
+        'updated_at': _iso(wf_ex.updated_at), 'event': event,
+    }
+    _emit(run, wf_ex.id, data, event)
+
+
+def task_event(run: Any, task_ex: Any, event: str) -> None:
+    """A task execution of the run's workflow reached ``event``."""
+    metrics.task_event(run, task_ex, event)
+    wf_ex = run.wf_ex
+    data = {
+        'id': task_ex.id, 'name': task_ex.name,
+        'workflow_execution_id': wf_ex.id,
+        'workflow_name': wf_ex.workflow_name,
+        'workflow_namespace': wf_ex.workflow_namespace,
+        'workflow_id': wf_ex.workflow_id, 'state': task_ex.state,
+        'state_info': task_ex.state_info, 'type': task_ex.type,
+        'project_id': task_ex.project_id,
+        'created_at': _iso(task_ex.created_at),
+        'updated_at': _iso(task_ex.updated_at),
+        'started_at': _iso(task_ex.started_at),
+        'finished_at': _iso(task_ex.finished_at), 'event': event,
+    }
+    _emit(run, task_ex.id, data, event)

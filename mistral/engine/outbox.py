@@ -1,0 +1,306 @@
+"""Transactional outbox: messages written with the state they follow.
+
+A unit of work collects messages in a :class:`Batch`; the rows are inserted
+in the same transaction as the state change, and sent by the writer right
+after commit. A process that dies between commit and send leaves its rows
+behind; their lease runs out and :class:`Relay`'s sweep (in any process)
+sends them. Receivers are idempotent, so a message sent twice is harmless.
+
+Rows with a future ``due_at`` are delayed messages: they are not sent after
+commit but by the sweep once due.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral.metrics import hooks as metrics
+from mistral.utils import timeutils
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+PROCESS_ID = '%s:%s:%s' % (socket.gethostname(), os.getpid(),
+                           uuid.uuid4().hex[:8])
+
+# Receivers that delete the row themselves when they commit the message's
+# effect (see Relay.deliver and acknowledge()).
+ACKNOWLEDGING_TARGETS = frozenset(('engine', 'executor'))
+
+# target name -> callable(ctx, method, server, payload) that casts.
+Sender = Callable[[dict, str, str | None, dict], None]
+
+
+def _default_senders() -> dict[str, Sender]:
+    from mistral.rpc import clients
+
+    def engine(ctx, method, server, payload):
+        clients.engine().cast(ctx, method, **payload)
+
+    def executor(ctx, method, server, payload):
+        clients.executor().cast(ctx, method, server=server, **payload)
+
+    def notifier(ctx, method, server, payload):
+        if CONF.notifier.type == 'local':
+            from mistral.notifiers import service as notifier_service
+
+            notifier_service.local().submit(ctx, method, payload)
+            return
+        clients.notifier().cast(ctx, method, **payload)
+
+    def event_engine(ctx, method, server, payload):
+        clients.event_engine().cast(ctx, method, **payload)
+
+    return {'engine': engine, 'executor': executor, 'notifier': notifier,
+            'event_engine': event_engine}
+
+
+class Batch:
+    """Messages produced by one unit of work."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, target: str, method: str, payload: dict[str, Any],
+            ctx: dict[str, Any] | None = None, server: str | None = None,
+            due_at: datetime.datetime | None = None) -> None:
+        now = timeutils.utcnow()
+        due = due_at or now
+        if due > now:
+            # Delayed: nobody owns it; whoever finds it due first (a
+            # scheduler, or an engine's sweep) claims and sends it.
+            owner, lease = None, due
+        else:
+            owner, lease = PROCESS_ID, now + datetime.timedelta(
+                seconds=CONF.engine.outbox_lease)
+        self.rows.append({
+            'id': str(uuid.uuid4()), 'target': target, 'method': method,
+            'payload': {'ctx': ctx or {}, 'args': payload},
+            'server': server, 'due_at': due, 'owner': owner,
+            'lease_until': lease, 'created_at': now,
+        })
+
+    def write(self, session: Any) -> None:
+        """Insert the rows in the caller's transaction."""
+        if self.rows:
+            session.execute(sa.insert(models.OutboxMessage), self.rows)
+            soonest = min((r['due_at'] for r in self.rows
+                           if r['owner'] is None), default=None)
+            if soonest is not None:
+                sa.event.listen(session, 'after_commit',
+                                lambda _s: wake_schedulers(soonest),
+                                once=True)
+
+    def due_now(self) -> list[dict[str, Any]]:
+        now = timeutils.utcnow()
+        return [r for r in self.rows if r['due_at'] <= now]
+
+
+def wake_schedulers(due_at: datetime.datetime) -> None:
+    """Tell the schedulers that a delayed message is due at ``due_at``.
+
+    Only when that is sooner than a scheduler's longest sleep: a later row
+    is found by the scheduler's own next look at the table anyway.
+    """
+    horizon = timeutils.utcnow() + datetime.timedelta(
+        seconds=CONF.scheduler.max_sleep)
+    if due_at >= horizon:
+        return
+    try:
+        from mistral.rpc import clients
+
+        clients.scheduler().cast({}, 'wake', due_at=due_at.isoformat())
+    except Exception:
+        # Not fatal: the scheduler finds the row on its next look.
+        LOG.warning('Waking the schedulers failed', exc_info=True)
+
+
+def acknowledge(session: Any, outbox_id: str | None) -> None:
+    """Delete a received message's row in the receiver's transaction."""
+    if outbox_id:
+        session.execute(sa.delete(models.OutboxMessage).where(
+            models.OutboxMessage.id == outbox_id))
+
+
+def acknowledge_alone(outbox_id: str | None) -> None:
+    """Delete a row whose message could not be applied (a 4xx error): it
+    would fail the same way every time it was sent again."""
+    if not outbox_id:
+        return
+    try:
+        with db_api.transaction() as s:
+            acknowledge(s, outbox_id)
+    except Exception:
+        LOG.warning('Could not delete outbox row %s', outbox_id,
+                    exc_info=True)
+
+
+@db_api.retry_on_db_error
+def claim_due(limit: int, lease_seconds: float,
+              now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """Take rows that are due and whose lease ran out (nobody is sending
+    them) for this process, for ``lease_seconds``. Concurrent claimers
+    skip each other's rows (SKIP LOCKED; SQLite has a single writer)."""
+    now = now or timeutils.utcnow()
+    table = models.OutboxMessage
+    with db_api.transaction() as s:
+        stmt = (sa.select(table).where(table.due_at <= now,
+                                       table.lease_until <= now)
+                .order_by(table.due_at).limit(limit))
+        if not db_api.is_sqlite():
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = s.execute(stmt).scalars().all()
+        if not rows:
+            return []
+        lease = now + datetime.timedelta(seconds=lease_seconds)
+        s.execute(sa.update(table).where(table.id.in_([r.id for r in rows]))
+                  .values(owner=PROCESS_ID, lease_until=lease))
+        # due_at: for the lag and lateness metrics.
+        return [{'id': r.id, 'target': r.target, 'method': r.method,
+                 'payload': r.payload, 'server': r.server,
+                 'due_at': r.due_at} for r in rows]
+
+
+class Relay:
+    """Sends outbox rows and deletes them once sent.
+
+    Deletions are batched by a background thread so that sending after
+    commit costs no extra transaction on the hot path.
+    """
+
+    def __init__(self, senders: dict[str, Sender] | None = None) -> None:
+        self._senders = senders
+        self._sent: list[str] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def senders(self) -> dict[str, Sender]:
+        if self._senders is None:
+            self._senders = _default_senders()
+        return self._senders
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop,
+                                            name='outbox-relay', daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._flush_deletes()
+
+    def deliver(self, rows: list[dict[str, Any]]) -> None:
+        """Send rows now (after their transaction committed).
+
+        Messages to the engine and executors carry the row id
+        (``outbox_id``); the receiver deletes the row in the transaction
+        that applies the message, so a message whose receiver died before
+        committing is sent again once the lease ends. Other rows are
+        deleted here once sent.
+        """
+        for row in rows:
+            acked_by_receiver = row['target'] in ACKNOWLEDGING_TARGETS
+            try:
+                sender = self.senders[row['target']]
+                payload = row['payload']
+                args = dict(payload.get('args') or {})
+                if acked_by_receiver:
+                    args['outbox_id'] = row['id']
+                sender(payload.get('ctx') or {}, row['method'], row['server'],
+                       args)
+            except Exception:
+                # The row stays; the sweep re-sends it once its lease ends.
+                LOG.warning('Sending %s.%s failed; it will be retried',
+                            row['target'], row['method'], exc_info=True)
+                continue
+            metrics.message_sent(row)
+            if not acked_by_receiver:
+                with self._lock:
+                    self._sent.append(row['id'])
+        if self._sent:
+            self._wake.set()
+
+    def _flush_deletes(self) -> None:
+        with self._lock:
+            ids, self._sent = self._sent, []
+        if not ids:
+            return
+        try:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                with db_api.transaction() as s:
+                    s.execute(sa.delete(models.OutboxMessage).where(
+                        models.OutboxMessage.id.in_(chunk)))
+        except Exception:
+            # Not fatal: undeleted rows are re-sent later, receivers are
+            # idempotent.
+            LOG.warning('Deleting sent outbox rows failed', exc_info=True)
+
+    def sweep(self, limit: int = 200) -> int:
+        """Claim and send rows whose lease ran out (left by dead
+        processes, failed sends, or delayed rows now due)."""
+        claimed = claim_due(limit=limit,
+                            lease_seconds=CONF.engine.outbox_lease)
+        if not claimed:
+            return 0
+        LOG.info('Relaying %d outbox message(s) left unsent', len(claimed))
+        self.deliver(claimed)
+        return len(claimed)
+
+    def _loop(self) -> None:
+        interval = CONF.engine.outbox_poll_interval
+        next_sweep = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(timeout=0.05)
+            self._wake.clear()
+            self._flush_deletes()
+            if time.monotonic() >= next_sweep:
+                try:
+                    while self.sweep() and not self._stop.is_set():
+                        pass
+                except Exception:
+                    LOG.warning('Outbox sweep failed', exc_info=True)
+                next_sweep = time.monotonic() + interval
+                metrics.outbox_depth.maybe_sample()
+
+
+_relay: Relay | None = None
+_relay_lock = threading.Lock()
+
+
+def relay() -> Relay:
+    """The process's relay (created on first use)."""
+    global _relay
+    if _relay is None:
+        with _relay_lock:
+            if _relay is None:
+                _relay = Relay()
+    return _relay
+
+
+def reset() -> None:
+    global _relay
+    with _relay_lock:
+        if _relay is not None:
+            _relay.stop()
+        _relay = None

@@ -1,0 +1,65 @@
+"""Everything one engine transaction needs about one workflow execution."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from oslo_config import cfg
+from sqlalchemy import orm
+
+from mistral.db import models
+from mistral.engine import data_access
+from mistral.engine import outbox
+
+CONF = cfg.CONF
+
+
+@dataclasses.dataclass
+class Run:
+    session: orm.Session
+    batch: outbox.Batch
+    ctx: dict[str, Any]          # request context of the caller, as a dict
+    wf_ex: models.WorkflowExecution
+    spec: Any                    # mistral.lang WorkflowSpec
+    _access: data_access.DbDataAccess | None = None
+    # Task executions this transaction created or loaded, by id: strong
+    # references, so that the session's weak identity map keeps them and
+    # looking one up costs no query (nor the flush a query implies).
+    tasks: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The latest of those by task name (finds a join task in O(1)).
+    tasks_by_name: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # with-items tasks whose remaining elements continue in a later
+    # transaction (one message each).
+    continued_items: set[str] = dataclasses.field(default_factory=set)
+    # Per-transaction memos of mistral.engine.contexts.
+    context_memo: dict[str, dict[str, Any]] = dataclasses.field(
+        default_factory=dict)
+    published_memo: dict[str, dict[str, Any]] = dataclasses.field(
+        default_factory=dict)
+    # Actions this transaction may still run inline (see engine.inline).
+    inline_budget: int = dataclasses.field(
+        default_factory=lambda: CONF.engine.inline_actions_per_transaction)
+
+    @property
+    def env(self) -> dict[str, Any]:
+        return (self.wf_ex.params or {}).get('env') or {}
+
+    @property
+    def wf_context(self) -> dict[str, Any]:
+        return self.wf_ex.context or {}
+
+    @property
+    def wf_input(self) -> dict[str, Any]:
+        return self.wf_ex.input or {}
+
+    @property
+    def access(self) -> data_access.DbDataAccess:
+        if self._access is None:
+            self._access = data_access.DbDataAccess(self.session, self.wf_ex,
+                                                    self.spec)
+        return self._access
+
+    @property
+    def merge_strategy(self) -> str:
+        return CONF.engine.merge_strategy

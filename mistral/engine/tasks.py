@@ -1,0 +1,901 @@
+"""Task executions: create them, run their actions, complete them.
+
+Every function runs inside the caller's transaction with the workflow
+execution row locked, adds the messages it implies to the run's outbox
+batch, and returns the commands that follow (for the dispatcher in
+``mistral.engine.workflows``). Counters on the rows (active tasks, active
+children, join arrivals) keep each step O(1) in the number of siblings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from mistral import exceptions as exc
+from mistral.db import models
+from mistral.engine import bulk
+from mistral.engine import contexts
+from mistral.engine import data_access
+from mistral.engine import inline
+from mistral.engine import limits
+from mistral.engine import notifications as events
+from mistral.engine.run import Run
+from mistral.utils import timeutils
+from mistral.workflow import commands as cmds
+from mistral.workflow import data_flow
+from mistral.workflow import direct
+from mistral.workflow import policies
+from mistral.workflow import reverse
+from mistral.workflow import states
+from mistral.workflow import task_plan
+
+LOG = logging.getLogger(__name__)
+
+
+class TaskFailure(Exception):
+    """A structural error (bad expression, unknown action, wrong input):
+    the task and its workflow fail at once, without on-error handling."""
+
+    def __init__(self, task_ex: models.TaskExecution, message: str) -> None:
+        super().__init__(message)
+        self.task_ex = task_ex
+        self.message = message
+
+
+@dataclasses.dataclass
+class StartChild:
+    """Start a sub-workflow for a task (handled by the dispatcher)."""
+
+    task_ex: models.TaskExecution
+    item: task_plan.WorkflowRun
+
+
+@dataclasses.dataclass
+class ChildDone:
+    """An action of the task finished in this transaction (inline)."""
+
+    task_ex: models.TaskExecution
+    latest: tuple[str, str | None, Any]
+
+
+Effect = cmds.Command | StartChild | ChildDone
+
+
+def error_text(error: Any) -> str:
+    if isinstance(error, str):
+        return error
+    try:
+        return json.dumps(error)
+    except (TypeError, ValueError):
+        return str(error)
+
+
+def _failure(run: Run, task_ex: models.TaskExecution,
+             error: Exception) -> TaskFailure:
+    return TaskFailure(task_ex, 'Failed to run task [error=%s, wf=%s, '
+                       'task=%s]' % (error, run.wf_ex.workflow_name,
+                                     task_ex.name))
+
+
+def _rc(task_ex: models.TaskExecution) -> dict[str, Any]:
+    return dict(task_ex.runtime_context or {})
+
+
+def _later(seconds: float) -> datetime.datetime:
+    return timeutils.utcnow() + datetime.timedelta(seconds=seconds)
+
+
+def _task_ctx(run: Run, task_ex: models.TaskExecution,
+              extra: dict[str, Any] | None = None) -> data_flow.ContextView:
+    return data_flow.task_view(
+        task_ex={'id': task_ex.id, 'name': task_ex.name}, env=run.env,
+        in_context=contexts.in_context(run, task_ex),
+        wf_context=run.wf_context, wf_input=run.wf_input, extra=extra)
+
+
+# ------------------------------------------------------------------ start
+
+def _parent_refs(run: Run, triggered_by: list[dict[str, str]]
+                 ) -> dict[str, Any] | None:
+    """Context references of a task started by ``triggered_by`` (None if
+    a parent is unknown: then the context is stored whole)."""
+    refs: dict[str, Any] = {}
+    for trig in triggered_by:
+        parent = run.tasks.get(trig['task_id'])
+        if parent is None:
+            parent = run.session.get(models.TaskExecution, trig['task_id'])
+        if parent is None:
+            return None
+        refs = contexts.merge_refs(refs, contexts.refs_after(parent))
+    return refs
+
+
+def _new_task(run: Run, task_spec: Any, in_context: Any,
+              triggered_by: list[dict[str, str]], state: str,
+              state_info: str | None = None) -> models.TaskExecution:
+    wf_ex = run.wf_ex
+    refs = None
+    if contexts.by_reference(run):
+        refs = _parent_refs(run, triggered_by) if triggered_by else {}
+        if refs is not None and in_context and not triggered_by:
+            refs = None  # a context given whole (e.g. from a backlog)
+    now = timeutils.utcnow()
+    runtime: dict[str, Any] = {}
+    if triggered_by:
+        runtime['triggered_by'] = list(triggered_by)
+    task_ex = models.TaskExecution(
+        id=models.new_id(), name=task_spec.name,
+        workflow_execution_id=wf_ex.id, workflow_name=wf_ex.workflow_name,
+        workflow_namespace=wf_ex.workflow_namespace,
+        workflow_id=wf_ex.workflow_id, project_id=wf_ex.project_id,
+        scope='private', state=state, state_info=state_info,
+        started_at=now if state == states.RUNNING else None,
+        in_context=None if refs is not None else dict(in_context),
+        context_refs=refs, runtime_context=runtime,
+        type='WORKFLOW' if task_spec.workflow else 'ACTION',
+        tags=list(task_spec.tags or []), published={}, processed=False,
+        created_at=now, updated_at=now, active_children=0)
+    run.session.add(task_ex)
+    run.tasks[task_ex.id] = task_ex
+    run.tasks_by_name[task_ex.name] = task_ex
+    wf_ex.active_tasks += 1
+    if state == states.RUNNING:
+        events.task_event(run, task_ex, events.TASK_LAUNCHED)
+    return task_ex
+
+
+def start_task(run: Run, cmd: cmds.RunTask) -> list[Effect]:
+    """Create a task execution (or add an arrival to a waiting join)."""
+    task_spec = run.spec.tasks[cmd.task_name]
+    if task_spec.join is not None:
+        return _arrive_at_join(run, cmd, task_spec)
+    task_ex = _new_task(run, task_spec, cmd.in_context, cmd.triggered_by,
+                        states.RUNNING)
+    return begin(run, task_ex)
+
+
+def _join_required(run: Run, task_spec: Any) -> int:
+    if task_spec.join == 'all':
+        return len(run.spec.inbound_task_names(task_spec.name))
+    return int(task_spec.join)
+
+
+def _arrive_at_join(run: Run, cmd: cmds.RunTask,
+                    task_spec: Any) -> list[Effect]:
+    # One execution per join task and workflow execution (as upstream):
+    # arrivals after it started are recorded and change nothing else.
+    te = models.TaskExecution
+    task_ex = run.tasks_by_name.get(task_spec.name)
+    if task_ex is None:
+        # Not created in this transaction: look in the database. Nothing
+        # unflushed can be this row, so no flush is needed first.
+        with run.session.no_autoflush:
+            task_ex = run.session.execute(
+                sa.select(te).where(te.workflow_execution_id == run.wf_ex.id,
+                                    te.name == task_spec.name)
+                .options(orm.undefer(te.in_context))
+            ).scalar_one_or_none()
+        if task_ex is not None:
+            run.tasks[task_ex.id] = task_ex
+            run.tasks_by_name[task_ex.name] = task_ex
+    wf_rc = dict(run.wf_ex.runtime_context or {})
+    if task_ex is not None and task_ex.state != states.WAITING:
+        rc = _rc(task_ex)
+        rc['triggered_by'] = rc.get('triggered_by', []) + list(
+            cmd.triggered_by)
+        task_ex.runtime_context = rc
+        return []
+    if task_ex is None:
+        task_ex = _new_task(run, task_spec, cmd.in_context, cmd.triggered_by,
+                            states.WAITING, 'Task is waiting.')
+        rc = _rc(task_ex)
+        rc['join_arrivals'] = 1
+        task_ex.runtime_context = rc
+        wf_rc['waiting_joins'] = wf_rc.get('waiting_joins', 0) + 1
+        run.wf_ex.runtime_context = wf_rc
+    else:
+        # Inbound context of a join: the triggering contexts merged.
+        parent_refs = (_parent_refs(run, cmd.triggered_by)
+                       if task_ex.context_refs is not None else None)
+        if parent_refs is not None:
+            task_ex.context_refs = contexts.merge_refs(
+                task_ex.context_refs, parent_refs)
+        else:
+            merged = contexts.in_context(run, task_ex)
+            data_flow.merge_into(merged, cmd.in_context, run.merge_strategy)
+            task_ex.context_refs = None
+            task_ex.in_context = merged
+        contexts.forget(run, task_ex)
+        rc = _rc(task_ex)
+        rc['triggered_by'] = rc.get('triggered_by', []) + list(
+            cmd.triggered_by)
+        rc['join_arrivals'] = rc.get('join_arrivals', 0) + 1
+        task_ex.runtime_context = rc
+    if rc['join_arrivals'] < _join_required(run, task_spec):
+        return []
+    wf_rc = dict(run.wf_ex.runtime_context or {})
+    wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 1) - 1, 0)
+    run.wf_ex.runtime_context = wf_rc
+    task_ex.state = states.RUNNING
+    task_ex.state_info = None
+    task_ex.started_at = timeutils.utcnow()
+    events.task_event(run, task_ex, events.TASK_LAUNCHED)
+    return begin(run, task_ex)
+
+
+def fail_impossible_joins(run: Run) -> list[Effect]:
+    """Joins still waiting when nothing else runs can never start."""
+    te = models.TaskExecution
+    waiting = run.session.execute(
+        sa.select(te).where(te.workflow_execution_id == run.wf_ex.id,
+                            te.state == states.WAITING)
+        .order_by(te.created_at)).scalars().all()
+    wf_rc = dict(run.wf_ex.runtime_context or {})
+    wf_rc['waiting_joins'] = 0
+    run.wf_ex.runtime_context = wf_rc
+    effects: list[Effect] = []
+    for task_ex in waiting:
+        arrived = {t['task_id'] for t in _rc(task_ex).get('triggered_by', [])}
+        names = [n for n in run.spec.inbound_task_names(task_ex.name)]
+        info = 'Failed by tasks: %s' % names
+        if arrived:
+            info = ('Failed: only %d of the inbound tasks %s reached it'
+                    % (len(arrived), names))
+        task_ex.started_at = timeutils.utcnow()
+        effects += finish_task(run, task_ex, states.ERROR, info, None)
+    return effects
+
+
+def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
+    """Apply start policies, then run the task's actions."""
+    task_spec = run.spec.tasks[task_ex.name]
+    try:
+        sp = policies.at_start(task_spec.policies, _task_ctx(run, task_ex),
+                               run.access)
+    except exc.MistralError as e:
+        raise _failure(run, task_ex, e) from e
+    rc = _rc(task_ex)
+    if sp.concurrency:
+        rc['concurrency'] = sp.concurrency
+    if sp.pause_before and not rc.get('pause_before_done'):
+        rc['pause_before_done'] = True
+        task_ex.runtime_context = rc
+        task_ex.state = states.IDLE
+        task_ex.state_info = "Set by 'pause-before' policy"
+        task_ex.started_at = None
+        events.task_event(run, task_ex, events.TASK_PAUSED)
+        return [cmds.PauseWorkflow()]
+    if sp.timeout and not rc.get('timeout_scheduled'):
+        rc['timeout_scheduled'] = True
+        run.batch.add('engine', 'timeout_task',
+                      {'task_ex_id': task_ex.id, 'timeout': sp.timeout},
+                      ctx=run.ctx,
+                      due_at=_later(sp.timeout + (sp.wait_before or 0)))
+    if sp.wait_before and not rc.get('wait_before_done'):
+        rc['wait_before_done'] = True
+        task_ex.runtime_context = rc
+        task_ex.state = states.RUNNING_DELAYED
+        task_ex.state_info = ("Delayed by 'wait-before' policy [delay=%s]"
+                              % _fmt(sp.wait_before))
+        _schedule_continue(run, task_ex, sp.wait_before)
+        return []
+    task_ex.runtime_context = rc
+    return run_actions(run, task_ex)
+
+
+def _fmt(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+def _schedule_continue(run: Run, task_ex: models.TaskExecution,
+                       delay: float) -> None:
+    # The token ties the message to this delay: a late duplicate of an
+    # earlier retry's message must not cut a later delay short.
+    token = models.new_id()
+    rc = _rc(task_ex)
+    rc['delay_token'] = token
+    task_ex.runtime_context = rc
+    run.batch.add('engine', 'continue_task',
+                  {'task_ex_id': task_ex.id, 'token': token},
+                  ctx=run.ctx, due_at=_later(delay))
+
+
+def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
+    """Evaluate what the task runs and start it (up to ``concurrency``
+    with-items elements at once; the rest wait as pending items)."""
+    task_spec = run.spec.tasks[task_ex.name]
+    try:
+        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
+                              in_context=contexts.in_context(run, task_ex),
+                              wf_context=run.wf_context,
+                              wf_input=run.wf_input, data_access=run.access)
+        descs = _check_actions(run, plan)
+    except exc.MistralError as e:
+        raise _failure(run, task_ex, e) from e
+    task_ex.type = plan.type
+    rc = _rc(task_ex)
+    runs = plan.runs
+    if task_spec.with_items:
+        limit = rc.get('concurrency') or len(runs)
+        rc['with_items'] = {'count': len(runs), 'capacity': limit}
+        task_ex.runtime_context = rc
+        # Inline elements beyond this transaction's budget wait too; a
+        # later engine transaction continues them (see _launch_pending).
+        start = limit
+        if runs and _inline_ok(run, runs[0], descs.get(runs[0].index)):
+            start = min(limit, max(run.inline_budget, 1))
+        first, rest = runs[:start], runs[start:]
+        # Counted so that completions look for waiting items only when
+        # there are some.
+        rc['pending_items'] = len(rest)
+        task_ex.runtime_context = rc
+        if rest:
+            run.session.execute(sa.insert(models.PendingItem), [
+                {'task_execution_id': task_ex.id, 'item_index': r.index,
+                 'run': {'kind': plan.type,
+                         'item': dataclasses.asdict(r)}} for r in rest])
+    else:
+        first = runs
+    task_ex.active_children = len(first)
+    effects: list[Effect] = []
+    for item in first:
+        effects += _launch(run, task_ex, item, descs.get(item.index))
+    if not runs:
+        return actions_done(run, task_ex)
+    return effects
+
+
+def _launch(run: Run, task_ex: models.TaskExecution,
+            item: task_plan.ActionRun | task_plan.WorkflowRun,
+            desc: Any = None) -> list[Effect]:
+    if isinstance(item, task_plan.WorkflowRun):
+        return [StartChild(task_ex, item)]
+    if desc is None:
+        desc = _find_action(run, item)
+    # The budget bounds one transaction's inline work: a loop of inline
+    # tasks hands over to executors, large with-items continue in the next
+    # engine transaction (_launch_pending).
+    with_items = 'with_items' in (task_ex.runtime_context or {})
+    if (with_items or run.inline_budget > 0) and inline.eligible(
+            desc, item.action_name, item.input, item.target):
+        run.inline_budget -= 1
+        return [_run_inline(run, task_ex, item, desc)]
+    schedule_action(run, task_ex, item)
+    return []
+
+
+def _run_inline(run: Run, task_ex: models.TaskExecution,
+                item: task_plan.ActionRun, desc: Any) -> ChildDone:
+    wf_ex = run.wf_ex
+    ax_id = models.new_id()
+    result = inline.run(desc, item.input, run.ctx, {
+        'workflow_execution_id': wf_ex.id, 'task_execution_id': task_ex.id,
+        'action_execution_id': ax_id, 'workflow_name': wf_ex.workflow_name,
+        'callback_url': '/v2/action_executions/%s' % ax_id})
+    state, value = result_state(result)
+    info = error_text(value) if state == states.ERROR else None
+    now = timeutils.utcnow()
+    # A plain row, inserted in bulk (see mistral.engine.bulk).
+    bulk.add(run.session, models.ActionExecution, {
+        'id': ax_id, 'name': item.action_name,
+        'workflow_name': wf_ex.workflow_name,
+        'workflow_namespace': wf_ex.workflow_namespace,
+        'task_execution_id': task_ex.id, 'workflow_execution_id': wf_ex.id,
+        'project_id': wf_ex.project_id, 'scope': 'private', 'state': state,
+        'state_info': info, 'input': item.input, 'output': {'result': value},
+        'accepted': True, 'is_sync': True, 'description': '',
+        'runtime_context': {'index': item.index,
+                            'safe_rerun': item.safe_rerun},
+        'executor_id': 'inline', 'created_at': now, 'updated_at': now,
+        'last_heartbeat': now})
+    return ChildDone(task_ex, (state, info, value))
+
+
+def result_state(result: dict[str, Any]) -> tuple[str, Any]:
+    """(state, value) of an action result dict."""
+    if result.get('cancel'):
+        return states.CANCELLED, None
+    if result.get('error') is not None:
+        return states.ERROR, result['error']
+    return states.SUCCESS, result.get('data')
+
+
+def _find_action(run: Run, item: task_plan.ActionRun) -> Any:
+    """The action's descriptor; inside a workbook a short name means the
+    workbook's action first. Renames ``item`` to the name found."""
+    from mistral.actions import registry
+
+    wf_name = run.wf_ex.workflow_name or ''
+    candidates = [item.action_name]
+    if '.' in wf_name:
+        candidates.insert(0, '%s.%s' % (wf_name.rsplit('.', 1)[0],
+                                        item.action_name))
+    for name in candidates:
+        desc = registry.find(name, run.wf_ex.workflow_namespace or '',
+                             project_id=run.wf_ex.project_id)
+        if desc is not None:
+            item.action_name = name
+            return desc
+    raise exc.InvalidActionException(
+        'Failed to find action [action_name=%s]' % item.action_name)
+
+
+def _check_actions(run: Run, plan: task_plan.TaskPlan) -> dict[int, Any]:
+    """Resolve actions and check inputs before anything is sent: unknown
+    actions and wrong inputs fail the task at once, as upstream does (no
+    on-error handling for these). Returns descriptors by item index."""
+    found: dict[int, Any] = {}
+    for item in plan.runs:
+        if isinstance(item, task_plan.ActionRun):
+            desc = _find_action(run, item)
+            desc.check_parameters(item.input)
+            found[item.index] = desc
+    return found
+
+
+def _new_action(run: Run, task_ex: models.TaskExecution,
+                item: task_plan.ActionRun) -> models.ActionExecution:
+    wf_ex = run.wf_ex
+    now = timeutils.utcnow()
+    ax = models.ActionExecution(
+        id=models.new_id(), name=item.action_name,
+        workflow_name=wf_ex.workflow_name,
+        workflow_namespace=wf_ex.workflow_namespace,
+        task_execution_id=task_ex.id, workflow_execution_id=wf_ex.id,
+        project_id=wf_ex.project_id, scope='private', state=states.RUNNING,
+        input=item.input, accepted=False, is_sync=True, description='',
+        runtime_context={'index': item.index,
+                         'safe_rerun': item.safe_rerun},
+        created_at=now, updated_at=now, last_heartbeat=now)
+    run.session.add(ax)
+    return ax
+
+
+def schedule_action(run: Run, task_ex: models.TaskExecution,
+                    item: task_plan.ActionRun) -> models.ActionExecution:
+    """Create the action execution and the message that hands it to an
+    executor (sent after commit)."""
+    wf_ex = run.wf_ex
+    ax = _new_action(run, task_ex, item)
+    run.batch.add('executor', 'run_action', {
+        'action_ex_id': ax.id,
+        'action_name': item.action_name,
+        'namespace': wf_ex.workflow_namespace or '',
+        'safe_rerun': item.safe_rerun,
+        'exec_ctx': _exec_ctx(run, task_ex, ax),
+    }, ctx=run.ctx, server=item.target)
+    return ax
+
+
+def _exec_ctx(run: Run, task_ex: models.TaskExecution,
+              ax: models.ActionExecution) -> dict[str, Any]:
+    """What an action learns about where it runs (mistral-lib's
+    ExecutionContext)."""
+    return {
+        'workflow_execution_id': run.wf_ex.id,
+        'task_execution_id': task_ex.id,
+        'action_execution_id': ax.id,
+        'workflow_name': run.wf_ex.workflow_name,
+        'callback_url': '/v2/action_executions/%s' % ax.id,
+    }
+
+
+# --------------------------------------------------------------- progress
+
+def child_done(run: Run, task_ex: models.TaskExecution,
+               latest: tuple[str, str | None, Any] | None = None
+               ) -> list[Effect]:
+    """One action or sub-workflow of the task finished.
+
+    ``latest`` is (state, state_info, result) of that child; for tasks
+    without with-items it is the task's outcome, which spares a query.
+    """
+    task_ex.active_children -= 1
+    if states.is_completed(task_ex.state) or \
+            task_ex.state == states.RUNNING_DELAYED:
+        return []  # timed out meanwhile: a late result changes nothing
+    if 'with_items' in (task_ex.runtime_context or {}):
+        effects = _launch_pending(run, task_ex)
+        if effects is not None:
+            return effects
+        if task_ex.active_children > 0:
+            return []
+        return actions_done(run, task_ex)
+    if task_ex.active_children > 0:
+        return []
+    return actions_done(run, task_ex, latest)
+
+
+def _launch_pending(run: Run, task_ex: models.TaskExecution
+                    ) -> list[Effect] | None:
+    rc = _rc(task_ex)
+    if not rc.get('pending_items'):
+        return None
+    pi = models.PendingItem
+    with run.session.no_autoflush:
+        row = run.session.execute(
+            sa.select(pi).where(pi.task_execution_id == task_ex.id)
+            .order_by(pi.item_index).limit(1)).scalar_one_or_none()
+    if row is None:
+        return None
+    data = row.run
+    item: task_plan.ActionRun | task_plan.WorkflowRun
+    if data['kind'] == 'WORKFLOW':
+        item = task_plan.WorkflowRun(**data['item'])
+    else:
+        item = task_plan.ActionRun(**data['item'])
+    desc = None
+    if isinstance(item, task_plan.ActionRun):
+        desc = _find_action(run, item)
+        if run.inline_budget <= 0 and _inline_ok(run, item, desc):
+            # This transaction did enough: the rest continues in another.
+            _continue_items_later(run, task_ex)
+            return []
+    rc['pending_items'] -= 1
+    task_ex.runtime_context = rc
+    # Deleted at once (not at the next flush): the next completion in this
+    # transaction must not find the same row.
+    run.session.execute(sa.delete(pi).where(
+        pi.task_execution_id == task_ex.id,
+        pi.item_index == row.item_index))
+    task_ex.active_children += 1
+    return _launch(run, task_ex, item, desc)
+
+
+def _inline_ok(run: Run, item: Any, desc: Any) -> bool:
+    return (isinstance(item, task_plan.ActionRun) and desc is not None
+            and inline.eligible(desc, item.action_name, item.input,
+                                item.target))
+
+
+def _continue_items_later(run: Run, task_ex: models.TaskExecution) -> None:
+    if task_ex.id in run.continued_items:
+        return
+    run.continued_items.add(task_ex.id)
+    run.batch.add('engine', 'continue_items', {'task_ex_id': task_ex.id},
+                  ctx=run.ctx)
+
+
+def continue_items(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
+    """Start waiting with-items elements in this transaction (those left
+    over by a transaction whose inline budget ran out)."""
+    if states.is_completed(task_ex.state) or \
+            task_ex.state != states.RUNNING:
+        return []
+    rc = task_ex.runtime_context or {}
+    capacity = (rc.get('with_items') or {}).get('capacity') or 0
+    effects: list[Effect] = []
+    while task_ex.active_children < capacity and rc.get('pending_items'):
+        launched = _launch_pending(run, task_ex)
+        if not launched and task_ex.id in run.continued_items:
+            break
+        effects += launched or []
+        rc = task_ex.runtime_context or {}
+        if run.inline_budget <= 0:
+            break
+    return effects
+
+
+def _outcome(run: Run, task_ex: models.TaskExecution
+             ) -> tuple[str, str | None]:
+    """State of a task from its accepted children."""
+    if task_ex.type == 'WORKFLOW':
+        model = models.WorkflowExecution
+    else:
+        model = models.ActionExecution
+    found = run.session.execute(
+        sa.select(model.state, model.state_info).where(
+            model.task_execution_id == task_ex.id,
+            model.accepted.is_(True))).all()
+    child_states = [r.state for r in found]
+    if 'with_items' in (task_ex.runtime_context or {}):
+        if states.CANCELLED in child_states:
+            return states.CANCELLED, 'One or more actions was cancelled.'
+        if states.ERROR in child_states:
+            return states.ERROR, 'One or more actions had failed.'
+        return states.SUCCESS, None
+    if not found:
+        return states.SUCCESS, None
+    last = found[-1]
+    return last.state, last.state_info if last.state == states.ERROR else None
+
+
+def actions_done(run: Run, task_ex: models.TaskExecution,
+                 latest: tuple[str, str | None, Any] | None = None
+                 ) -> list[Effect]:
+    """All children finished: apply completion policies, then finish."""
+    if latest is not None:
+        state, info, result = latest
+    else:
+        state, info = _outcome(run, task_ex)
+        result = data_access.task_result(run.session, task_ex)
+    return after_outcome(run, task_ex, state, info, result)
+
+
+def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
+                  info: str | None, result: Any) -> list[Effect]:
+    task_spec = run.spec.tasks[task_ex.name]
+    pol = task_spec.policies
+    record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
+              'state_info': info, 'result': result}
+    access = direct.current_task_access(run.access, record)
+    ctx = _task_ctx(run, task_ex)
+    rc = _rc(task_ex)
+    try:
+        if policies.fails_on(pol, state, ctx, access):
+            state, info = states.ERROR, "Failed by 'fail-on' policy"
+            record.update(state=state, state_info=info)
+        retry_no = (rc.get('retry_task_policy') or {}).get('retry_no', 0)
+        again = policies.retry(pol, state, retry_no, ctx, access)
+        wait = (None if rc.get('wait_after_done')
+                else policies.wait_after(pol, ctx, access))
+    except exc.MistralError as e:
+        raise _failure(run, task_ex, e) from e
+    if again is not None:
+        rc['retry_task_policy'] = {'retry_no': again.retry_no}
+        task_ex.runtime_context = rc
+        task_ex.state = states.RUNNING_DELAYED
+        task_ex.state_info = ("Delayed by 'retry' policy [delay=%s]"
+                              % _fmt(again.delay))
+        task_ex.updated_at = timeutils.utcnow()
+        _forget_results(run, task_ex)
+        _schedule_continue(run, task_ex, again.delay)
+        return []
+    if wait:
+        rc['wait_after_done'] = {'state': state, 'state_info': info}
+        task_ex.runtime_context = rc
+        task_ex.state = states.RUNNING_DELAYED
+        task_ex.state_info = ("Delayed by 'wait-after' policy [delay=%s]"
+                              % _fmt(wait))
+        run.batch.add('engine', 'complete_waited_task',
+                      {'task_ex_id': task_ex.id}, ctx=run.ctx,
+                      due_at=_later(wait))
+        return []
+    return finish_task(run, task_ex, state, info, result)
+
+
+def _forget_results(run: Run, task_ex: models.TaskExecution) -> None:
+    """A retry starts over: earlier results no longer count."""
+    model = (models.WorkflowExecution if task_ex.type == 'WORKFLOW'
+             else models.ActionExecution)
+    run.session.execute(sa.update(model).where(
+        model.task_execution_id == task_ex.id).values(accepted=False))
+
+
+def continue_task(run: Run, task_ex: models.TaskExecution,
+                  token: str | None = None) -> list[Effect]:
+    """A delay (wait-before, retry) is over."""
+    if task_ex.state != states.RUNNING_DELAYED:
+        return []  # a duplicate or stale message
+    rc = _rc(task_ex)
+    if rc.get('wait_after_done'):
+        return []
+    if token is not None and rc.get('delay_token') != token:
+        return []  # the message of an earlier delay
+    task_ex.state = states.RUNNING
+    task_ex.state_info = None
+    task_ex.updated_at = timeutils.utcnow()
+    if task_ex.started_at is None:
+        task_ex.started_at = task_ex.updated_at
+    return run_actions(run, task_ex)
+
+
+def complete_waited_task(run: Run, task_ex: models.TaskExecution
+                         ) -> list[Effect]:
+    rc = _rc(task_ex)
+    done = rc.get('wait_after_done')
+    if task_ex.state != states.RUNNING_DELAYED or not done:
+        return []
+    result = data_access.task_result(run.session, task_ex)
+    return finish_task(run, task_ex, done['state'], done['state_info'],
+                       result)
+
+
+def time_out(run: Run, task_ex: models.TaskExecution,
+             timeout: float) -> list[Effect]:
+    if states.is_completed(task_ex.state) or task_ex.state in (
+            states.IDLE, states.WAITING):
+        return []
+    run.session.execute(sa.delete(models.PendingItem).where(
+        models.PendingItem.task_execution_id == task_ex.id))
+    rc = _rc(task_ex)
+    rc['pending_items'] = 0
+    task_ex.runtime_context = rc
+    info = 'Task timed out [timeout(s)=%s].' % _fmt(timeout)
+    # Its still running actions will never count: close them, so that no
+    # RUNNING action is left under a finished task (their executors'
+    # late results are ignored).
+    ae = models.ActionExecution
+    run.session.execute(sa.update(ae).where(
+        ae.task_execution_id == task_ex.id,
+        ae.state == states.RUNNING).values(
+            state=states.ERROR, state_info=info, lease_until=None,
+            updated_at=timeutils.utcnow()))
+    result = data_access.task_result(run.session, task_ex)
+    return after_outcome(run, task_ex, states.ERROR, info, result)
+
+
+# ------------------------------------------------------------------ rerun
+
+def revive(run: Run, task_ex: models.TaskExecution) -> None:
+    """A completed task runs again: count it as active."""
+    if states.is_completed(task_ex.state):
+        run.wf_ex.active_tasks += 1
+    task_ex.state = states.RUNNING
+    task_ex.state_info = None
+    task_ex.finished_at = None
+    task_ex.processed = False
+    task_ex.published = {}
+    task_ex.next_tasks = []
+    task_ex.has_next_tasks = False
+    task_ex.error_handled = False
+    task_ex.updated_at = timeutils.utcnow()
+    rc = _rc(task_ex)
+    rc.pop('retry_task_policy', None)
+    rc.pop('wait_after_done', None)
+    task_ex.runtime_context = rc
+    contexts.forget(run, task_ex)
+    events.task_event(run, task_ex, events.TASK_RERUN)
+
+
+def current_result(run: Run, task_ex: models.TaskExecution) -> Any:
+    return data_access.task_result(run.session, task_ex)
+
+
+def rerun(run: Run, task_ex: models.TaskExecution,
+          reset: bool) -> list[Effect]:
+    """Run a failed task again: all of it, or (with-items, reset=false)
+    only the elements that did not succeed."""
+    if reset or 'with_items' not in (task_ex.runtime_context or {}):
+        _forget_results(run, task_ex)
+        return run_actions(run, task_ex)
+    model = (models.WorkflowExecution if task_ex.type == 'WORKFLOW'
+             else models.ActionExecution)
+    children = run.session.execute(
+        sa.select(model).where(model.task_execution_id == task_ex.id,
+                               model.accepted.is_(True))).scalars().all()
+    ok = set()
+    for child in children:
+        index = (child.runtime_context or {}).get('index') \
+            if model is models.ActionExecution \
+            else (child.params or {}).get('index')
+        if child.state == states.SUCCESS:
+            ok.add(index)
+        else:
+            child.accepted = False
+    task_spec = run.spec.tasks[task_ex.name]
+    try:
+        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
+                              in_context=contexts.in_context(run, task_ex),
+                              wf_context=run.wf_context,
+                              wf_input=run.wf_input, data_access=run.access)
+    except exc.MistralError as e:
+        raise _failure(run, task_ex, e) from e
+    todo = [r for r in plan.runs if r.index not in ok]
+    task_ex.active_children = len(todo)
+    effects: list[Effect] = []
+    for item in todo:
+        effects += _launch(run, task_ex, item)
+    if not todo:
+        return actions_done(run, task_ex)
+    return effects
+
+
+# ----------------------------------------------------------------- finish
+
+def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
+                state_info: str | None, result: Any) -> list[Effect]:
+    """Record a task's end; return the commands that follow it."""
+    finished = direct.FinishedTask(
+        id=task_ex.id, name=task_ex.name, state=state,
+        state_info=state_info, result=result,
+        in_context=contexts.in_context(run, task_ex))
+    record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
+              'state_info': state_info, 'result': result,
+              'published': {}, 'type': task_ex.type,
+              'workflow_execution_id': task_ex.workflow_execution_id,
+              'spec': run.spec.tasks[task_ex.name].to_dict()}
+    try:
+        decision = direct.decide(
+            run.spec, finished, env=run.env, wf_context=run.wf_context,
+            wf_input=run.wf_input, data_access=run.access,
+            task_record=record, merge_strategy=run.merge_strategy)
+        limits.check_size('published', decision.published, 'TaskExecution')
+    except exc.MistralError as e:
+        raise _failure(run, task_ex, e) from e
+
+    now = timeutils.utcnow()
+    task_ex.state = state
+    task_ex.state_info = state_info
+    task_ex.finished_at = now
+    task_ex.updated_at = now
+    task_ex.published = decision.published
+    contexts.remember_published(run, task_ex)
+    task_ex.processed = True
+    task_ex.next_tasks = decision.next_tasks
+    task_ex.has_next_tasks = decision.has_next_tasks
+    task_ex.error_handled = decision.error_handled
+    run.wf_ex.active_tasks -= 1
+    event = events.TASK_BY_STATE.get(state)
+    if event:
+        events.task_event(run, task_ex, event)
+    if not _keep_result(run, task_ex):
+        _forget_outputs(run, task_ex)
+
+    effects: list[Effect] = list(decision.commands)
+    if run.spec.type == 'reverse' and state == states.SUCCESS:
+        effects += _reverse_next(run, task_ex)
+    if decision.published_global:
+        wf_ex = run.wf_ex
+        wf_ex.context = {**(wf_ex.context or {}),
+                         **decision.published_global}
+        rc = dict(wf_ex.runtime_context or {})
+        rc['published_global'] = {**rc.get('published_global', {}),
+                                  **decision.published_global}
+        wf_ex.runtime_context = rc
+    return effects
+
+
+def _reverse_next(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
+    te = models.TaskExecution
+    done = run.session.execute(
+        sa.select(te).where(te.workflow_execution_id == run.wf_ex.id,
+                            te.state == states.SUCCESS)
+        .options(orm.undefer(te.in_context))
+        .order_by(te.created_at)).scalars().all()
+    by_name = {t.name: t for t in done}
+    by_name[task_ex.name] = task_ex
+    target = reverse.target_task(run.spec, run.wf_ex.params or {})
+    effects: list[Effect] = []
+    for name in reverse.ready_after(run.spec, target, task_ex.name,
+                                    by_name):
+        ctx: dict[str, Any] = {}
+        triggered = []
+        for req in run.spec.tasks[name].requires:
+            t = by_name[req]
+            ctx.update(contexts.outbound(run, t))
+            triggered.append({'task_id': t.id, 'event': 'on-success'})
+        effects.append(cmds.RunTask(name, ctx, triggered))
+    return effects
+
+
+def _keep_result(run: Run, task_ex: models.TaskExecution) -> bool:
+    keep = run.spec.tasks[task_ex.name].keep_result
+    if isinstance(keep, str):
+        from mistral import expressions
+
+        keep = expressions.evaluate(keep, _task_ctx(run, task_ex),
+                                    run.access)
+    return keep is None or bool(keep)
+
+
+def _forget_outputs(run: Run, task_ex: models.TaskExecution) -> None:
+    """keep-result: false drops action outputs once published."""
+    ae = models.ActionExecution
+    run.session.execute(sa.update(ae).where(
+        ae.task_execution_id == task_ex.id).values(output={'result': None}))
+
+
+def fail_task(run: Run, task_ex: models.TaskExecution, message: str) -> None:
+    """Mark a task failed without evaluating its transitions."""
+    now = timeutils.utcnow()
+    if not states.is_completed(task_ex.state):
+        run.wf_ex.active_tasks -= 1
+        if task_ex.state == states.WAITING:
+            wf_rc = dict(run.wf_ex.runtime_context or {})
+            wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 1) - 1,
+                                         0)
+            run.wf_ex.runtime_context = wf_rc
+    task_ex.state = states.ERROR
+    task_ex.state_info = message
+    task_ex.finished_at = now
+    task_ex.updated_at = now
+    task_ex.processed = True
+    events.task_event(run, task_ex, events.TASK_FAILED)

@@ -1,0 +1,403 @@
+"""Workflow executions: start, follow commands, finish."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from sqlalchemy import orm
+
+from mistral import exceptions as exc
+from mistral import expressions
+from mistral.db import models
+from mistral.engine import contexts
+from mistral.engine import definitions
+from mistral.engine import limits
+from mistral.engine import notifications as events
+from mistral.engine import spec_cache
+from mistral.engine import tasks
+from mistral.engine.run import Run
+from mistral.utils import timeutils
+from mistral.workflow import commands as cmds
+from mistral.workflow import data_flow
+from mistral.workflow import direct
+from mistral.workflow import lifecycle
+from mistral.workflow import reverse
+from mistral.workflow import states
+from mistral.workflow import task_plan
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+def _resolve_env(session: orm.Session, params: dict[str, Any],
+                 project_id: str | None) -> dict[str, Any]:
+    env = params.get('env') or {}
+    if isinstance(env, str):
+        env = dict(definitions.find_environment(session, env,
+                                                project_id).variables or {})
+    if not isinstance(env, dict):
+        raise exc.InputException(
+            'Unexpected type of environment: it must be a dictionary or the '
+            'name of a stored environment, got %s' % type(env).__name__)
+    if params.get('evaluate_env', True) and expressions.has_expression(env):
+        env = expressions.evaluate_recursively(env, {'__env': env})
+    return env
+
+
+def _new_execution(session: orm.Session, wf_def: models.WorkflowDefinition,
+                   spec: Any, wf_ex_id: str | None, description: str,
+                   wf_input: dict[str, Any], params: dict[str, Any],
+                   project_id: str | None,
+                   task_execution_id: str | None = None,
+                   root_execution_id: str | None = None
+                   ) -> models.WorkflowExecution:
+    if spec.type == 'reverse':
+        reverse.target_task(spec, params)
+    now = timeutils.utcnow()
+    wf_ex = models.WorkflowExecution(
+        id=wf_ex_id or models.new_id(), name=wf_def.name,
+        description=description or '', workflow_name=wf_def.name,
+        workflow_namespace=wf_def.namespace or '', workflow_id=wf_def.id,
+        state=states.RUNNING, state_info=None,
+        tags=list(spec.tags or wf_def.tags or []), spec=wf_def.spec,
+        input=wf_input, output={}, params=params, context={},
+        runtime_context={}, accepted=False, project_id=project_id,
+        scope='private', created_at=now, updated_at=now, active_tasks=0,
+        task_execution_id=task_execution_id,
+        root_execution_id=root_execution_id)
+    session.add(wf_ex)
+    spec_cache.remember(wf_ex.id, spec)
+    return wf_ex
+
+
+def _start_execution(run: Run) -> None:
+    wf_ex = run.wf_ex
+    try:
+        variables = lifecycle.evaluate_vars(run.spec, env=run.env,
+                                            wf_input=run.wf_input,
+                                            data_access=run.access)
+    except exc.MistralError as e:
+        raise exc.InputException(
+            'Failed to evaluate workflow vars [wf=%s]: %s' % (wf_ex.name, e))
+    wf_ex.context = {**variables, '__execution': {'id': wf_ex.id}}
+    if CONF.pecan.auth_enable:
+        wf_ex.context['openstack'] = _openstack_context(run.ctx)
+    events.workflow_event(run, events.WORKFLOW_LAUNCHED)
+    if run.spec.type == 'reverse':
+        first = reverse.start_commands(
+            run.spec, reverse.target_task(run.spec, wf_ex.params))
+    else:
+        first = direct.start_commands(run.spec)
+    dispatch(run, first)
+    maybe_finish(run)
+
+
+def _openstack_context(ctx: dict[str, Any]) -> dict[str, Any]:
+    """``$.openstack``: who started the workflow, secrets masked."""
+    data = dict(ctx)
+    for secret in ('auth_token', 'service_catalog'):
+        if data.get(secret):
+            data[secret] = '***'
+    return data
+
+
+def start(session: orm.Session, batch: Any, ctx: dict[str, Any],
+          wf_identifier: str, wf_namespace: str, wf_ex_id: str | None,
+          wf_input: dict[str, Any] | None, description: str,
+          params: dict[str, Any]) -> models.WorkflowExecution:
+    if wf_ex_id:
+        existing = session.get(models.WorkflowExecution, wf_ex_id)
+        if existing is not None:
+            return existing
+    project_id = ctx.get('project_id')
+    wf_def = definitions.find_workflow(session, wf_identifier, wf_namespace,
+                                       project_id)
+    spec = definitions.workflow_spec(wf_def)
+    full_input = lifecycle.complete_input(spec, wf_input)
+    limits.check_size('input', full_input, 'WorkflowExecution')
+    params = dict(params or {})
+    params['env'] = _resolve_env(session, params, project_id)
+    params['namespace'] = wf_def.namespace or ''
+    limits.check_size('params', params, 'WorkflowExecution')
+    wf_ex = _new_execution(session, wf_def, spec, wf_ex_id, description,
+                           full_input, params, project_id)
+    _start_execution(Run(session, batch, ctx, wf_ex, spec))
+    return wf_ex
+
+
+def start_child(run: Run, task_ex: models.TaskExecution,
+                item: task_plan.WorkflowRun) -> None:
+    """Start a sub-workflow in the parent's transaction."""
+    parent = run.wf_ex
+    names = [item.workflow_name]
+    # Only workbook workflows have dots in their names (<workbook>.<name>);
+    # inside a workbook short names resolve to the workbook's first.
+    if '.' in (parent.workflow_name or '') and '.' not in item.workflow_name:
+        wb_name = parent.workflow_name.rsplit('.', 1)[0]
+        names.insert(0, '%s.%s' % (wb_name, item.workflow_name))
+    wf_def = None
+    last_error: Exception | None = None
+    for name in names:
+        try:
+            wf_def = definitions.find_workflow(
+                run.session, name, parent.workflow_namespace or '',
+                parent.project_id)
+            break
+        except exc.DBEntityNotFoundError as e:
+            last_error = e
+    try:
+        if wf_def is None:
+            raise last_error  # type: ignore[misc]
+        spec = definitions.workflow_spec(wf_def)
+        declared = set(spec.required_input) | set(spec.input_defaults)
+        wf_input = {k: v for k, v in item.input.items() if k in declared}
+        extra = {k: v for k, v in item.input.items() if k not in declared}
+        full_input = lifecycle.complete_input(spec, wf_input)
+    except exc.MistralError as e:
+        raise tasks.TaskFailure(
+            task_ex, 'Failed to run task [error=%s, wf=%s, task=%s]'
+            % (e, parent.workflow_name, task_ex.name)) from e
+    root_id = parent.root_execution_id or parent.id
+    params = {**extra, 'task_execution_id': task_ex.id,
+              'root_execution_id': root_id, 'index': item.index,
+              'namespace': wf_def.namespace or '', 'env': run.env}
+    child = _new_execution(run.session, wf_def, spec, None,
+                           'sub-workflow execution', full_input, params,
+                           parent.project_id, task_execution_id=task_ex.id,
+                           root_execution_id=root_id)
+    _start_execution(Run(run.session, run.batch, run.ctx, child, spec))
+
+
+def dispatch(run: Run, effects: list[Any]) -> None:
+    """Carry out commands in order while the workflow keeps running.
+
+    Completions of actions that ran inline are always recorded; new work
+    waits in the backlog while the workflow is paused and is dropped once
+    it has finished.
+    """
+    pending = collections.deque(effects)
+    held: list[Any] = []
+    while pending:
+        cmd = pending.popleft()
+        wf_ex = run.wf_ex
+        try:
+            if isinstance(cmd, tasks.ChildDone):
+                pending.extend(tasks.child_done(run, cmd.task_ex,
+                                                cmd.latest))
+                continue
+            if wf_ex.state == states.PAUSED:
+                held.append(cmd)
+                continue
+            if wf_ex.state != states.RUNNING:
+                continue
+            if isinstance(cmd, cmds.RunTask):
+                pending.extend(tasks.start_task(run, cmd))
+            elif isinstance(cmd, tasks.StartChild):
+                start_child(run, cmd.task_ex, cmd.item)
+            elif isinstance(cmd, cmds.FailWorkflow):
+                finish(run, forced_state=states.ERROR, forced_info=cmd.msg)
+            elif isinstance(cmd, cmds.SucceedWorkflow):
+                finish(run, forced_state=states.SUCCESS,
+                       forced_info=cmd.msg)
+            elif isinstance(cmd, cmds.PauseWorkflow):
+                set_state(run, states.PAUSED, cmd.msg)
+            # Noop: nothing to do.
+        except tasks.TaskFailure as e:
+            force_fail(run, e.task_ex, e.message)
+    if held:
+        _backlog(run, held)
+
+
+def _backlog(run: Run, effects: list[Any]) -> None:
+    """Commands that follow a pause wait in the execution until resume."""
+    rc = dict(run.wf_ex.runtime_context or {})
+    saved = list(rc.get('backlog', []))
+    for cmd in effects:
+        if isinstance(cmd, cmds.RunTask):
+            saved.append({'task_name': cmd.task_name,
+                          'in_context': dict(cmd.in_context),
+                          'triggered_by': cmd.triggered_by})
+        elif isinstance(cmd, tasks.StartChild):
+            saved.append({'child_of': cmd.task_ex.id,
+                          'item': vars(cmd.item)})
+    rc['backlog'] = saved
+    run.wf_ex.runtime_context = rc
+
+
+def resume(run: Run) -> None:
+    """Run what waited for the pause to end: backlog, then tasks held by
+    pause-before."""
+    wf_ex = run.wf_ex
+    rc = dict(wf_ex.runtime_context or {})
+    backlog = rc.pop('backlog', [])
+    wf_ex.runtime_context = rc
+    effects: list[Any] = []
+    for b in backlog:
+        if 'child_of' in b:
+            task_ex = run.session.get(models.TaskExecution, b['child_of'])
+            effects.append(tasks.StartChild(
+                task_ex, task_plan.WorkflowRun(**b['item'])))
+        else:
+            effects.append(cmds.RunTask(b['task_name'], b['in_context'],
+                                        b.get('triggered_by') or []))
+    te = models.TaskExecution
+    held = run.session.execute(
+        sa.select(te).where(te.workflow_execution_id == wf_ex.id,
+                            te.state == states.IDLE)
+        .options(orm.undefer(te.in_context))
+        .order_by(te.created_at)).scalars().all()
+    for task_ex in held:
+        task_ex.state = states.RUNNING
+        task_ex.state_info = None
+        task_ex.started_at = timeutils.utcnow()
+        events.task_event(run, task_ex, events.TASK_RESUMED)
+        try:
+            effects = tasks.begin(run, task_ex) + effects
+        except tasks.TaskFailure as e:
+            force_fail(run, e.task_ex, e.message)
+            return
+    # Large with-items tasks whose continuation arrived while paused.
+    stalled = run.session.execute(
+        sa.select(te).where(te.workflow_execution_id == wf_ex.id,
+                            te.state == states.RUNNING,
+                            te.active_children == 0)
+        .options(orm.undefer(te.in_context))).scalars().all()
+    for task_ex in stalled:
+        if (task_ex.runtime_context or {}).get('pending_items'):
+            effects += tasks.continue_items(run, task_ex)
+    dispatch(run, effects)
+    maybe_finish(run)
+
+
+def after_task_effects(run: Run, effects: list[Any]) -> None:
+    dispatch(run, effects)
+    maybe_finish(run)
+
+
+def force_fail(run: Run, task_ex: models.TaskExecution, message: str
+               ) -> None:
+    """A structural error: the task and its workflow fail at once."""
+    LOG.info('Workflow %s failed: %s', run.wf_ex.id, message)
+    tasks.fail_task(run, task_ex, message)
+    finish(run, forced_state=states.ERROR, forced_info=message)
+
+
+def maybe_finish(run: Run) -> None:
+    """Finish when no task is left (O(1): counters on the row).
+
+    If only waiting joins are left, nothing can ever reach them: they fail,
+    and their own transitions may still lead somewhere.
+    """
+    wf_ex = run.wf_ex
+    while wf_ex.state == states.RUNNING:
+        waiting = (wf_ex.runtime_context or {}).get('waiting_joins', 0)
+        if wf_ex.active_tasks <= 0:
+            finish(run)
+            return
+        if waiting and waiting >= wf_ex.active_tasks:
+            try:
+                effects = tasks.fail_impossible_joins(run)
+            except tasks.TaskFailure as e:
+                force_fail(run, e.task_ex, e.message)
+                return
+            dispatch(run, effects)
+            continue
+        return
+
+
+def set_state(run: Run, state: str, info: str | None = None,
+              notify_parent: bool = True) -> None:
+    wf_ex = run.wf_ex
+    if not states.is_valid_transition(wf_ex.state, state):
+        raise exc.WorkflowException(
+            "Can't change workflow execution state from %s to %s. "
+            "[workflow=%s, execution_id=%s]"
+            % (wf_ex.state, state, wf_ex.name, wf_ex.id))
+    previous = wf_ex.state
+    wf_ex.state = state
+    wf_ex.state_info = info
+    wf_ex.updated_at = timeutils.utcnow()
+    if notify_parent and wf_ex.task_execution_id and previous != state \
+            and state in (states.PAUSED, states.RUNNING):
+        # A sub-workflow's pause and resume reach its parent task.
+        run.batch.add('engine', 'on_child_state',
+                      {'wf_ex_id': wf_ex.id, 'state': state}, ctx=run.ctx)
+    if state == states.PAUSED:
+        events.workflow_event(run, events.WORKFLOW_PAUSED)
+    elif state == states.RUNNING and previous == states.PAUSED:
+        events.workflow_event(run, events.WORKFLOW_RESUMED)
+    elif state == states.RUNNING and previous in (states.ERROR,
+                                                  states.CANCELLED):
+        events.workflow_event(run, events.WORKFLOW_RERUN)
+
+
+def finish(run: Run, forced_state: str | None = None,
+           forced_info: str | None = None) -> None:
+    s = run.session
+    wf_ex = run.wf_ex
+    te = models.TaskExecution
+    ends = sa.select(te).where(te.workflow_execution_id == wf_ex.id,
+                               te.has_next_tasks.is_(False),
+                               te.state.in_(tuple(states.COMPLETED)))
+    if run.spec.type == 'reverse':
+        # A reverse workflow ends with its target task.
+        ends = ends.where(te.name == (wf_ex.params or {}).get('task_name'))
+    end_tasks = s.execute(
+        ends.options(orm.undefer(te.in_context))
+        .order_by(te.finished_at, te.created_at)).scalars().all()
+    final_context = contexts.final_context(run, list(end_tasks))
+    if final_context is None:
+        final_context = data_flow.merge_end_contexts(
+            (contexts.outbound(run, t) for t in end_tasks),
+            run.merge_strategy)
+
+    failed: list[lifecycle.FailedTask] = []
+    cancelled: list[str] = []
+    if forced_state is None:
+        problem = s.execute(
+            sa.select(te).where(
+                te.workflow_execution_id == wf_ex.id,
+                sa.or_(sa.and_(te.state == states.ERROR,
+                               te.error_handled.is_(False)),
+                       te.state == states.CANCELLED))
+            .order_by(te.created_at)).scalars().all()
+        cancelled = [t.name for t in problem if t.state == states.CANCELLED]
+        failed = [lifecycle.FailedTask(t.id, t.name, t.state_info,
+                                       _action_errors(s, t.id))
+                  for t in problem if t.state == states.ERROR]
+
+    outcome = lifecycle.finish(
+        run.spec, final_context=final_context, env=run.env,
+        wf_context=run.wf_context, wf_input=run.wf_input, failed=failed,
+        cancelled=cancelled, forced_state=forced_state,
+        forced_info=forced_info, data_access=run.access)
+    wf_ex.state = outcome.state
+    wf_ex.state_info = outcome.state_info
+    wf_ex.output = outcome.output
+    wf_ex.updated_at = timeutils.utcnow()
+    event = events.WORKFLOW_BY_STATE.get(wf_ex.state)
+    if event:
+        events.workflow_event(run, event)
+    if wf_ex.task_execution_id:
+        # The parent is another row: tell it in its own transaction.
+        run.batch.add('engine', 'on_workflow_complete',
+                      {'wf_ex_id': wf_ex.id}, ctx=run.ctx)
+    LOG.debug('Workflow execution %s finished: %s', wf_ex.id, wf_ex.state)
+
+
+def _action_errors(s: orm.Session, task_ex_id: str
+                   ) -> list[tuple[str, int, str]]:
+    ae = models.ActionExecution
+    found = s.execute(
+        sa.select(ae).where(ae.task_execution_id == task_ex_id,
+                            ae.state == states.ERROR,
+                            ae.accepted.is_(True))
+        .options(orm.undefer(ae.output))
+        .order_by(ae.created_at)).scalars().all()
+    return [(a.id, (a.runtime_context or {}).get('index', 0),
+             tasks.error_text((a.output or {}).get('result')))
+            for a in found]

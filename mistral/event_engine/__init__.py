@@ -1,0 +1,1 @@
+"""The event engine: workflows started by notifications on the bus."""

@@ -1,0 +1,213 @@
+"""The executor: claims actions, runs them, reports results to the engine.
+
+A ``run_action`` message only names an action execution. The executor
+first claims it in the database (a compare-and-set that only one executor
+wins) with a lease, so a duplicated or re-sent message never runs an action
+twice. While actions run, one thread renews the leases of all of them with a
+single statement. A lease that runs out marks a dead executor; recovery
+(see ``mistral.engine.recovery``) decides what happens to its actions.
+
+The result goes back with an RPC *call* that is retried until the engine
+confirms it, so a result is not lost when the broker or an engine restarts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+import tenacity
+from oslo_config import cfg
+
+from mistral import exceptions as exc
+from mistral.actions import context as action_context
+from mistral.actions import registry
+from mistral.actions import runner
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral.engine import outbox
+from mistral.metrics import hooks as metrics
+from mistral.rpc import clients
+from mistral.utils import log_context
+from mistral.utils import timeutils
+from mistral.workflow import states
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+EXECUTOR_ID = outbox.PROCESS_ID
+
+
+def _lease_end() -> datetime.datetime:
+    return timeutils.utcnow() + datetime.timedelta(
+        seconds=CONF.executor.action_lease)
+
+
+class LeaseKeeper:
+    """Renews the leases of the actions this process is running."""
+
+    def __init__(self) -> None:
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, action_ex_id: str) -> None:
+        with self._lock:
+            self._running.add(action_ex_id)
+
+    def discard(self, action_ex_id: str) -> None:
+        with self._lock:
+            self._running.discard(action_ex_id)
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name='action-leases')
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def renew(self) -> None:
+        with self._lock:
+            ids = list(self._running)
+        if not ids:
+            return
+        ae = models.ActionExecution
+        with db_api.transaction() as s:
+            stmt = sa.select(ae.id).where(
+                ae.id.in_(ids), ae.executor_id == EXECUTOR_ID,
+                ae.state == states.RUNNING)
+            if not db_api.is_sqlite():
+                # A row an engine has locked (it is applying that action's
+                # result) must not hold up the renewal of all the others.
+                stmt = stmt.with_for_update(skip_locked=True)
+            mine = s.execute(stmt).scalars().all()
+            if mine:
+                s.execute(sa.update(ae).where(ae.id.in_(mine)).values(
+                    lease_until=_lease_end()))
+
+    def _loop(self) -> None:
+        interval = max(CONF.executor.action_lease / 3.0, 0.5)
+        while not self._stop.wait(interval):
+            try:
+                self.renew()
+            except Exception:
+                LOG.warning('Renewing action leases failed', exc_info=True)
+
+
+class Executor:
+    """RPC endpoint on the executor topic."""
+
+    def __init__(self) -> None:
+        self.leases = LeaseKeeper()
+
+    def _claim(self, action_ex_id: str, outbox_id: str | None = None
+               ) -> dict[str, Any] | None:
+        """Take the action for this process, or None if another executor
+        has it or it is already done (a duplicate message). The message's
+        outbox row goes in the same transaction: from here on the lease,
+        not the message, guards the action."""
+        ae = models.ActionExecution
+
+        @db_api.retry_on_db_error
+        def claim() -> dict[str, Any] | None:
+            with db_api.transaction() as s:
+                outbox.acknowledge(s, outbox_id)
+                res = s.execute(sa.update(ae).where(
+                    ae.id == action_ex_id, ae.state == states.RUNNING,
+                    ae.executor_id.is_(None)).values(
+                        executor_id=EXECUTOR_ID, lease_until=_lease_end()))
+                if res.rowcount != 1:
+                    return None
+                row = s.execute(sa.select(ae.name, ae.input).where(
+                    ae.id == action_ex_id)).one()
+                return {'name': row.name, 'input': row.input or {}}
+        return claim()
+
+    @log_context.for_action
+    def run_action(self, ctx: Any, action_ex_id: str, action_name: str,
+                   namespace: str = '', safe_rerun: bool = False,
+                   exec_ctx: dict | None = None, timeout: float | None = None,
+                   outbox_id: str | None = None, **_ignored: Any) -> None:
+        claimed = self._claim(action_ex_id, outbox_id)
+        if claimed is None:
+            LOG.debug('Action execution %s is not claimable; duplicate '
+                      'message ignored', action_ex_id)
+            return
+        started = time.perf_counter()
+        metrics.action_claimed()
+        self.leases.add(action_ex_id)
+        try:
+            result = self._run(ctx, claimed['name'], claimed['input'],
+                               namespace, exec_ctx or {}, timeout)
+            if result is None:
+                self._mark_async(action_ex_id)
+                return
+            self._deliver(ctx, action_ex_id, result)
+            metrics.action_done('executor', started, result)
+        finally:
+            self.leases.discard(action_ex_id)
+            metrics.action_released()
+
+    def _run(self, ctx: Any, name: str, action_input: dict[str, Any],
+             namespace: str, exec_ctx: dict[str, Any],
+             timeout: float | None) -> dict[str, Any] | None:
+        security = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx)
+        desc = registry.find(name, namespace,
+                             project_id=security.get('project_id'))
+        if desc is None:
+            return {'error': 'Failed to find action [action_name=%s]' % name}
+        try:
+            desc.check_parameters(action_input)
+        except exc.MistralError as e:
+            return {'error': str(e)}
+        action_ctx = action_context.build_action_context(security, exec_ctx)
+        return runner.run(desc, action_input, action_ctx, timeout)
+
+    def _mark_async(self, action_ex_id: str) -> None:
+        """An async action waits for its result through the API; it is
+        nobody's to renew any more."""
+        ae = models.ActionExecution
+        with db_api.transaction() as s:
+            s.execute(sa.update(ae).where(ae.id == action_ex_id).values(
+                is_sync=False, lease_until=None))
+
+    def _deliver(self, ctx: Any, action_ex_id: str,
+                 result: dict[str, Any]) -> None:
+        # Retried until the engine has it: engines restart, brokers
+        # restart. The lease stays renewed meanwhile.
+        for attempt in tenacity.Retrying(
+                wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+                stop=tenacity.stop_after_delay(3600), reraise=True):
+            with attempt:
+                try:
+                    clients.engine().on_action_complete(
+                        ctx, action_ex_id, result, processed=True)
+                except exc.DBEntityNotFoundError:
+                    # The execution was deleted meanwhile.
+                    return
+                except exc.MistralError as e:
+                    if e.http_code < 500:
+                        LOG.error('Engine refused the result of %s: %s',
+                                  action_ex_id, e)
+                        return
+                    raise
+
+    def run_action_sync(self, ctx: Any, action_name: str,
+                        action_input: dict | None = None, namespace: str = '',
+                        action_timeout: float | None = None
+                        ) -> dict[str, Any]:
+        """Run an action with no stored execution and answer its result."""
+        started = time.monotonic()
+        result = self._run(ctx, action_name, action_input or {}, namespace,
+                           {}, action_timeout)
+        LOG.debug('Ran %s in %.3fs', action_name, time.monotonic() - started)
+        return result if result is not None else {'data': None}

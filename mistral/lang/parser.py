@@ -1,0 +1,152 @@
+"""Entry points: YAML text -> validated spec objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistral import exceptions as exc
+from mistral.lang import checks
+from mistral.lang import definition_cut
+from mistral.lang import inline_params
+from mistral.lang import safe_yaml
+from mistral.lang import schemas
+from mistral.lang.action_spec import ActionSpec
+from mistral.lang.workbook_spec import WorkbookSpec
+from mistral.lang.workflow_spec import WorkflowSpec
+
+SUPPORTED_VERSIONS = ('2.0', 2.0, 2)
+
+
+def parse_yaml(text: str) -> Any:
+    """Hardened YAML parse (see :mod:`mistral.lang.safe_yaml`)."""
+    return safe_yaml.load(text)
+
+
+def parse_inline_params(text: str) -> tuple[str, dict[str, Any]]:
+    return inline_params.parse_inline_params(text)
+
+
+def _check_version(data: dict[str, Any]) -> None:
+    version = data.get('version', '2.0')
+
+    # bool is an int subclass; 'version: true' is not version 2.
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        raise exc.DSLParsingException(
+            f'Unsupported DSL version [version={version!r}]; '
+            "only '2.0' is supported.")
+
+
+def _document(text: str, kind: str) -> dict[str, Any]:
+    data = parse_yaml(text)
+
+    if not isinstance(data, dict):
+        raise exc.DSLParsingException(
+            f'Invalid DSL: a {kind} definition must be a YAML mapping, '
+            f'got {type(data).__name__}.')
+
+    _check_version(data)
+
+    return data
+
+
+def _items(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    items = {k: v for k, v in data.items() if k != 'version'}
+
+    if not items:
+        raise exc.InvalidModelException(
+            f'Invalid DSL: the document defines no {kind}.')
+
+    for name, value in items.items():
+        if not isinstance(value, dict) or not value:
+            raise exc.InvalidModelException(
+                f"Invalid DSL ({kind} '{name}'): the definition must be a "
+                'non-empty mapping.')
+
+    return items
+
+
+def _named(name: Any, value: dict[str, Any]) -> dict[str, Any]:
+    return {**value, 'name': str(name), 'version': '2.0'}
+
+
+def parse_workflows(text: str, validate: bool = True) -> list[WorkflowSpec]:
+    """A workflow file: ``version`` plus one key per workflow."""
+    data = _document(text, 'workflow')
+    items = _items(data, 'workflow')
+    single = len(items) == 1
+
+    return [
+        WorkflowSpec(_named(name, raw), validate,
+                     definition=text if single else None)
+        for name, raw in items.items()
+    ]
+
+
+def parse_actions(text: str, validate: bool = True) -> list[ActionSpec]:
+    """An ad-hoc action file: ``version`` plus one key per action."""
+    data = _document(text, 'action')
+    items = _items(data, 'action')
+    single = len(items) == 1
+
+    return [
+        ActionSpec(_named(name, raw), validate,
+                   definition=text if single else None)
+        for name, raw in items.items()
+    ]
+
+
+def parse_workbook(text: str, validate: bool = True) -> WorkbookSpec:
+    data = _document(text, 'workbook')
+
+    if validate:
+        checks.check_schema(data, schemas.WORKBOOK, 'workbook')
+
+    name = data.get('name')
+
+    if not isinstance(name, str) or not name:
+        raise exc.InvalidModelException(
+            "Invalid DSL (workbook): 'name' is required.")
+
+    if validate:
+        checks.check_name(name, 'Workbook', checks.where(workbook=name))
+
+    workflows = {}
+    for wf_name, raw in (data.get('workflows') or {}).items():
+        if not isinstance(raw, dict):
+            raise exc.InvalidModelException(
+                f"Invalid DSL (workbook '{name}', workflow '{wf_name}'): "
+                'the definition must be a mapping.')
+        workflows[wf_name] = WorkflowSpec(
+            _named(wf_name, raw), validate,
+            definition=definition_cut.cut(text, 'workflows', str(wf_name)))
+
+    actions = {}
+    for action_name, raw in (data.get('actions') or {}).items():
+        if not isinstance(raw, dict):
+            raise exc.InvalidModelException(
+                f"Invalid DSL (workbook '{name}', action '{action_name}'): "
+                'the definition must be a mapping.')
+        actions[action_name] = ActionSpec(
+            _named(action_name, raw), validate,
+            definition=definition_cut.cut(text, 'actions',
+                                          str(action_name)))
+
+    return WorkbookSpec(
+        name=name,
+        description=data.get('description'),
+        tags=list(data.get('tags') or []),
+        workflows=workflows,
+        actions=actions,
+        definition=text,
+        data=data,
+    )
+
+
+def workflow_spec_from_dict(data: dict[str, Any]) -> WorkflowSpec:
+    """Rebuild from :meth:`WorkflowSpec.to_dict` without validation."""
+    return WorkflowSpec(data, validate=False)
+
+
+def action_spec_from_dict(data: dict[str, Any]) -> ActionSpec:
+    """Rebuild from :meth:`ActionSpec.to_dict` without validation."""
+    return ActionSpec(data, validate=False)

@@ -1,0 +1,116 @@
+"""Hardened YAML loading for DSL documents and ``yaml_parse()``.
+
+* Anchors and aliases are refused: they allow "billion laughs" documents
+  whose expansion exhausts memory.
+* ``@`` may start a plain scalar (``key: @foo``), as upstream allows.
+* Timestamps stay strings, so every parsed document is JSON-serialisable.
+* An empty document is ``{}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml import events
+from yaml import resolver as yaml_resolver
+
+from mistral import exceptions as exc
+
+
+class _Loader(yaml.SafeLoader):
+    def check_plain(self) -> bool:
+        # PyYAML reserves '@' as an indicator; treat it as plain text.
+        return self.peek() == '@' or super().check_plain()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+
+        if isinstance(event, events.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, 'YAML aliases are not allowed',
+                event.start_mark)
+
+        if getattr(event, 'anchor', None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, 'YAML anchors are not allowed',
+                event.start_mark)
+
+        return super().compose_node(parent, index)
+
+
+# Copy the resolvers without the timestamp one (dates remain strings).
+_RESOLVERS = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag != 'tag:yaml.org,2002:timestamp']
+    for first, resolvers in
+    yaml_resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_Loader.yaml_implicit_resolvers = _RESOLVERS
+
+# libyaml is about ten times faster. Its composer cannot be hooked, so it
+# is only used for text that cannot hold an anchor ('&') or an alias
+# ('*'); anything it rejects is parsed again by the hardened loader above,
+# which either accepts it (e.g. a plain scalar starting with '@') or gives
+# the error message.
+_CLoader: Any = None
+
+if getattr(yaml, '__with_libyaml__', False):
+    class _FastLoader(yaml.CSafeLoader):
+        pass
+
+    _FastLoader.yaml_implicit_resolvers = _RESOLVERS
+    _CLoader = _FastLoader
+
+
+def _describe(e: yaml.YAMLError) -> str:
+    if isinstance(e, yaml.MarkedYAMLError):
+        parts = [p for p in (e.context, e.problem) if p]
+        text = ', '.join(parts) or str(e)
+        mark = e.problem_mark or e.context_mark
+
+        if mark is not None:
+            text += f' (line {mark.line + 1}, column {mark.column + 1})'
+        return text
+
+    return str(e)
+
+
+_FAILED = object()
+
+
+def _fast_load(text: str) -> Any:
+    if _CLoader is None or '&' in text or '*' in text:
+        return _FAILED
+
+    try:
+        return yaml.load(text, Loader=_CLoader)  # noqa: S506
+    except yaml.YAMLError:
+        return _FAILED
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document; errors become DSLParsingException."""
+    if not isinstance(text, str):
+        raise exc.DSLParsingException(
+            f'Definition must be a YAML string, got {type(text).__name__}.')
+
+    result = _fast_load(text)
+
+    if result is not _FAILED:
+        return {} if result is None else result
+
+    try:
+        result = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        raise exc.DSLParsingException(
+            f'Definition could not be parsed as YAML: {_describe(e)}'
+        ) from e
+
+    return {} if result is None else result
+
+
+def dump(data: Any) -> str:
+    """Block-style YAML that keeps key order."""
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False,
+                          allow_unicode=True)

@@ -1,0 +1,1 @@
+"""The notifier: publishers of workflow and task events."""

@@ -1,0 +1,142 @@
+"""oslo.messaging plumbing: transport, typed clients and servers.
+
+One transport per process. Clients send the request context as a dict and
+arguments as JSON-compatible values. Errors raised by a remote endpoint come
+back as the same class from :mod:`mistral.exceptions` (matched by name) with
+the remote message and without the remote traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Sequence
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from mistral import context as mistral_context
+from mistral import exceptions as exc
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+_transport: messaging.Transport | None = None
+_lock = threading.Lock()
+
+
+def get_transport() -> messaging.Transport:
+    global _transport
+    if _transport is None:
+        with _lock:
+            if _transport is None:
+                _transport = messaging.get_rpc_transport(
+                    CONF, allowed_remote_exmods=['mistral.exceptions'])
+    return _transport
+
+
+def cleanup() -> None:
+    """Drop the transport (tests; a forked child must not share it)."""
+    global _transport
+    with _lock:
+        if _transport is not None:
+            try:
+                _transport.cleanup()
+            except Exception:  # the connection may already be gone
+                LOG.debug('Transport cleanup failed', exc_info=True)
+        _transport = None
+
+
+class ContextSerializer(messaging.Serializer):
+    """Contexts travel as dicts; entities are already JSON-compatible."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def serialize_context(self, ctxt: Any) -> dict[str, Any]:
+        if isinstance(ctxt, mistral_context.MistralContext):
+            return ctxt.to_dict()
+        return dict(ctxt or {})
+
+    def deserialize_context(self, ctxt: dict[str, Any]
+                            ) -> mistral_context.MistralContext:
+        return mistral_context.MistralContext.from_dict(ctxt or {})
+
+
+def _clean_remote_error(error: Exception) -> Exception:
+    """Turn an exception rebuilt by oslo.messaging into our own class.
+
+    oslo.messaging rebuilds allowed remote exceptions as dynamic subclasses
+    whose message carries the remote traceback; users must see only the
+    message.
+    """
+    if isinstance(error, exc.MistralError):
+        cls = type(error)
+        if cls.__name__.endswith('_Remote'):
+            cls = cls.__mro__[1]
+        text = error.args[0] if error.args else str(error)
+        text = str(text).split('\nTraceback (most recent call last)')[0]
+        clean = cls.__new__(cls)
+        exc.MistralError.__init__(clean, text.rstrip('\n'))
+        return clean
+    if isinstance(error, messaging.RemoteError):
+        name = error.exc_type or 'MistralError'
+        cls = getattr(exc, name, None)
+        msg = error.value or str(error)
+        if isinstance(cls, type) and issubclass(cls, exc.MistralError):
+            clean = cls.__new__(cls)
+            exc.MistralError.__init__(clean, msg)
+            return clean
+        return exc.MistralError('%s: %s' % (name, msg))
+    if isinstance(error, messaging.MessagingTimeout):
+        return exc.RPCTimeoutException(
+            'The request took longer than %s seconds'
+            % CONF.rpc_response_timeout)
+    return error
+
+
+class RPCClient:
+    """A client bound to one topic."""
+
+    def __init__(self, topic: str, version: str = '1.0') -> None:
+        target = messaging.Target(topic=topic, version=version)
+        self._client = messaging.get_rpc_client(
+            get_transport(), target, serializer=ContextSerializer())
+
+    def call(self, ctx: mistral_context.MistralContext | None, method: str,
+             timeout: float | None = None, server: str | None = None,
+             **kwargs: Any) -> Any:
+        client = self._client
+        if timeout is not None or server is not None:
+            client = client.prepare(timeout=timeout, server=server)
+        try:
+            return client.call(ctx or mistral_context.default_context(),
+                               method, **kwargs)
+        except Exception as e:
+            cleaned = _clean_remote_error(e)
+            if cleaned is e:
+                raise
+            raise cleaned from None
+
+    def cast(self, ctx: mistral_context.MistralContext | dict | None,
+             method: str, server: str | None = None, fanout: bool = False,
+             **kwargs: Any) -> None:
+        client = self._client
+        if server is not None or fanout:
+            client = client.prepare(server=server, fanout=fanout)
+        client.cast(ctx or mistral_context.default_context(), method,
+                    **kwargs)
+
+
+def get_server(topic: str, host: str, endpoints: Sequence[Any],
+               version: str = '1.0') -> messaging.rpc.RPCServer:
+    """An RPC server on ``topic`` that runs requests on native threads."""
+    target = messaging.Target(topic=topic, server=host, version=version)
+    # oslo.messaging's default executor is the native-thread pool.
+    return messaging.get_rpc_server(
+        get_transport(), target, list(endpoints),
+        serializer=ContextSerializer(),
+        access_policy=messaging.DefaultRPCAccessPolicy)

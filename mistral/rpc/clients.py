@@ -1,0 +1,187 @@
+"""Typed RPC clients for each component.
+
+The API and other components talk to the engine, executors, notifier and
+event engine only through these classes; nothing else names RPC methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from oslo_config import cfg
+
+from mistral.context import MistralContext
+from mistral.rpc import base
+
+CONF = cfg.CONF
+
+_clients: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _get(name: str, factory):
+    client = _clients.get(name)
+    if client is None:
+        with _lock:
+            client = _clients.get(name)
+            if client is None:
+                client = _clients[name] = factory()
+    return client
+
+
+def reset() -> None:
+    """Forget cached clients (tests, after fork)."""
+    with _lock:
+        _clients.clear()
+
+
+class EngineClient:
+    """Requests to the engine. ``call`` methods wait for the answer."""
+
+    def __init__(self) -> None:
+        self._rpc = base.RPCClient(CONF.engine.topic, CONF.engine.version)
+
+    def start_workflow(self, ctx: MistralContext, wf_identifier: str,
+                       wf_namespace: str = '', wf_ex_id: str | None = None,
+                       wf_input: dict | None = None, description: str = '',
+                       **params: Any) -> dict[str, Any]:
+        """Start a workflow; returns the execution as a dict of columns.
+
+        ``wf_identifier`` is a workflow id or name. With ``wf_ex_id`` of an
+        existing execution, that execution is returned (idempotent create).
+        """
+        return self._rpc.call(ctx, 'start_workflow',
+                              wf_identifier=wf_identifier,
+                              wf_namespace=wf_namespace, wf_ex_id=wf_ex_id,
+                              wf_input=wf_input or {},
+                              description=description, params=params)
+
+    def start_action(self, ctx: MistralContext, action_name: str,
+                     action_input: dict | None = None, description: str = '',
+                     namespace: str = '', **params: Any) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'start_action', action_name=action_name,
+                              action_input=action_input or {},
+                              description=description, namespace=namespace,
+                              params=params)
+
+    def on_action_complete(self, ctx: MistralContext, action_ex_id: str,
+                           result: dict[str, Any],
+                           wf_action: bool = False,
+                           processed: bool = False) -> dict[str, Any]:
+        """Deliver an action result: ``{"data"|"error"|"cancel": ...}``.
+
+        ``processed``: the result already went through the action's own
+        post-processing (executors do it; results PUT through the API have
+        not).
+        """
+        return self._rpc.call(ctx, 'on_action_complete',
+                              action_ex_id=action_ex_id, result=result,
+                              wf_action=wf_action, processed=processed)
+
+    def on_action_update(self, ctx: MistralContext, action_ex_id: str,
+                         state: str, wf_action: bool = False
+                         ) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'on_action_update',
+                              action_ex_id=action_ex_id, state=state,
+                              wf_action=wf_action)
+
+    def pause_workflow(self, ctx: MistralContext, wf_ex_id: str
+                       ) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'pause_workflow', wf_ex_id=wf_ex_id)
+
+    def resume_workflow(self, ctx: MistralContext, wf_ex_id: str,
+                        env: dict | None = None) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'resume_workflow', wf_ex_id=wf_ex_id,
+                              env=env)
+
+    def stop_workflow(self, ctx: MistralContext, wf_ex_id: str, state: str,
+                      message: str | None = None) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'stop_workflow', wf_ex_id=wf_ex_id,
+                              state=state, message=message)
+
+    def rerun_workflow(self, ctx: MistralContext, task_ex_id: str,
+                       reset: bool = True, skip: bool = False,
+                       env: dict | None = None) -> dict[str, Any]:
+        return self._rpc.call(ctx, 'rerun_workflow', task_ex_id=task_ex_id,
+                              reset=reset, skip=skip, env=env)
+
+    def cast(self, ctx: MistralContext | dict | None, method: str,
+             **kwargs: Any) -> None:
+        """Fire-and-forget delivery (used by the outbox relay)."""
+        self._rpc.cast(ctx, method, **kwargs)
+
+
+class ExecutorClient:
+    def __init__(self) -> None:
+        self._rpc = base.RPCClient(CONF.executor.topic, CONF.executor.version)
+
+    def run_action(self, ctx: MistralContext | dict, action_ex_id: str,
+                   server: str | None = None, **kwargs: Any) -> None:
+        self._rpc.cast(ctx, 'run_action', server=server,
+                       action_ex_id=action_ex_id, **kwargs)
+
+    def run_action_sync(self, ctx: MistralContext, action_name: str,
+                        action_input: dict, namespace: str = '',
+                        action_timeout: float | None = None
+                        ) -> dict[str, Any]:
+        """Run an action with no stored execution and wait for its result
+        (``{'data'|'error'|'cancel': ...}``)."""
+        wait = (float(action_timeout) + 5 if action_timeout
+                else CONF.rpc_response_timeout)
+        return self._rpc.call(ctx, 'run_action_sync', timeout=wait,
+                              action_name=action_name,
+                              action_input=action_input,
+                              namespace=namespace,
+                              action_timeout=action_timeout)
+
+    def cast(self, ctx: MistralContext | dict | None, method: str,
+             server: str | None = None, **kwargs: Any) -> None:
+        self._rpc.cast(ctx, method, server=server, **kwargs)
+
+
+class NotifierClient:
+    def __init__(self) -> None:
+        self._rpc = base.RPCClient(CONF.notifier.topic)
+
+    def cast(self, ctx: MistralContext | dict | None, method: str,
+             **kwargs: Any) -> None:
+        self._rpc.cast(ctx, method, **kwargs)
+
+
+class EventEngineClient:
+    def __init__(self) -> None:
+        self._rpc = base.RPCClient(CONF.event_engine.topic)
+
+    def cast(self, ctx: MistralContext | dict | None, method: str,
+             **kwargs: Any) -> None:
+        self._rpc.cast(ctx, method, fanout=True, **kwargs)
+
+
+class SchedulerClient:
+    def __init__(self) -> None:
+        self._rpc = base.RPCClient(CONF.scheduler.topic)
+
+    def cast(self, ctx: MistralContext | dict | None, method: str,
+             **kwargs: Any) -> None:
+        self._rpc.cast(ctx, method, fanout=True, **kwargs)
+
+
+def engine() -> EngineClient:
+    return _get('engine', EngineClient)
+
+
+def executor() -> ExecutorClient:
+    return _get('executor', ExecutorClient)
+
+
+def notifier() -> NotifierClient:
+    return _get('notifier', NotifierClient)
+
+
+def event_engine() -> EventEngineClient:
+    return _get('event_engine', EventEngineClient)
+
+
+def scheduler() -> SchedulerClient:
+    return _get('scheduler', SchedulerClient)

@@ -1,0 +1,1 @@
+"""The scheduler process: delayed messages and cron triggers."""

@@ -1,0 +1,123 @@
+"""The service components ``mistral-server --server`` can run.
+
+Each component joins the bus with an RPC server on its topic (threading
+executor) and starts its own background loops; ``stop`` undoes both.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from oslo_config import cfg
+
+from mistral.metrics import exposition
+from mistral.rpc import base as rpc_base
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+class Component(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class RpcComponent:
+    """An RPC server on one topic plus background loops."""
+
+    def __init__(self, name: str, topic: str, host: str,
+                 endpoints: list[Any], loops: list[Any] | None = None
+                 ) -> None:
+        self.name = name
+        self._topic = topic
+        self._host = host
+        self._endpoints = endpoints
+        self._loops = loops or []
+        self._server: Any = None
+        self._metrics_port: int | None = None
+
+    def start(self) -> None:
+        for loop in self._loops:
+            loop.start()
+        self._server = rpc_base.get_server(self._topic, self._host,
+                                           self._endpoints)
+        self._server.start()
+        self._metrics_port = exposition.servers.start(self.name)
+        LOG.info('%s ready (topic %s, host %s)', self.name, self._topic,
+                 self._host)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server.wait()
+            self._server = None
+        exposition.servers.stop(self._metrics_port)
+        self._metrics_port = None
+        for loop in reversed(self._loops):
+            loop.stop()
+        LOG.info('%s stopped', self.name)
+
+
+class ApiComponent:
+    name = 'api'
+
+    def __init__(self) -> None:
+        from mistral.api import service
+
+        self._server = service.ApiServer()
+
+    def start(self) -> None:
+        self._server.start()
+        LOG.info('api ready (%s)', self._server.url)
+
+    def stop(self) -> None:
+        self._server.stop()
+        LOG.info('api stopped')
+
+
+def build(name: str) -> Component:
+    if name == 'api':
+        return ApiComponent()
+    if name == 'engine':
+        from mistral import expressions
+        from mistral.engine import engine, outbox, recovery
+
+        # Build the YAQL parser now rather than on the first request.
+        expressions.warm_up()
+
+        return RpcComponent('engine', CONF.engine.topic, CONF.engine.host,
+                            [engine.Engine()],
+                            [outbox.relay(), recovery.RecoveryLoop()])
+    if name == 'executor':
+        from mistral.executor import executor
+
+        ex = executor.Executor()
+        return RpcComponent('executor', CONF.executor.topic,
+                            CONF.executor.host, [ex], [ex.leases])
+    if name == 'scheduler':
+        from mistral.engine import outbox
+        from mistral.scheduler import scheduler
+
+        sched = scheduler.Scheduler()
+        return RpcComponent('scheduler', CONF.scheduler.topic,
+                            CONF.scheduler.host,
+                            [scheduler.SchedulerEndpoint(sched)],
+                            [outbox.relay(), sched])
+    if name == 'notifier':
+        from mistral.notifiers import service as notifier_service
+
+        return RpcComponent('notifier', CONF.notifier.topic,
+                            CONF.notifier.host,
+                            [notifier_service.NotifierEndpoint()])
+    if name == 'event-engine':
+        from mistral.event_engine import engine as event_engine
+
+        ev = event_engine.EventEngine()
+        return RpcComponent('event-engine', CONF.event_engine.topic,
+                            CONF.event_engine.host,
+                            [event_engine.EventEngineEndpoint(ev)], [ev])
+    raise ValueError('Unknown component %s' % name)

@@ -1,0 +1,75 @@
+"""Reading the corpus: every ``cases/*.yaml`` file holds a list of cases.
+
+A case is a small dict (see ``README.rst``); this module only checks its
+shape, so a typo in a data file fails loudly instead of silently checking
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+
+HERE = os.path.join(os.path.dirname(__file__), 'cases')
+
+CASE_KEYS = {'name', 'area', 'deploy', 'workflows', 'actions', 'workbook',
+             'extra', 'namespace', 'start', 'input', 'params', 'conf',
+             'steps', 'expect', 'timeout', 'why'}
+EXPECT_KEYS = {'state', 'state_info', 'output', 'output_subset',
+               'output_types', 'output_regex', 'tasks', 'tasks_run',
+               'start_error', 'define_error', 'task_count'}
+TASK_KEYS = {'state', 'state_info', 'published', 'published_subset',
+             'count', 'actions', 'runtime_context', 'first'}
+STEP_KINDS = {'wait', 'wait_task', 'pause', 'resume', 'stop', 'rerun',
+              'skip', 'complete_action', 'sleep'}
+
+
+def _check(case: dict[str, Any], where: str) -> None:
+    unknown = set(case) - CASE_KEYS
+    if unknown:
+        raise ValueError('%s: unknown keys %s' % (where, sorted(unknown)))
+    for key in ('name', 'expect'):
+        if key not in case:
+            raise ValueError('%s: %s is required' % (where, key))
+    if not (case.get('workflows') or case.get('workbook')):
+        raise ValueError('%s: workflows or workbook is required' % where)
+    unknown = set(case['expect']) - EXPECT_KEYS
+    if unknown:
+        raise ValueError('%s: unknown expect keys %s'
+                         % (where, sorted(unknown)))
+    for tname, texp in (case['expect'].get('tasks') or {}).items():
+        unknown = set(texp) - TASK_KEYS
+        if unknown:
+            raise ValueError('%s: task %s: unknown keys %s'
+                             % (where, tname, sorted(unknown)))
+    for step in case.get('steps') or []:
+        if len(step) != 1 or next(iter(step)) not in STEP_KINDS:
+            raise ValueError('%s: bad step %r' % (where, step))
+
+
+def load() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for fname in sorted(os.listdir(HERE)):
+        if not fname.endswith('.yaml'):
+            continue
+        with open(os.path.join(HERE, fname)) as f:
+            doc = yaml.safe_load(f)
+        area = fname[:-len('.yaml')]
+        for i, case in enumerate(doc['cases']):
+            where = '%s[%d]' % (fname, i)
+            _check(case, where)
+            if case['name'] in seen:
+                raise ValueError('%s: duplicate case %s'
+                                 % (where, case['name']))
+            seen.add(case['name'])
+            case.setdefault('area', area)
+            # Each case lives in its own namespace, so every case can call
+            # its main workflow ``wf`` without clashing with the others.
+            case.setdefault('namespace', 'corpus_' + case['name'])
+            case.setdefault('start', 'wf')
+            case.setdefault('deploy', False)
+            cases.append(case)
+    return cases

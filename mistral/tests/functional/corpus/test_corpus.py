@@ -1,0 +1,72 @@
+"""The workflow-language corpus: every case on the embedded engine, the
+cases marked ``deploy: true`` also on PostgreSQL and MariaDB deployments.
+
+Cases are data (``cases/*.yaml``, format in ``README.rst``); this module
+only feeds them to a driver and reports the mismatches.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, Iterator
+
+import pytest
+
+from mistral.tests.functional.corpus import conftest as corpus_conftest
+from mistral.tests.functional.corpus import loader
+from mistral.tests.functional.corpus.deployed import DeployedDriver
+from mistral.tests.functional.corpus.embedded import EmbeddedDriver
+
+CASES = loader.load()
+DEPLOYED = [c for c in CASES if c['deploy']]
+
+
+def _fail_on(errors: list[str], case: dict) -> None:
+    if errors:
+        pytest.fail('case %s (%s):\n  %s' % (
+            case['name'], case['area'], '\n  '.join(errors)),
+            pytrace=False)
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['name'] for c in CASES])
+def test_embedded(corpus_engine, case):
+    drv = EmbeddedDriver(corpus_engine)
+    drv.apply_conf(case.get('conf') or {})
+    try:
+        _fail_on(drv.run(case), case)
+    finally:
+        drv.clear_conf()
+
+
+def _run_deployed(dep: Any, case: dict) -> list[str]:
+    if case.get('conf'):
+        return ['deployed cases cannot change configuration']
+    return DeployedDriver(dep.client(), dep.db_url).run(case)
+
+
+@pytest.fixture(scope='module')
+def deployed_results(corpus_deployment) -> Iterator[dict[str, Any]]:
+    # Most of a case is waiting for the servers: the cases of a backend run
+    # side by side (each with its own client), and each test only collects
+    # its case's result, so one slow case does not add to every other.
+    # They all finish within this fixture's setup: pytest changes
+    # os.environ between test phases, and clients read it from the threads.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        futures = {c['name']: pool.submit(_run_deployed, corpus_deployment,
+                                          c)
+                   for c in DEPLOYED}
+        concurrent.futures.wait(futures.values())
+    yield futures
+
+
+BACKENDS = corpus_conftest.server_backends()
+
+# With MISTRAL_TEST_MATRIX=sqlite there is no deployed part at all (rather
+# than one skipped test per case).
+if BACKENDS:
+    @pytest.mark.parametrize('corpus_deployment', BACKENDS, indirect=True,
+                             scope='module')
+    @pytest.mark.parametrize('case', DEPLOYED,
+                             ids=[c['name'] for c in DEPLOYED])
+    def test_deployed(corpus_deployment, deployed_results, case):
+        _fail_on(deployed_results[case['name']].result(timeout=300), case)

@@ -1,0 +1,257 @@
+"""std.http / std.mistral_http against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mistral import exceptions
+from mistral.actions import runner
+from mistral.actions import std
+from mistral.tests.unit.actions import servers
+from mistral.utils import egress
+
+
+@pytest.fixture(scope='module')
+def tls_server(tmp_path_factory):
+    cert = servers.self_signed_cert(tmp_path_factory.mktemp('tls'))
+    srv = servers.HTTPServer(cert=cert)
+    srv.cert = cert[0]
+    yield srv
+    srv.close()
+
+
+def test_https_verify(tls_server, allow_loopback, ctx):
+    url = tls_server.url('/echo')
+    # Self-signed: refused by default, accepted with verify=False or with
+    # the certificate as CA bundle.
+    res = runner.run(std.HTTPAction(url), None, ctx)
+    assert 'certificate' in res['error'].lower()
+    assert std.HTTPAction(url, verify=False).run(ctx)['status'] == 200
+    assert std.HTTPAction(url,
+                          verify=tls_server.cert).run(ctx)['status'] == 200
+
+
+def test_verify_ignored_for_plain_http(http_server, allow_loopback, ctx):
+    res = std.HTTPAction(http_server.url('/echo'),
+                         verify='/no/such/bundle.pem').run(ctx)
+    assert res['status'] == 200
+
+
+def test_get_json(http_server, allow_loopback, ctx):
+    res = std.HTTPAction(http_server.url('/echo'),
+                         params={'q': '1'}).run(ctx)
+    assert res['status'] == 200
+    assert res['content']['method'] == 'GET'
+    assert res['content']['query'] == {'q': '1'}
+    assert res['url'] == http_server.url('/echo?q=1')
+    assert res['reason'] == 'OK'
+    assert res['headers']['Content-Type'] == 'application/json'
+    assert res['cookies'] == {'sid': 'abc'}
+    assert res['history'] == []
+    assert isinstance(res['elapsed'], float)
+    json.dumps(res)  # the result must be serialisable
+
+
+def test_text_content(http_server, allow_loopback, ctx):
+    res = std.HTTPAction(http_server.url('/text')).run(ctx)
+    assert res['content'] == 'plain words'
+    assert res['encoding'] == 'utf-8'
+
+
+def test_post_body_dict_headers_and_auth(http_server, allow_loopback, ctx):
+    action = std.HTTPAction(
+        http_server.url('/echo'), method='POST', body={'a': 1},
+        headers={'X-Num': 5, 'X-Float': 1.5}, auth='bob:secret')
+    content = action.run(ctx)['content']
+    assert content['method'] == 'POST'
+    assert json.loads(content['body']) == {'a': 1}
+    assert content['headers']['X-Num'] == '5'
+    assert content['headers']['X-Float'] == '1.5'
+    assert content['headers']['Authorization'] == 'Basic Ym9iOnNlY3JldA=='
+
+
+def test_json_input(http_server, allow_loopback, ctx):
+    content = std.HTTPAction(http_server.url('/echo'), method='PUT',
+                             json=[1, 'two']).run(ctx)['content']
+    assert json.loads(content['body']) == [1, 'two']
+    assert content['headers']['Content-Type'] == 'application/json'
+
+
+def test_body_and_json_together_is_an_error():
+    with pytest.raises(exceptions.ActionException):
+        std.HTTPAction('http://example.com', body='x', json={'a': 1})
+
+
+def test_auth_survives_json_round_trip(http_server, allow_loopback, ctx):
+    action = std.HTTPAction(http_server.url('/echo'), auth='u:p')
+    # What the executor gets after RPC: attributes through JSON.
+    clone = std.HTTPAction.__new__(std.HTTPAction)
+    for k, v in json.loads(json.dumps(vars(action))).items():
+        setattr(clone, k, v)
+    content = clone.run(ctx)['content']
+    assert content['headers']['Authorization'] == 'Basic dTpw'
+
+
+@pytest.mark.parametrize('code', [400, 404, 500, 307])
+def test_error_status_is_error_result(http_server, allow_loopback, ctx,
+                                      code):
+    res = runner.run(std.HTTPAction(http_server.url('/status/%d' % code)),
+                     None, ctx)
+    assert res['error']['status'] == code
+    assert res['error']['content'] == {'code': code}
+
+
+@pytest.mark.parametrize('code', [201, 204, 306])
+def test_success_statuses(http_server, allow_loopback, ctx, code):
+    res = runner.run(std.HTTPAction(http_server.url('/status/%d' % code)),
+                     None, ctx)
+    assert res['data']['status'] == code
+
+
+def test_redirects_not_followed_by_default(http_server, allow_loopback,
+                                           ctx):
+    url = http_server.url('/redirect?to=/echo')
+    res = std.HTTPAction(url).run(ctx)
+    assert res['status'] == 302
+    res = std.HTTPAction(url, allow_redirects=True).run(ctx)
+    assert res['status'] == 200
+    assert res['history'][0]['status'] == 302
+
+
+def test_loopback_denied_by_default(http_server, ctx):
+    res = runner.run(std.HTTPAction(http_server.url('/echo')), None, ctx)
+    assert 'not allowed' in res['error']
+
+
+def test_denied_request_never_reaches_server(http_server, ctx):
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(http_server.url('/echo', host='localhost')).run(ctx)
+    assert len(http_server.requests) == before
+
+
+def test_allowed_by_host_name(http_server, conf, ctx):
+    conf('allowed_hosts', ['LOCALHOST'], group='action_std_http')
+    res = std.HTTPAction(http_server.url('/echo', host='localhost')).run(ctx)
+    assert res['status'] == 200
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(http_server.url('/echo')).run(ctx)
+
+
+def test_allowed_by_cidr(http_server, conf, ctx):
+    conf('allowed_hosts', ['127.0.0.0/24'], group='action_std_http')
+    assert std.HTTPAction(http_server.url('/echo')).run(ctx)['status'] == 200
+
+
+def test_empty_deny_list_allows_loopback(http_server, conf, ctx):
+    conf('denied_cidrs', [], group='action_std_http')
+    assert std.HTTPAction(http_server.url('/echo')).run(ctx)['status'] == 200
+
+
+def test_redirect_to_denied_host_refused(http_server, conf, ctx):
+    conf('allowed_hosts', ['localhost'], group='action_std_http')
+    target = http_server.url('/echo')
+    url = http_server.url('/redirect?to=%s' % target, host='localhost')
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(url, allow_redirects=True).run(ctx)
+    # Only the redirecting request was served.
+    assert [r['path'] for r in http_server.requests[before:]] == [
+        '/redirect']
+
+
+@pytest.mark.parametrize('url', [
+    'file:///etc/passwd', 'ftp://example.com/x', 'gopher://x/', 'http://',
+    'http://169.254.169.254/latest/meta-data/', 'http://[::1]:1/',
+    'http://[::ffff:127.0.0.1]:1/', 'http://[fe80::1]/',
+    'http://0.0.0.0:1/', 'http://[::]:1/', 'http://127.1:1/',
+    'http://2130706433:1/'])
+def test_policy_rejects(url):
+    with pytest.raises(egress.UrlNotAllowedException):
+        egress.check_url(url)
+
+
+def test_connect_time_check_catches_rebinding(http_server, monkeypatch,
+                                              ctx):
+    # DNS said "public address" when checked, but the socket ends up on
+    # loopback: the connection is refused before the request is sent.
+    monkeypatch.setattr(egress, '_resolve', lambda host, port: ['8.8.8.8'])
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(http_server.url('/echo')).run(ctx)
+    assert len(http_server.requests) == before
+
+
+def test_size_cap_by_content_length(http_server, allow_loopback, conf, ctx):
+    conf('max_response_size_bytes', 1000, group='action_std_http')
+    with pytest.raises(egress.ResponseTooLargeException) as e:
+        std.HTTPAction(http_server.url('/big?size=5000')).run(ctx)
+    assert 'Content-Length 5000' in str(e.value)
+
+
+def test_size_cap_while_streaming(http_server, allow_loopback, conf, ctx):
+    conf('max_response_size_bytes', 10000, group='action_std_http')
+    res = std.HTTPAction(http_server.url('/chunked?size=9000')).run(ctx)
+    assert res['content'] == 'y' * 9000
+    res = runner.run(
+        std.HTTPAction(http_server.url('/chunked?size=20000')), None, ctx)
+    assert 'too large' in res['error']
+
+
+def test_timeout(http_server, allow_loopback, ctx):
+    res = runner.run(std.HTTPAction(http_server.url('/slow?s=2'),
+                                    timeout=0.5), None, ctx)
+    assert 'timed out' in res['error'].lower()
+
+
+def test_default_timeout_from_config(http_server, allow_loopback, conf,
+                                     ctx):
+    conf('default_timeout', 1, group='action_std_http')
+    res = runner.run(std.HTTPAction(http_server.url('/slow?s=3')), None,
+                     ctx)
+    assert 'timed out' in res['error'].lower()
+
+
+def test_connection_refused_is_action_error(allow_loopback, ctx):
+    import socket
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(exceptions.ActionException):
+        std.HTTPAction('http://127.0.0.1:%d/' % port).run(ctx)
+
+
+def test_mistral_http_headers_and_async(http_server, allow_loopback, ctx):
+    action = std.MistralHTTPAction(http_server.url('/echo'), method='POST',
+                                   headers={'X-Mine': 'yes'})
+    assert action.is_sync() is False
+    before = len(http_server.requests)
+    assert runner.run(action, None, ctx) is None
+    sent = http_server.requests[before]['headers']
+    assert sent['Mistral-Workflow-Name'] == 'my_wf'
+    assert sent['Mistral-Workflow-Execution-Id'] == 'wf-1'
+    assert sent['Mistral-Task-Id'] == 'task-1'
+    assert sent['Mistral-Action-Execution-Id'] == 'act-1'
+    assert sent['Mistral-Callback-URL'] == '/v2/action_executions/act-1'
+    assert sent['X-Mine'] == 'yes'
+
+
+def test_mistral_http_failure_reported_at_once(http_server, allow_loopback,
+                                               ctx):
+    action = std.MistralHTTPAction(http_server.url('/status/500'))
+    res = runner.run(action, None, ctx)
+    assert res['error']['status'] == 500
+
+
+def test_proxy_address_checked(http_server, conf, ctx):
+    conf('allowed_hosts', ['localhost'], group='action_std_http')
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(
+            http_server.url('/echo', host='localhost'),
+            proxies={'http': 'http://127.0.0.1:%d' % http_server.port}
+        ).run(ctx)
+    assert len(http_server.requests) == before

@@ -1,0 +1,1 @@
+from mistral.tests.unit.triggers.conftest import db, sent  # noqa: F401

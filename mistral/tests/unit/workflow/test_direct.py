@@ -1,0 +1,188 @@
+"""The direct-workflow core, driven with parsed specs and no services."""
+
+from __future__ import annotations
+
+import pytest
+
+from mistral import exceptions as exc
+from mistral.lang import parser
+from mistral.workflow import commands as cmds
+from mistral.workflow import direct
+from mistral.workflow import states
+
+
+def spec_of(text: str):
+    return parser.parse_workflows(text)[0]
+
+
+def finished(name: str, state: str = states.SUCCESS, result=None,
+             in_context=None, info=None) -> direct.FinishedTask:
+    return direct.FinishedTask(id='id-' + name, name=name, state=state,
+                               state_info=info, result=result,
+                               in_context=in_context or {})
+
+
+def decide(spec, task, **kw) -> direct.Decision:
+    kw.setdefault('env', {})
+    kw.setdefault('wf_context', {})
+    kw.setdefault('wf_input', {})
+    return direct.decide(spec, task, **kw)
+
+
+CHAIN = """
+version: '2.0'
+wf:
+  input: [name]
+  tasks:
+    a:
+      action: std.echo output=<% $.name %>
+      publish:
+        got: <% task().result %>
+        upper: <% task().result.toUpper() %>
+      on-success:
+        - b: <% $.got = 'x' %>
+        - c: <% $.got != 'x' %>
+      on-error: e
+      on-complete: f
+    b:
+      action: std.noop
+    c:
+      action: std.noop
+    e:
+      action: std.noop
+    f:
+      action: std.noop
+"""
+
+
+def test_start_commands_are_tasks_without_inbound_transitions():
+    spec = spec_of(CHAIN)
+    names = [c.task_name for c in direct.start_commands(spec)]
+    assert names == ['a']
+
+
+def test_success_publishes_and_follows_true_conditions_then_complete():
+    spec = spec_of(CHAIN)
+    d = decide(spec, finished('a', result='x', in_context={'k': 1}),
+               wf_input={'name': 'x'})
+    assert d.published == {'got': 'x', 'upper': 'X'}
+    assert [c.task_name for c in d.commands] == ['b', 'f']
+    run_b = d.commands[0]
+    # The next task starts from the outbound context: inbound + published.
+    assert run_b.in_context == {'k': 1, 'got': 'x', 'upper': 'X'}
+    assert run_b.triggered_by == [{'task_id': 'id-a',
+                                   'event': 'on-success'}]
+    assert d.commands[1].triggered_by[0]['event'] == 'on-complete'
+    assert d.next_tasks == [['b', 'on-success'], ['f', 'on-complete']]
+    assert d.has_next_tasks and not d.error_handled
+
+
+def test_error_is_handled_by_on_error_but_not_by_on_complete():
+    spec = spec_of(CHAIN)
+    d = decide(spec, finished('a', states.ERROR, result='boom'))
+    assert [c.task_name for c in d.commands] == ['e', 'f']
+    assert d.error_handled
+    # No publish on error: publish-on-error is not defined.
+    assert d.published == {}
+
+    only_complete = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      on-complete: f
+    f:
+      action: std.noop
+""")
+    d = decide(only_complete, finished('a', states.ERROR))
+    assert [c.task_name for c in d.commands] == ['f']
+    assert not d.error_handled
+
+
+def test_engine_commands_with_messages_and_truncation():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      on-success:
+        - fail msg="stopped <% $.why %>"
+        - b
+    b:
+      action: std.noop
+""")
+    d = decide(spec, finished('a', in_context={'why': 'here'}))
+    assert len(d.commands) == 1
+    assert isinstance(d.commands[0], cmds.FailWorkflow)
+    assert d.commands[0].msg == 'stopped here'
+    assert not d.has_next_tasks
+
+
+def test_task_named_like_a_command_shadows_it():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      on-success: succeed
+    succeed:
+      action: std.noop
+""")
+    d = decide(spec, finished('a'))
+    assert isinstance(d.commands[0], cmds.RunTask)
+    assert d.commands[0].task_name == 'succeed'
+
+
+def test_skipped_follows_on_success_without_on_skip():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      publish-on-skip:
+        s: 1
+      on-success: b
+    b:
+      action: std.noop
+""")
+    d = decide(spec, finished('a', states.SKIPPED))
+    assert [c.task_name for c in d.commands] == ['b']
+    assert d.published == {'s': 1}
+
+
+def test_advanced_clause_publishes_branch_and_global_with_task_publish():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      publish:
+        p: 1
+      on-success:
+        publish:
+          branch:
+            b: 2
+          global:
+            g: <% $.base + 10 %>
+        next: b
+    b:
+      action: std.noop
+""")
+    d = decide(spec, finished('a', in_context={'base': 1}))
+    # Upstream loses the task-level publish here; we keep both.
+    assert d.published == {'p': 1, 'b': 2}
+    assert d.published_global == {'g': 11}
+    assert [c.task_name for c in d.commands] == ['b']
+
+
+def test_bad_expression_raises_for_the_engine_to_fail_the_task():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      publish:
+        x: <% $.missing.deeper + 1 %>
+""")
+    with pytest.raises(exc.ExpressionException):
+        decide(spec, finished('a'))

@@ -1,0 +1,128 @@
+"""Workflow start and finish rules (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mistral import exceptions as exc
+from mistral.lang import parser
+from mistral.workflow import data_flow
+from mistral.workflow import lifecycle
+from mistral.workflow import states
+from mistral.workflow import task_plan
+
+WF = """
+version: '2.0'
+wf:
+  input:
+    - name
+    - greeting: Hello
+    - opts: {a: 1}
+  vars:
+    hi: <% $.greeting %> <% $.name %>
+  output:
+    msg: <% $.msg %>
+    env_k: <% env().k %>
+  output-on-error:
+    oe: <% $.name %>
+  tasks:
+    t1:
+      action: std.echo output="<% $.hi %>"
+"""
+
+
+@pytest.fixture
+def spec():
+    return parser.parse_workflows(WF)[0]
+
+
+def test_input_defaults_filled_in_declaration_order(spec):
+    got = lifecycle.complete_input(spec, {'name': 'Bob'})
+    assert list(got) == ['name', 'greeting', 'opts']
+    assert got == {'name': 'Bob', 'greeting': 'Hello', 'opts': {'a': 1}}
+
+
+def test_missing_and_unexpected_input_is_a_400(spec):
+    with pytest.raises(exc.InputException) as e:
+        lifecycle.complete_input(spec, {'bogus': 1})
+    assert e.value.http_code == 400
+    msg = str(e.value)
+    assert "missing=['name']" in msg and "unexpected=['bogus']" in msg
+    assert 'name=wf' in msg
+
+
+def test_vars_are_evaluated_over_input(spec):
+    got = lifecycle.evaluate_vars(spec, env={},
+                                  wf_input={'name': 'Bob',
+                                            'greeting': 'Hi'})
+    assert got == {'hi': 'Hi Bob'}
+
+
+def test_success_output_is_evaluated_with_env(spec):
+    out = lifecycle.finish(spec, final_context={'msg': 'm'}, env={'k': 'v'},
+                           wf_context={}, wf_input={'name': 'Bob'})
+    assert out.state == states.SUCCESS and out.state_info is None
+    assert out.output == {'msg': 'm', 'env_k': 'v'}
+
+
+def test_without_output_clause_the_final_context_is_the_output():
+    spec = parser.parse_workflows("""
+version: '2.0'
+wf:
+  tasks:
+    t:
+      action: std.noop
+""")[0]
+    final = data_flow.merge_end_contexts([{'a': 1, '__env': {}},
+                                          {'b': 2}])
+    out = lifecycle.finish(spec, final_context=final, env={}, wf_context={},
+                           wf_input={})
+    assert out.output == {'a': 1, 'b': 2}
+
+
+def test_failure_info_and_output_on_error(spec):
+    failed = [lifecycle.FailedTask('tid', 'boom', 'bad thing',
+                                   [('aid', 0, 'bad thing')])]
+    out = lifecycle.finish(spec, final_context={}, env={}, wf_context={},
+                           wf_input={'name': 'Bob'}, failed=failed)
+    assert out.state == states.ERROR
+    assert out.state_info == (
+        'Failure caused by error in tasks: boom\n\n'
+        '  boom [task_ex_id=tid] -> bad thing\n'
+        '    [action_ex_id=aid, idx=0]: bad thing\n')
+    assert out.output == {'result': out.state_info, 'oe': 'Bob'}
+
+
+def test_forced_fail_message_becomes_state_info(spec):
+    out = lifecycle.finish(spec, final_context={}, env={}, wf_context={},
+                           wf_input={'name': 'x'},
+                           forced_state=states.ERROR, forced_info='stop')
+    assert (out.state, out.state_info) == (states.ERROR, 'stop')
+    assert out.output['result'] == 'stop'
+
+
+def test_task_plan_merges_inline_params_and_env_action_defaults(spec):
+    plan = task_plan.plan(spec.tasks['t1'], task_id='x',
+                          env={'__actions': {'std.echo': {'output': 'd',
+                                                          'delay': 0}}},
+                          in_context={}, wf_context={'hi': 'yo'},
+                          wf_input={})
+    run = plan.runs[0]
+    assert plan.type == 'ACTION'
+    assert run.action_name == 'std.echo'
+    # The task's own input wins over env defaults.
+    assert run.input == {'output': 'yo', 'delay': 0}
+
+
+def test_dynamic_input_must_be_a_dict():
+    spec = parser.parse_workflows("""
+version: '2.0'
+wf:
+  tasks:
+    t:
+      action: std.echo
+      input: <% $.x %>
+""")[0]
+    with pytest.raises(exc.InputException):
+        task_plan.plan(spec.tasks['t'], task_id='x', env={}, in_context={},
+                       wf_context={}, wf_input={'x': [1]})

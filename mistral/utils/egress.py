@@ -1,0 +1,240 @@
+"""Egress policy for HTTP requests made on behalf of users.
+
+std.http, std.mistral_http and webhook notifications fetch URLs that come
+from workflow definitions, so without a policy any user could make the
+service talk to its own loopback interface or to a cloud metadata endpoint
+(SSRF). The rules, configured in ``[action_std_http]``:
+
+* only ``http`` and ``https`` URLs;
+* the host is resolved and every address is checked against
+  ``denied_cidrs``, unless the host (or the address) is in
+  ``allowed_hosts``;
+* the same check runs on every redirect hop and, because DNS may answer
+  differently the second time (rebinding), on the address the socket
+  actually connected to, before any request byte is sent.
+
+Use :func:`session` to get a ``requests.Session`` that applies all of it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any, Iterable
+from urllib import parse
+
+import requests
+from requests import adapters
+import urllib3
+from urllib3 import connection as u3_connection
+
+from mistral import exceptions
+from mistral.actions import opts  # noqa: F401  (registers the options)
+
+CONF = opts.CONF
+
+_ALLOWED_SCHEMES = ('http', 'https')
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class UrlNotAllowedException(exceptions.ActionException):
+    """The egress policy refused a URL."""
+
+    http_code = 403
+
+
+class ResponseTooLargeException(exceptions.ActionException):
+    """A response body is larger than max_response_size_bytes."""
+
+
+def _networks(values: Iterable[str]) -> list[IPNetwork]:
+    nets = []
+    for value in values:
+        try:
+            nets.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            # Host names in allowed_hosts are matched by name instead.
+            continue
+    return nets
+
+
+def _normalise(ip: IPAddress) -> IPAddress:
+    # ::ffff:127.0.0.1 reaches 127.0.0.1; judge it as the IPv4 address.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    # Connecting to the unspecified address reaches this very host.
+    if ip.is_unspecified:
+        return ipaddress.ip_address('127.0.0.1' if ip.version == 4
+                                    else '::1')
+    return ip
+
+
+def _host_allowed_by_name(host: str) -> bool:
+    host = host.strip('[]').rstrip('.').lower()
+    names = {h.strip().rstrip('.').lower()
+             for h in CONF.action_std_http.allowed_hosts}
+    return host in names
+
+
+def check_address(address: str, host: str = '') -> None:
+    """Raise UrlNotAllowedException if ``address`` may not be reached.
+
+    ``host`` is the name the caller asked for; an allowed name lets any
+    of its addresses through.
+    """
+    if host and _host_allowed_by_name(host):
+        return
+    ip = _normalise(ipaddress.ip_address(address.split('%', 1)[0]))
+    if any(ip in net for net in _networks(
+            CONF.action_std_http.allowed_hosts)):
+        return
+    for net in _networks(CONF.action_std_http.denied_cidrs):
+        if ip.version == net.version and ip in net:
+            raise UrlNotAllowedException(
+                'Access to host %s is not allowed by the egress policy '
+                '(address %s is in a denied network)' % (host or ip, ip))
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        # Not resolvable now: the request itself fails with a clearer
+        # error, and the connect-time check still guards the socket.
+        return []
+    return sorted({info[4][0] for info in infos})
+
+
+def check_url(url: str) -> None:
+    """Raise UrlNotAllowedException unless the policy allows ``url``."""
+    try:
+        parts = parse.urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise UrlNotAllowedException('Invalid URL %r: %s' % (url, e))
+    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
+        raise UrlNotAllowedException(
+            'URL scheme %r is not allowed; use http or https'
+            % parts.scheme)
+    host = parts.hostname
+    if not host:
+        raise UrlNotAllowedException('URL %r has no host' % url)
+    if _host_allowed_by_name(host):
+        return
+    if port is None:
+        port = 443 if parts.scheme.lower() == 'https' else 80
+    for address in _resolve(host, port):
+        check_address(address, host)
+
+
+def _check_socket(sock: socket.socket, host: str) -> None:
+    try:
+        peer = sock.getpeername()[0]
+    except OSError:
+        return
+    try:
+        check_address(peer, host)
+    except UrlNotAllowedException:
+        sock.close()
+        raise
+
+
+class _CheckedConnectionMixin:
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _check_socket(sock, self.host)
+        return sock
+
+
+class _CheckedHTTPConnection(_CheckedConnectionMixin,
+                             u3_connection.HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_CheckedConnectionMixin,
+                              u3_connection.HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+_POOLS = {'http': _CheckedHTTPPool, 'https': _CheckedHTTPSPool}
+
+
+class EgressAdapter(adapters.HTTPAdapter):
+    """Transport adapter that enforces the policy on every hop."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if hasattr(manager, 'pool_classes_by_scheme'):
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+    def send(self, request: requests.PreparedRequest, *args: Any,
+             **kwargs: Any) -> requests.Response:
+        # Session.resolve_redirects calls send() for each redirect, so a
+        # redirect to a denied address is refused here too.
+        check_url(request.url or '')
+        proxies = kwargs.get('proxies') or {}
+        proxy = adapters.select_proxy(request.url, proxies)
+        if proxy:
+            check_url(proxy if '://' in proxy else 'http://' + proxy)
+        return super().send(request, *args, **kwargs)
+
+
+def session() -> requests.Session:
+    """A Session that only reaches what the egress policy allows."""
+    sess = requests.Session()
+    # Drop the default adapters so no other scheme can be used.
+    sess.adapters.clear()
+    sess.mount('http://', EgressAdapter())
+    sess.mount('https://', EgressAdapter())
+    return sess
+
+
+def read_limited(resp: requests.Response, limit: int | None = None) -> bytes:
+    """Read a streamed response body, refusing more than ``limit`` bytes.
+
+    ``limit`` defaults to ``[action_std_http] max_response_size_bytes``;
+    0 disables the cap. The body is stored on the response, so
+    ``resp.text`` and ``resp.json()`` work afterwards.
+    """
+    if limit is None:
+        limit = CONF.action_std_http.max_response_size_bytes
+    try:
+        declared = int(resp.headers.get('Content-Length', ''))
+    except ValueError:
+        declared = None
+    if limit and declared is not None and declared > limit:
+        resp.close()
+        raise ResponseTooLargeException(
+            'Response is too large: Content-Length %s exceeds the limit '
+            'of %s bytes' % (declared, limit))
+    chunks, size = [], 0
+    for chunk in resp.iter_content(64 * 1024):
+        size += len(chunk)
+        # Content-Length may be absent or wrong (chunked encoding), so
+        # count what actually arrives.
+        if limit and size > limit:
+            resp.close()
+            raise ResponseTooLargeException(
+                'Response is too large: more than %s bytes' % limit)
+        chunks.append(chunk)
+    body = b''.join(chunks)
+    resp._content = body
+    resp._content_consumed = True
+    return body

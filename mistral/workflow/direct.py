@@ -1,0 +1,171 @@
+"""Direct workflows: given a finished task, decide what happens next (pure).
+
+Nothing here reads or writes storage. The engine passes in what it knows
+(specs, the finished task, contexts) and a data-access object for
+expression functions such as ``task()``, and gets back plain data: what the
+task published and which commands follow.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Any, Mapping
+
+from mistral import expressions
+from mistral.workflow import commands as cmds
+from mistral.workflow import data_flow
+from mistral.workflow import states
+
+
+@dataclasses.dataclass
+class FinishedTask:
+    """A task that reached a completed state, as the core needs it."""
+
+    id: str
+    name: str
+    state: str
+    state_info: str | None
+    result: Any
+    in_context: Mapping[str, Any]
+
+
+@dataclasses.dataclass
+class Decision:
+    """What follows a finished task."""
+
+    published: dict[str, Any]
+    published_global: dict[str, Any]
+    commands: list[cmds.Command]
+    # [[task or command name, event], ...] as stored on the task.
+    next_tasks: list[list[str]]
+    error_handled: bool
+
+    @property
+    def has_next_tasks(self) -> bool:
+        return any(isinstance(c, cmds.RunTask) for c in self.commands)
+
+
+def start_commands(wf_spec: Any) -> list[cmds.Command]:
+    """The first tasks of a direct workflow."""
+    return [cmds.RunTask(task_name=name, in_context={})
+            for name in wf_spec.start_task_names()]
+
+
+class _CurrentTask:
+    """Data access that answers ``task()`` for the finishing task from
+    memory (its row is not written yet) and delegates the rest."""
+
+    def __init__(self, outer: Any, task: dict[str, Any]) -> None:
+        self._outer = outer
+        self._task = task
+
+    def task(self, name: str | None, context: Any) -> dict[str, Any] | None:
+        if name is None or name == self._task['name']:
+            return self._task
+        return self._outer.task(name, context) if self._outer else None
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._outer, item)
+
+
+def _clauses(task_spec: Any, state: str) -> list[tuple[Any, str]]:
+    """(on-* clause, event name) consulted for ``state``, in order."""
+    found: list[tuple[Any, str]] = []
+    if state == states.ERROR:
+        found.append((task_spec.on_error, 'on-error'))
+    elif state == states.SKIPPED:
+        # Without on-skip a skipped task follows on-success.
+        if task_spec.on_skip is not None:
+            found.append((task_spec.on_skip, 'on-skip'))
+        else:
+            found.append((task_spec.on_success, 'on-success'))
+    elif state == states.SUCCESS:
+        found.append((task_spec.on_success, 'on-success'))
+    if state in (states.SUCCESS, states.ERROR):
+        found.append((task_spec.on_complete, 'on-complete'))
+    return [(c, e) for c, e in found if c is not None]
+
+
+def current_task_access(outer: Any, task: dict[str, Any]) -> Any:
+    """Data access where ``task()`` is the given in-memory task record."""
+    return _CurrentTask(outer, task)
+
+
+def _evaluate(data: Any, ctx: Mapping[str, Any], data_access: Any) -> Any:
+    return expressions.evaluate_recursively(data, ctx, data_access)
+
+
+def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
+           wf_context: Mapping[str, Any], wf_input: Mapping[str, Any],
+           data_access: Any = None, task_record: dict[str, Any] | None = None,
+           merge_strategy: str = 'replace') -> Decision:
+    """Publish and choose transitions for a finished task.
+
+    ``task_record`` is what ``task()`` returns for this task inside its
+    publish and transition expressions (id, name, state, result, ...).
+    Raises expression errors; the engine turns them into a task failure.
+    """
+    task_spec = wf_spec.tasks[task.name]
+    record = task_record or {'id': task.id, 'name': task.name,
+                             'state': task.state,
+                             'state_info': task.state_info,
+                             'result': task.result}
+    access = _CurrentTask(data_access, record)
+    ctx = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
+                              env=env, in_context=task.in_context,
+                              wf_context=wf_context, wf_input=wf_input)
+
+    published: dict[str, Any] = {}
+    published_global: dict[str, Any] = {}
+    publish = task_spec.get_publish(task.state)
+    if publish is not None:
+        if publish.branch:
+            published = _evaluate(dict(publish.branch), ctx, access)
+        if publish.global_:
+            published_global = _evaluate(dict(publish.global_), ctx, access)
+
+    outbound = data_flow.outbound_context(
+        task.in_context, published, merge_strategy,
+        defaults=collections.ChainMap(dict(wf_context), dict(wf_input)))
+    # Transitions see what this task just published.
+    tctx = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
+                               env=env, in_context=outbound,
+                               wf_context={**wf_context, **published_global},
+                               wf_input=wf_input)
+
+    commands: list[cmds.Command] = []
+    next_tasks: list[list[str]] = []
+    error_handled = False
+    for clause, event in _clauses(task_spec, task.state):
+        for tr in clause.next:
+            if tr.condition is not None:
+                if not expressions.evaluate(tr.condition, tctx, access):
+                    continue
+            next_tasks.append([tr.name, event])
+            # on-complete never handles errors ("finally" semantics).
+            if event == 'on-error':
+                error_handled = True
+            commands.append(_command_for(tr, task, event, outbound, tctx,
+                                         access))
+
+    return Decision(published=published, published_global=published_global,
+                    commands=cmds.truncate_after_final(commands),
+                    next_tasks=next_tasks, error_handled=error_handled)
+
+
+def _command_for(tr: Any, task: FinishedTask, event: str,
+                 outbound: dict[str, Any], ctx: Mapping[str, Any],
+                 access: Any) -> cmds.Command:
+    if tr.is_engine_command:
+        params = _evaluate(dict(tr.params or {}), ctx, access)
+        msg = params.get('msg')
+        if tr.name == 'fail':
+            return cmds.FailWorkflow(msg=msg)
+        if tr.name == 'succeed':
+            return cmds.SucceedWorkflow(msg=msg)
+        if tr.name == 'pause':
+            return cmds.PauseWorkflow(msg=msg)
+        return cmds.Noop()
+    return cmds.RunTask(task_name=tr.name, in_context=outbound,
+                        triggered_by=[{'task_id': task.id, 'event': event}])

@@ -1,0 +1,122 @@
+"""Task policies: evaluate their values and decide their effects (pure).
+
+Policy values are literals or expressions; they are evaluated in the task's
+context when they apply and then type-checked, so a wrong value fails the
+task with a message naming the policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from mistral import exceptions as exc
+from mistral import expressions
+from mistral.workflow import states
+
+
+def _value(raw: Any, ctx: Mapping[str, Any], access: Any) -> Any:
+    if isinstance(raw, str):
+        return expressions.evaluate(raw, ctx, access)
+    return raw
+
+
+def _number(name: str, raw: Any, ctx: Mapping[str, Any], access: Any,
+            integer: bool = False) -> float | int | None:
+    if raw is None:
+        return None
+    value = _value(raw, ctx, access)
+    if value is None:
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise exc.InvalidModelException(
+            "Invalid value of the '%s' policy: %r is not a number"
+            % (name, value)) from None
+    if number < 0:
+        raise exc.InvalidModelException(
+            "Invalid value of the '%s' policy: %r is negative"
+            % (name, value))
+    return number
+
+
+def _bool(name: str, raw: Any, ctx: Mapping[str, Any], access: Any) -> bool:
+    if raw is None:
+        return False
+    value = _value(raw, ctx, access)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ('true', 'yes', '1'):
+            return True
+        if low in ('false', 'no', '0', ''):
+            return False
+        raise exc.InvalidModelException(
+            "Invalid value of the '%s' policy: %r is not a boolean"
+            % (name, value))
+    return bool(value)
+
+
+@dataclasses.dataclass
+class StartPolicies:
+    wait_before: float | None
+    timeout: float | None
+    pause_before: bool
+    concurrency: int | None
+
+
+def at_start(policies: Any, ctx: Mapping[str, Any],
+             access: Any = None) -> StartPolicies:
+    """Policies that act when a task starts."""
+    return StartPolicies(
+        wait_before=_number('wait-before', policies.wait_before, ctx, access),
+        timeout=_number('timeout', policies.timeout, ctx, access),
+        pause_before=_bool('pause-before', policies.pause_before, ctx,
+                           access),
+        concurrency=_number('concurrency', policies.concurrency, ctx, access,
+                            integer=True) or None)
+
+
+def wait_after(policies: Any, ctx: Mapping[str, Any],
+               access: Any = None) -> float | None:
+    return _number('wait-after', policies.wait_after, ctx, access)
+
+
+def fails_on(policies: Any, state: str, ctx: Mapping[str, Any],
+             access: Any = None) -> bool:
+    """fail-on turns a SUCCESS into an ERROR when its expression holds."""
+    if state != states.SUCCESS or policies.fail_on is None:
+        return False
+    return _bool('fail-on', policies.fail_on, ctx, access)
+
+
+@dataclasses.dataclass
+class Retry:
+    delay: float
+    retry_no: int
+
+
+def retry(policies: Any, state: str, retry_no: int, ctx: Mapping[str, Any],
+          access: Any = None) -> Retry | None:
+    """Whether a finished task runs again, and after how long.
+
+    A task is retried while retries remain, unless it was cancelled, it
+    succeeded without a ``continue-on`` condition, ``continue-on`` is false,
+    or it failed and ``break-on`` is true.
+    """
+    spec = policies.retry
+    if spec is None or state == states.CANCELLED:
+        return None
+    count = _number('retry', spec.count, ctx, access, integer=True) or 0
+    if retry_no >= count:
+        return None
+    if spec.continue_on is not None:
+        if not _bool('retry', spec.continue_on, ctx, access):
+            return None
+    elif state == states.SUCCESS:
+        return None
+    if state == states.ERROR and spec.break_on is not None:
+        if _bool('retry', spec.break_on, ctx, access):
+            return None
+    delay = _number('retry', spec.delay, ctx, access) or 0
+    return Retry(delay=delay, retry_no=retry_no + 1)

@@ -1,0 +1,51 @@
+"""Reverse workflows: run what a target task requires, and only that (pure).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from mistral import exceptions as exc
+from mistral.workflow import commands as cmds
+
+
+def target_task(wf_spec: Any, params: dict[str, Any]) -> str:
+    name = (params or {}).get('task_name')
+    if not name or name not in wf_spec.tasks:
+        raise exc.WorkflowException(
+            'Invalid task name for reverse workflow %s: %r (params.task_name '
+            'must name one of its tasks: %s)'
+            % (wf_spec.name, name, ', '.join(wf_spec.tasks)))
+    return name
+
+
+def needed(wf_spec: Any, target: str) -> set[str]:
+    """The target and everything it requires, transitively."""
+    found: set[str] = set()
+    stack = [target]
+    while stack:
+        name = stack.pop()
+        if name in found:
+            continue
+        found.add(name)
+        stack.extend(wf_spec.tasks[name].requires or [])
+    return found
+
+
+def start_commands(wf_spec: Any, target: str) -> list[cmds.Command]:
+    names = needed(wf_spec, target)
+    return [cmds.RunTask(task_name=n, in_context={})
+            for n in wf_spec.tasks if n in names
+            and not wf_spec.tasks[n].requires]
+
+
+def ready_after(wf_spec: Any, target: str, finished: str,
+                done: Iterable[str]) -> list[str]:
+    """Tasks that can start now that ``finished`` succeeded: needed ones
+    that require it and whose every requirement is done."""
+    done_set = set(done) | {finished}
+    names = needed(wf_spec, target)
+    return [n for n in wf_spec.tasks
+            if n in names and n not in done_set
+            and finished in (wf_spec.tasks[n].requires or [])
+            and all(r in done_set for r in wf_spec.tasks[n].requires)]
