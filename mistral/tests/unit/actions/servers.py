@@ -274,6 +274,25 @@ class _SSHInterface(paramiko.ServerInterface):
     def __init__(self, owner: 'SSHServer') -> None:
         self.owner = owner
         self.forwards: dict[int, tuple[str, int]] = {}
+        # paramiko sends the reply to an exec request only after
+        # check_channel_exec_request returns; a fast command that closes
+        # its channel before that reply makes the client fail with
+        # "Channel closed". Commands wait for their reply to be sent.
+        self.replied: dict[int, threading.Event] = {}
+
+    def watch_replies(self, transport: paramiko.Transport) -> None:
+        send = transport._send_user_message
+
+        def send_and_note(m: paramiko.Message) -> None:
+            send(m)
+            raw = m.asbytes()
+            if raw[:1] == bytes([paramiko.common.MSG_CHANNEL_SUCCESS]):
+                chan = int.from_bytes(raw[1:5], 'big')
+                event = self.replied.get(chan)
+                if event is not None:
+                    event.set()
+
+        transport._send_user_message = send_and_note
 
     def get_allowed_auths(self, username: str) -> str:
         return 'password,publickey'
@@ -305,8 +324,10 @@ class _SSHInterface(paramiko.ServerInterface):
                                    command: bytes) -> bool:
         cmd = command.decode()
         self.owner.commands.append(cmd)
+        replied = self.replied[channel.remote_chanid] = threading.Event()
 
         def work() -> None:
+            replied.wait(10)
             proc = subprocess.run(['sh', '-c', cmd], capture_output=True,
                                   timeout=30)
             channel.sendall(proc.stdout)
@@ -379,6 +400,7 @@ class SSHServer:
         transport = paramiko.Transport(conn)
         transport.add_server_key(self._host_key)
         iface = _SSHInterface(self)
+        iface.watch_replies(transport)
         try:
             transport.start_server(server=iface)
         except (paramiko.SSHException, EOFError):
