@@ -147,6 +147,28 @@ def test_logging_sample_is_a_valid_logging_config(tmp_path):
     assert 'hello' in proc.stderr
 
 
+def test_logging_sample_shows_execution_ids(tmp_path):
+    conf = tmp_path / 'logging.conf'
+    text = open(os.path.join(ROOT, 'etc', 'logging.conf.sample')).read()
+    # The plain formatter on stderr, so that the line shows what
+    # %(mistral_ids)s expands to without oslo.log's context.
+    text = text.replace('/var/log/mistral/mistral.log',
+                        str(tmp_path / 'mistral.log'))
+    text = text.replace('args = (sys.stderr,)\nformatter = context',
+                        'args = (sys.stderr,)\nformatter = default')
+    conf.write_text(text)
+    proc = _run([sys.executable, '-c',
+                 'import logging, logging.config, sys; '
+                 'from mistral.utils import log_context; '
+                 'log_context.install(); '
+                 'logging.config.fileConfig(sys.argv[1]); '
+                 'ctx = log_context.bind(execution_id="ex-1", task_id="t-2"); '
+                 'ctx.__enter__(); '
+                 'logging.getLogger("mistral.x").info("hello")', str(conf)])
+    assert proc.returncode == 0, proc.stderr
+    assert 'mistral.x [wf=ex-1 task=t-2] hello' in proc.stderr
+
+
 @pytest.mark.parametrize('source', ['doc/source', 'releasenotes/source'])
 def test_docs_build_without_warnings(tmp_path, source):
     proc = _run([_bin('sphinx-build'), '-W', '--keep-going', '-q', '-b',
