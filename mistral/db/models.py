@@ -475,3 +475,53 @@ class ServiceState(Base):
         sa.String(255), nullable=False)
     updated_at: orm.Mapped[datetime.datetime | None] = orm.mapped_column(
         DateTime(), nullable=True)
+
+
+class NotificationDelivery(Base):
+    """One event for one publisher, waiting to be published.
+
+    The engine inserts these in the transaction of the state change they
+    report; a notifier deletes a row once its publisher accepted it, so an
+    event survives notifier restarts and is published at least once. Rows
+    of one ``lane`` (an execution and a publisher) are published one at a
+    time in ``id`` order; a failed row is retried after ``not_before``
+    (backoff) until ``[notifier] retry_timeout`` after its first failure.
+    """
+
+    __tablename__ = 'notification_deliveries'
+    __table_args__ = (
+        sa.Index('notification_deliveries_lane', 'lane', 'id'),
+        sa.Index('notification_deliveries_not_before', 'not_before'),
+    )
+
+    # Ordered: the insertion order of one execution's events (its engine
+    # transactions are serialised by the execution's row lock).
+    id: orm.Mapped[int] = orm.mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+        primary_key=True, autoincrement=True)
+    lane: orm.Mapped[str] = orm.mapped_column(sa.String(80), nullable=False)
+    execution_id: orm.Mapped[str] = orm.mapped_column(
+        sa.String(36), nullable=False)
+    event: orm.Mapped[str] = orm.mapped_column(sa.String(64), nullable=False)
+    publisher: orm.Mapped[Any] = orm.mapped_column(
+        JsonEncoded(), nullable=False)
+    ctx: orm.Mapped[Any] = orm.mapped_column(JsonEncoded(), nullable=True)
+    data: orm.Mapped[Any] = orm.mapped_column(JsonEncoded(), nullable=False)
+    # The event's own id (a task or workflow execution) and time.
+    entity_id: orm.Mapped[str] = orm.mapped_column(
+        sa.String(36), nullable=False)
+    timestamp: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(64), nullable=True)
+    attempts: orm.Mapped[int] = orm.mapped_column(
+        sa.Integer, nullable=False, default=0)
+    first_failed_at: orm.Mapped[datetime.datetime | None] = (
+        orm.mapped_column(DateTime(), nullable=True))
+    last_error: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(1024), nullable=True)
+    owner: orm.Mapped[str | None] = orm.mapped_column(
+        sa.String(255), nullable=True)
+    # Claimable from then on: a retry's backoff or a claim's lease.
+    not_before: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        DateTime(), nullable=False, default=timeutils.utcnow)
+    created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
+        DateTime(), nullable=False, default=timeutils.utcnow)
