@@ -105,7 +105,8 @@ def _store(ctx_dict: dict[str, Any], name: str, namespace: str,
             state=states.RUNNING, input=action_input, accepted=False,
             is_sync=is_sync, description=description or '',
             project_id=ctx_dict.get('project_id'), scope='private',
-            runtime_context={'index': 0, 'safe_rerun': False},
+            runtime_context={'index': 0, 'safe_rerun': False,
+                             'target': target},
             created_at=now, updated_at=None, last_heartbeat=now)
         if result is not None:
             t = _transient(name, namespace, action_input, result)

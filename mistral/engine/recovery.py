@@ -1,11 +1,19 @@
-"""Recovery of work whose owner disappeared.
+"""Recovery of work whose owner disappeared, and actions that wait.
 
 * An action claimed by an executor whose lease ran out: the executor died
   (or lost the database) while running it. With ``safe-rerun`` it is handed
-  out again; otherwise it fails, because it may have had effects already.
-* An action nobody claimed for a while: its ``run_action`` message was lost
-  (e.g. a broker restart). It is sent again; claims are compare-and-set, so
-  a duplicate cannot run it twice.
+  out again (to its ``target``, if it has one); otherwise it fails with the
+  message upstream Mistral gives a redelivered, non-safe action.
+* An action nobody claimed for a while:
+
+  - with a ``target``: no executor serving that target is running. Its
+    ``run_action`` message stays in the outbox (the relay keeps sending it
+    until an executor claims it), and the action and its task say, in their
+    ``state_info``, that they wait for an executor with that target. The
+    executor that claims it clears the notice;
+  - without one: its ``run_action`` message was lost (e.g. a broker
+    restart). It is sent again; claims are compare-and-set, so a duplicate
+    cannot run it twice.
 
 Every engine runs this sweep; rows are claimed with SKIP LOCKED, so engines
 never work on the same row at once.
@@ -31,9 +39,23 @@ from mistral.workflow import states
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-LOST_EXECUTOR_MSG = ('The executor running this action stopped before it '
-                     'reported a result, and the action is not marked '
-                     'safe-rerun, so it was not run again [action_ex_id=%s]')
+# Upstream's text for a run request that came again for an action that may
+# already have run (it is the wire contract: clients match on it).
+REDELIVERED_MSG = ('Request to run an action was redelivered, but it cannot '
+                   'be re-run safely. The only safe thing to do is fail it '
+                   '[action=%s].')
+WAITING_PREFIX = 'Waiting for an executor with target '
+WAITING_FOR_TARGET_MSG = (WAITING_PREFIX + '"%s": no running executor has '
+                          'that target ([executor] host); the action runs '
+                          'as soon as one starts')
+
+
+def waiting_message(target: str) -> str:
+    return WAITING_FOR_TARGET_MSG % target
+
+
+def target_of(ax: models.ActionExecution) -> str | None:
+    return (ax.runtime_context or {}).get('target') or None
 
 
 def _run_action_payload(ax: models.ActionExecution) -> dict[str, Any]:
@@ -51,16 +73,68 @@ def _run_action_payload(ax: models.ActionExecution) -> dict[str, Any]:
     }
 
 
-def _ctx_for(ax: models.ActionExecution) -> dict[str, Any]:
+def _ctx_for(ax: models.ActionExecution, redelivered: bool
+             ) -> dict[str, Any]:
     return mistral_context.MistralContext(
-        project_id=ax.project_id, redelivered=True).to_dict()
+        project_id=ax.project_id, redelivered=redelivered).to_dict()
+
+
+def _queued_for(s: Any, targets: set[str]) -> dict[str, str]:
+    """action_ex_id -> outbox row id of the run_action messages queued
+    for these targets (the few rows of targets nobody serves)."""
+    if not targets:
+        return {}
+    ob = models.OutboxMessage
+    found = s.execute(sa.select(ob.id, ob.payload).where(
+        ob.target == 'executor', ob.method == 'run_action',
+        ob.server.in_(targets))).all()
+    out = {}
+    for row in found:
+        args = (row.payload or {}).get('args') or {}
+        if args.get('action_ex_id'):
+            out[args['action_ex_id']] = row.id
+    return out
+
+
+def _note_waiting(s: Any, ax: models.ActionExecution, target: str) -> None:
+    """Say on the action and its task that they wait for ``target``."""
+    msg = waiting_message(target)
+    if ax.state_info != msg:
+        LOG.warning('Action execution %s waits for an executor with '
+                    'target %s', ax.id, target)
+        ax.state_info = msg
+    if ax.task_execution_id:
+        te = models.TaskExecution
+        # Only a running task with nothing else to say: the engine's own
+        # state_info (retries, errors) is never overwritten.
+        s.execute(sa.update(te).where(
+            te.id == ax.task_execution_id, te.state == states.RUNNING,
+            sa.or_(te.state_info.is_(None), sa.and_(
+                te.state_info.like(WAITING_PREFIX + '%'),
+                te.state_info != msg))).values(state_info=msg))
+
+
+def clear_waiting(s: Any, action_ex_id: str, task_ex_id: str | None,
+                  state_info: str | None) -> None:
+    """An executor claimed a waiting action: drop the notices."""
+    if not state_info or not state_info.startswith(WAITING_PREFIX):
+        return
+    ae, te = models.ActionExecution, models.TaskExecution
+    s.execute(sa.update(ae).where(ae.id == action_ex_id).values(
+        state_info=None))
+    if task_ex_id:
+        s.execute(sa.update(te).where(
+            te.id == task_ex_id,
+            te.state_info.like(WAITING_PREFIX + '%')).values(
+                state_info=None))
 
 
 def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
-    """Re-send lost messages; return (re-sent, ids to fail)."""
+    """Re-send lost messages, note actions waiting for their target;
+    return (messages re-sent, ids to fail)."""
     ae = models.ActionExecution
     now = timeutils.utcnow()
-    stale = now - datetime.timedelta(seconds=2 * CONF.executor.action_lease)
+    lease = datetime.timedelta(seconds=CONF.executor.action_lease)
     batch = outbox.Batch()
     to_fail: list[str] = []
     with db_api.transaction() as s:
@@ -69,13 +143,33 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
             ae.workflow_execution_id.is_not(None),
             sa.or_(ae.lease_until < now,
                    sa.and_(ae.executor_id.is_(None),
-                           ae.last_heartbeat < stale))).limit(limit)
+                           ae.last_heartbeat < now - lease))).limit(limit)
         if not db_api.is_sqlite():
             stmt = stmt.with_for_update(skip_locked=True)
         found = s.execute(stmt).scalars().all()
         alive = _live_executors(s, {ax.executor_id for ax in found
                                     if ax.executor_id}, now)
+        queued = _queued_for(s, {target_of(ax) for ax in found
+                                 if ax.executor_id is None
+                                 and target_of(ax)})
         for ax in found:
+            target = target_of(ax)
+            if ax.executor_id is None:
+                if target:
+                    # Nobody serves the target (yet). The message waits in
+                    # the outbox; it never goes to another executor.
+                    _note_waiting(s, ax, target)
+                    ax.last_heartbeat = now
+                    if ax.id in queued:
+                        continue
+                elif (ax.last_heartbeat or now) >= now - 2 * lease:
+                    continue
+                LOG.info('Re-sending run_action for %s (lost message)',
+                         ax.id)
+                ax.last_heartbeat = now
+                batch.add('executor', 'run_action', _run_action_payload(ax),
+                          ctx=_ctx_for(ax, False), server=target)
+                continue
             if ax.executor_id in alive:
                 # Its executor still renews other leases: this one missed
                 # a renewal (e.g. its row was locked meanwhile), it is not
@@ -83,19 +177,22 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
                 # own renewals may count as signs of life.
                 continue
             safe = bool((ax.runtime_context or {}).get('safe_rerun'))
-            if ax.executor_id is not None and not safe:
+            if not safe:
+                LOG.warning('Executor %s stopped renewing the lease of %s; '
+                            'the action is not safe-rerun, failing it',
+                            ax.executor_id, ax.id)
                 to_fail.append(ax.id)
                 # Keep other sweeps away while the engine fails it.
-                ax.lease_until = now + datetime.timedelta(
-                    seconds=CONF.executor.action_lease)
+                ax.lease_until = now + lease
                 continue
-            LOG.info('Re-sending run_action for %s (%s)', ax.id,
-                     'lost executor' if ax.executor_id else 'lost message')
+            LOG.warning('Executor %s stopped renewing the lease of %s; '
+                        'running the action again (safe-rerun)',
+                        ax.executor_id, ax.id)
             ax.executor_id = None
             ax.lease_until = None
             ax.last_heartbeat = now
             batch.add('executor', 'run_action', _run_action_payload(ax),
-                      ctx=_ctx_for(ax))
+                      ctx=_ctx_for(ax, True), server=target)
         batch.write(s)
     outbox.relay().deliver(batch.due_now())
     return len(batch.rows), to_fail
@@ -121,11 +218,40 @@ def fail_lost_actions(ids: list[str]) -> None:
     eng = engine_mod.Engine()
     for ax_id in ids:
         try:
+            with db_api.read_session() as s:
+                name = s.execute(sa.select(models.ActionExecution.name).where(
+                    models.ActionExecution.id == ax_id)).scalar()
             eng.on_action_complete(mistral_context.admin_context(), ax_id,
-                                   {'error': LOST_EXECUTOR_MSG % ax_id})
+                                   {'error': REDELIVERED_MSG % name})
         except Exception:
             LOG.warning('Failing lost action %s failed', ax_id,
                         exc_info=True)
+
+
+def drop_orphan_messages(limit: int = 200) -> int:
+    """Delete targeted run_action messages whose action no longer waits
+    (finished, cancelled, deleted or already claimed): nobody would ever
+    acknowledge them, and the relay would send them for ever."""
+    ob, ae = models.OutboxMessage, models.ActionExecution
+    with db_api.transaction() as s:
+        rows = s.execute(sa.select(ob.id, ob.payload).where(
+            ob.target == 'executor', ob.method == 'run_action',
+            ob.server.is_not(None),
+            ob.created_at < timeutils.utcnow() - datetime.timedelta(
+                seconds=CONF.executor.action_lease)).limit(limit)).all()
+        by_action = {((r.payload or {}).get('args') or {}).get(
+            'action_ex_id'): r.id for r in rows}
+        by_action.pop(None, None)
+        if not by_action:
+            return 0
+        waiting = set(s.execute(sa.select(ae.id).where(
+            ae.id.in_(list(by_action)), ae.state == states.RUNNING,
+            ae.executor_id.is_(None))).scalars().all())
+        dead = [row_id for ax_id, row_id in by_action.items()
+                if ax_id not in waiting]
+        if dead:
+            s.execute(sa.delete(ob).where(ob.id.in_(dead)))
+        return len(dead)
 
 
 class RecoveryLoop:
@@ -153,5 +279,6 @@ class RecoveryLoop:
                 _, to_fail = sweep_actions()
                 if to_fail:
                     fail_lost_actions(to_fail)
+                drop_orphan_messages()
             except Exception:
                 LOG.warning('Recovery sweep failed', exc_info=True)

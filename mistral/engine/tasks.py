@@ -452,7 +452,8 @@ def _new_action(run: Run, task_ex: models.TaskExecution,
         project_id=wf_ex.project_id, scope='private', state=states.RUNNING,
         input=item.input, accepted=False, is_sync=True, description='',
         runtime_context={'index': item.index,
-                         'safe_rerun': item.safe_rerun},
+                         'safe_rerun': item.safe_rerun,
+                         'target': item.target},
         created_at=now, updated_at=now, last_heartbeat=now)
     run.session.add(ax)
     return ax

@@ -7,6 +7,11 @@ twice. While actions run, one thread renews the leases of all of them with a
 single statement. A lease that runs out marks a dead executor; recovery
 (see ``mistral.engine.recovery``) decides what happens to its actions.
 
+An executor serves the actions without a ``target`` (the shared topic
+queue) and those whose ``target`` is its ``[executor] host`` (its own
+queue). The claim records ``<process id>@<host>`` as the action's
+``executor_id``, so where an action ran can be told afterwards.
+
 The result goes back with an RPC *call* that is retried until the engine
 confirms it, so a result is not lost when the broker or an engine restarts.
 """
@@ -30,6 +35,7 @@ from mistral.actions import runner
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import outbox
+from mistral.engine import recovery
 from mistral.metrics import hooks as metrics
 from mistral.rpc import clients
 from mistral.utils import log_context
@@ -39,7 +45,17 @@ from mistral.workflow import states
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-EXECUTOR_ID = outbox.PROCESS_ID
+
+
+def executor_id() -> str:
+    """This process's executor id: its process id and target host."""
+    return '%s@%s' % (outbox.PROCESS_ID, CONF.executor.host)
+
+
+def _redelivered(ctx: Any) -> bool:
+    if isinstance(ctx, dict):
+        return bool(ctx.get('redelivered'))
+    return bool(getattr(ctx, 'redelivered', False))
 
 
 def _lease_end() -> datetime.datetime:
@@ -83,7 +99,7 @@ class LeaseKeeper:
         ae = models.ActionExecution
         with db_api.transaction() as s:
             stmt = sa.select(ae.id).where(
-                ae.id.in_(ids), ae.executor_id == EXECUTOR_ID,
+                ae.id.in_(ids), ae.executor_id == executor_id(),
                 ae.state == states.RUNNING)
             if not db_api.is_sqlite():
                 # A row an engine has locked (it is applying that action's
@@ -114,8 +130,10 @@ class Executor:
         """Take the action for this process, or None if another executor
         has it or it is already done (a duplicate message). The message's
         outbox row goes in the same transaction: from here on the lease,
-        not the message, guards the action."""
+        not the message, guards the action. A notice that the action
+        waited for an executor with its target goes too."""
         ae = models.ActionExecution
+        me = executor_id()
 
         @db_api.retry_on_db_error
         def claim() -> dict[str, Any] | None:
@@ -124,11 +142,14 @@ class Executor:
                 res = s.execute(sa.update(ae).where(
                     ae.id == action_ex_id, ae.state == states.RUNNING,
                     ae.executor_id.is_(None)).values(
-                        executor_id=EXECUTOR_ID, lease_until=_lease_end()))
+                        executor_id=me, lease_until=_lease_end()))
                 if res.rowcount != 1:
                     return None
-                row = s.execute(sa.select(ae.name, ae.input).where(
-                    ae.id == action_ex_id)).one()
+                row = s.execute(sa.select(
+                    ae.name, ae.input, ae.state_info,
+                    ae.task_execution_id).where(ae.id == action_ex_id)).one()
+                recovery.clear_waiting(s, action_ex_id, row.task_execution_id,
+                                       row.state_info)
                 return {'name': row.name, 'input': row.input or {}}
         return claim()
 
@@ -146,6 +167,15 @@ class Executor:
         metrics.action_claimed()
         self.leases.add(action_ex_id)
         try:
+            if _redelivered(ctx) and not safe_rerun:
+                # Sent again after it may have run somewhere: as upstream,
+                # only an action marked safe-rerun runs a second time.
+                LOG.warning('run_action for %s was redelivered and the '
+                            'action is not safe-rerun; failing it',
+                            action_ex_id)
+                self._deliver(ctx, action_ex_id, {
+                    'error': recovery.REDELIVERED_MSG % claimed['name']})
+                return
             result = self._run(ctx, claimed['name'], claimed['input'],
                                namespace, exec_ctx or {}, timeout)
             if result is None:
