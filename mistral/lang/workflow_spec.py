@@ -152,8 +152,45 @@ class WorkflowSpec:
         for task in self.tasks.values():
             for required in task.requires:
                 if required not in self.tasks:
+                    # Upstream's exact text.
                     raise exc.InvalidModelException(
                         f"Task '{required}' not found.")
+
+        cycle = self._requires_cycle()
+        if cycle:
+            raise exc.InvalidModelException(
+                f"Invalid DSL (workflow '{self.name}'): the 'requires' of "
+                f"tasks {', '.join(repr(t) for t in cycle[:-1])} form a "
+                f"cycle ({' -> '.join(cycle)}), so none of them can ever "
+                'run.')
+
+    def _requires_cycle(self) -> list[str] | None:
+        """A cycle of ``requires`` as [a, b, ..., a], or None.
+
+        Iterative depth-first search in document order (no recursion
+        limit on long chains); each task is visited once.
+        """
+        done: set[str] = set()
+        for root in self.tasks:
+            if root in done:
+                continue
+            path: list[str] = [root]
+            on_path = {root}
+            stack = [iter(self.tasks[root].requires)]
+            while stack:
+                required = next(stack[-1], None)
+                if required is None:
+                    stack.pop()
+                    finished = path.pop()
+                    on_path.discard(finished)
+                    done.add(finished)
+                elif required in on_path:
+                    return path[path.index(required):] + [required]
+                elif required not in done:
+                    path.append(required)
+                    on_path.add(required)
+                    stack.append(iter(self.tasks[required].requires))
+        return None
 
     # ------------------------------------------------------------ queries
 

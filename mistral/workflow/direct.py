@@ -124,6 +124,13 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
             published = _evaluate(dict(publish.branch), ctx, access)
         if publish.global_:
             published_global = _evaluate(dict(publish.global_), ctx, access)
+        if publish.atomic:
+            published_global.update(_atomic(
+                publish.atomic, task, env=env, wf_context=wf_context,
+                published_global=published_global,
+                branch=data_flow.outbound_context(
+                    task.in_context, published, merge_strategy),
+                wf_input=wf_input, access=access))
 
     outbound = data_flow.outbound_context(
         task.in_context, published, merge_strategy,
@@ -152,6 +159,29 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
     return Decision(published=published, published_global=published_global,
                     commands=cmds.truncate_after_final(commands),
                     next_tasks=next_tasks, error_handled=error_handled)
+
+
+def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,
+            env: Mapping[str, Any], wf_context: Mapping[str, Any],
+            published_global: Mapping[str, Any],
+            branch: Mapping[str, Any], wf_input: Mapping[str, Any],
+            access: Any) -> dict[str, Any]:
+    """Evaluate an ``atomic`` publish: a read-modify-write of workflow
+    globals.
+
+    Unlike ``global``, ``$.name`` here reads the workflow's global value
+    first (as it is now, including what this task's ``global`` part just
+    published), and only then the task's branch context: a branch variable
+    of the same name cannot shadow the value being updated. The engine
+    calls this while it holds the workflow execution's lock and writes the
+    result in the same transaction, so updates from parallel branches are
+    applied one after another and none is lost.
+    """
+    globals_now = {**wf_context, **published_global}
+    view = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
+                               env=env, in_context=globals_now,
+                               wf_context=branch, wf_input=wf_input)
+    return _evaluate(dict(atomic), view, access)
 
 
 def _command_for(tr: Any, task: FinishedTask, event: str,

@@ -294,6 +294,57 @@ wf:
     assert message == "Task 'nope' not found."
 
 
+def test_reverse_requires_cycle_names_workflow_and_tasks():
+    message = fails("""
+wf:
+  type: reverse
+  tasks:
+    start: {action: std.noop}
+    a: {action: std.noop, requires: [start, c]}
+    b: {action: std.noop, requires: a}
+    c: {action: std.noop, requires: [b]}
+    top: {action: std.noop, requires: c}
+""", error=exc.InvalidModelException)
+    assert message == (
+        "Invalid DSL (workflow 'wf'): the 'requires' of tasks 'a', 'c', "
+        "'b' form a cycle (a -> c -> b -> a), so none of them can ever "
+        "run.")
+
+
+def test_reverse_requires_self_cycle_through_task_defaults():
+    # A task-defaults 'requires' never makes a task require itself ...
+    lang.parse_workflows("""
+wf:
+  type: reverse
+  task-defaults: {requires: [setup]}
+  tasks:
+    setup: {action: std.noop}
+    work: {action: std.noop}
+""")
+    # ... but it can close a cycle through another task.
+    fails("""
+wf:
+  type: reverse
+  task-defaults: {requires: [setup]}
+  tasks:
+    setup: {action: std.noop, requires: work}
+    work: {action: std.noop}
+""", "workflow 'wf'", 'setup -> work -> setup',
+          error=exc.InvalidModelException)
+
+
+def test_reverse_requires_long_chain_is_not_a_cycle():
+    tasks = ''.join('    t%d: {action: std.noop, requires: t%d}\n'
+                    % (i, i - 1) for i in range(1, 3000))
+    [spec] = lang.parse_workflows(
+        'wf:\n  type: reverse\n  tasks:\n    t0: {action: std.noop}\n'
+        + tasks)
+    assert len(spec.tasks) == 3000
+    fails('wf:\n  type: reverse\n  tasks:\n'
+          '    t0: {action: std.noop, requires: t2999}\n' + tasks,
+          't0 -> t2999 -> t2998', error=exc.InvalidModelException)
+
+
 def test_bad_workflow_type():
     fails("""
 wf:

@@ -186,3 +186,64 @@ wf:
 """)
     with pytest.raises(exc.ExpressionException):
         decide(spec, finished('a'))
+
+
+ATOMIC = """
+version: '2.0'
+wf:
+  tasks:
+    a:
+      publish: {counter: 100}
+      on-success:
+        publish:
+          global: {seen: <% $.counter %>, base: 1}
+          atomic:
+            counter: <% $.counter + 1 %>
+            sum: <% $.base + $.counter %>
+        next: b
+      on-error:
+        publish:
+          atomic: {failures: <% $.failures + 1 %>}
+        next: b
+      on-complete:
+        publish:
+          atomic: {done: <% $.done + 1 %>}
+    b:
+      action: std.noop
+"""
+
+
+def test_atomic_publish_reads_globals_before_the_branch():
+    spec = spec_of(ATOMIC)
+    d = decide(spec, finished('a', in_context={'counter': 50}),
+               wf_context={'counter': 5, 'done': 0})
+    # The inbound branch value (50) shadows the global for 'global', the
+    # published one (100) for the next task; 'atomic' updates the global
+    # value itself (5 -> 6) and sees what 'global' just published.
+    assert d.published == {'counter': 100}
+    assert d.published_global == {'seen': 50, 'base': 1, 'counter': 6,
+                                  'sum': 6, 'done': 1}
+    assert d.commands[0].in_context == {'counter': 100}
+
+
+def test_atomic_publish_on_error_merges_with_on_complete():
+    spec = spec_of(ATOMIC)
+    d = decide(spec, finished('a', state=states.ERROR),
+               wf_context={'failures': 2, 'done': 7})
+    assert d.published == {}
+    assert d.published_global == {'failures': 3, 'done': 8}
+    assert d.error_handled
+
+
+def test_atomic_publish_applied_in_turn_never_loses_an_update():
+    # The engine decides for one task at a time under the workflow's lock
+    # and writes the globals before the next decision: each parallel
+    # branch's increment builds on the previous one.
+    spec = spec_of(ATOMIC)
+    wf_context = {'counter': 0, 'done': 0}
+    for i in range(3):
+        d = decide(spec, finished('a', in_context={'counter': 100 + i}),
+                   wf_context=wf_context)
+        wf_context = {**wf_context, **d.published_global}
+    assert wf_context['counter'] == 3
+    assert wf_context['done'] == 3
