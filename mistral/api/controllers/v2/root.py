@@ -18,6 +18,7 @@ from mistral.api.controllers.v2 import task
 from mistral.api.controllers.v2 import workbook
 from mistral.api.controllers.v2 import workflow
 from mistral.api import expose
+from mistral.api import openapi
 
 
 # Attached here: these controllers need the execution module themselves.
@@ -46,3 +47,6 @@ class Controller:
     def index(self) -> resources.RootResource:
         return resources.RootResource(
             uri='%s/v2' % pecan.request.application_url)
+
+
+pecan.route(Controller, 'openapi.json', openapi.serve)
