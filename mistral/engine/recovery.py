@@ -50,6 +50,9 @@ WAITING_FOR_TARGET_MSG = (WAITING_PREFIX + '"%s": no running executor has '
                           'as soon as one starts')
 
 
+_FINISHED = (states.SUCCESS, states.ERROR, states.CANCELLED)
+
+
 def waiting_message(target: str) -> str:
     return WAITING_FOR_TARGET_MSG % target
 
@@ -149,12 +152,19 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
         found = s.execute(stmt).scalars().all()
         alive = _live_executors(s, {ax.executor_id for ax in found
                                     if ax.executor_id}, now)
-        queued = _queued_for(s, {target_of(ax) for ax in found
-                                 if ax.executor_id is None
-                                 and target_of(ax)})
+        waiting = [ax for ax in found
+                   if ax.executor_id is None and target_of(ax)]
+        queued = _queued_for(s, {target_of(ax) for ax in waiting})
+        finished = _finished_workflows(
+            s, {ax.workflow_execution_id for ax in waiting})
         for ax in found:
             target = target_of(ax)
             if ax.executor_id is None:
+                if target and ax.workflow_execution_id in finished:
+                    # Its workflow ended (e.g. cancelled) while it waited;
+                    # drop_orphan_messages() removes its message.
+                    ax.last_heartbeat = now
+                    continue
                 if target:
                     # Nobody serves the target (yet). The message waits in
                     # the outbox; it never goes to another executor.
@@ -196,6 +206,14 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
         batch.write(s)
     outbox.relay().deliver(batch.due_now())
     return len(batch.rows), to_fail
+
+
+def _finished_workflows(s: Any, wf_ex_ids: set[str]) -> set[str]:
+    if not wf_ex_ids:
+        return set()
+    wf = models.WorkflowExecution
+    return set(s.execute(sa.select(wf.id).where(
+        wf.id.in_(wf_ex_ids), wf.state.in_(_FINISHED))).scalars().all())
 
 
 def _live_executors(s: Any, executor_ids: set[str],
@@ -244,9 +262,14 @@ def drop_orphan_messages(limit: int = 200) -> int:
         by_action.pop(None, None)
         if not by_action:
             return 0
-        waiting = set(s.execute(sa.select(ae.id).where(
-            ae.id.in_(list(by_action)), ae.state == states.RUNNING,
-            ae.executor_id.is_(None))).scalars().all())
+        wf = models.WorkflowExecution
+        waiting = set(s.execute(
+            sa.select(ae.id).outerjoin(
+                wf, wf.id == ae.workflow_execution_id).where(
+                ae.id.in_(list(by_action)), ae.state == states.RUNNING,
+                ae.executor_id.is_(None),
+                sa.or_(wf.id.is_(None),
+                       wf.state.not_in(_FINISHED)))).scalars().all())
         dead = [row_id for ax_id, row_id in by_action.items()
                 if ax_id not in waiting]
         if dead:

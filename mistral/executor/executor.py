@@ -47,9 +47,11 @@ CONF = cfg.CONF
 
 
 
-def executor_id() -> str:
-    """This process's executor id: its process id and target host."""
-    return '%s@%s' % (outbox.PROCESS_ID, CONF.executor.host)
+def executor_id(host: str | None = None) -> str:
+    """An executor's id: this process's id and the executor's target
+    host (``[executor] host`` by default)."""
+    return '%s@%s' % (outbox.PROCESS_ID,
+                      CONF.executor.host if host is None else host)
 
 
 def _redelivered(ctx: Any) -> bool:
@@ -66,7 +68,8 @@ def _lease_end() -> datetime.datetime:
 class LeaseKeeper:
     """Renews the leases of the actions this process is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or executor_id()
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -99,7 +102,7 @@ class LeaseKeeper:
         ae = models.ActionExecution
         with db_api.transaction() as s:
             stmt = sa.select(ae.id).where(
-                ae.id.in_(ids), ae.executor_id == executor_id(),
+                ae.id.in_(ids), ae.executor_id == self.owner,
                 ae.state == states.RUNNING)
             if not db_api.is_sqlite():
                 # A row an engine has locked (it is applying that action's
@@ -122,8 +125,10 @@ class LeaseKeeper:
 class Executor:
     """RPC endpoint on the executor topic."""
 
-    def __init__(self) -> None:
-        self.leases = LeaseKeeper()
+    def __init__(self, host: str | None = None) -> None:
+        self.host = CONF.executor.host if host is None else host
+        self.id = executor_id(self.host)
+        self.leases = LeaseKeeper(self.id)
 
     def _claim(self, action_ex_id: str, outbox_id: str | None = None
                ) -> dict[str, Any] | None:
@@ -133,7 +138,7 @@ class Executor:
         not the message, guards the action. A notice that the action
         waited for an executor with its target goes too."""
         ae = models.ActionExecution
-        me = executor_id()
+        me = self.id
 
         @db_api.retry_on_db_error
         def claim() -> dict[str, Any] | None:
