@@ -154,6 +154,29 @@ notifier_opts = [
                      '"event_types": ["WORKFLOW_SUCCEEDED"]}.'),
     cfg.IntOpt('workers', default=8, min=1,
                help='Threads that run publishers in one notifier.'),
+    cfg.FloatOpt('retry_timeout', default=600.0, min=0,
+                 help='Seconds a failing delivery (a webhook that refuses '
+                      'connections, times out or answers 5xx, 408 or 429) '
+                      'is retried after its first failure before it is '
+                      'given up and logged; later events of the same '
+                      'execution and publisher wait for it meanwhile, so '
+                      'that they arrive in order. 0 gives up at the first '
+                      'failure.'),
+    cfg.FloatOpt('retry_backoff', default=1.0, min=0.01,
+                 help='Seconds before the first retry of a failed '
+                      'delivery; each further retry waits twice as long, '
+                      'up to retry_max_backoff.'),
+    cfg.FloatOpt('retry_max_backoff', default=30.0, min=0.01,
+                 help='Longest wait between two retries of a delivery.'),
+    cfg.FloatOpt('delivery_lease', default=120.0, min=1,
+                 help='Seconds a notifier owns a delivery it is '
+                      'publishing; a delivery whose notifier died is '
+                      'published by another one after that. Keep it above '
+                      'the longest publisher timeout.'),
+    cfg.FloatOpt('max_sleep', default=5.0, min=0.05,
+                 help='Longest a notifier waits before looking for '
+                      'deliveries it was not told about (queued while it '
+                      'was down, or left by a notifier that died).'),
 ]
 
 event_engine_opts = [

@@ -1,8 +1,9 @@
 """Execution events for the notifier (WORKFLOW_* and TASK_*).
 
 The engine calls these at every state change inside its transaction; an
-event that has publishers becomes an outbox row for the notifier, so
-notifications commit with the state they report.
+event that has publishers becomes a row of the notifier's durable queue
+(:mod:`mistral.notifiers.deliveries`), so notifications commit with the
+state they report and are published in order, with retries.
 """
 
 from __future__ import annotations
@@ -103,10 +104,10 @@ def _emit(run: Any, ex_id: str, data: dict[str, Any], event: str) -> None:
                   if isinstance(p, dict) and service.wants(p, event)]
     if not publishers:
         return
-    run.batch.add('notifier', 'notify', {
-        'ex_id': ex_id, 'data': data, 'event': event,
-        'timestamp': _iso(timeutils.utcnow()), 'publishers': publishers,
-    }, ctx=run.ctx)
+    from mistral.notifiers import deliveries
+
+    deliveries.enqueue(run.session, run.ctx, run.wf_ex.id, ex_id, data,
+                       event, _iso(timeutils.utcnow()), publishers)
 
 
 def workflow_event(run: Any, event: str) -> None:

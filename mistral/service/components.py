@@ -108,11 +108,13 @@ def build(name: str) -> Component:
                             [scheduler.SchedulerEndpoint(sched)],
                             [outbox.relay(), sched])
     if name == 'notifier':
+        from mistral.notifiers import deliveries
         from mistral.notifiers import service as notifier_service
 
+        loop = deliveries.DeliveryLoop()
         return RpcComponent('notifier', CONF.notifier.topic,
                             CONF.notifier.host,
-                            [notifier_service.NotifierEndpoint()])
+                            [notifier_service.NotifierEndpoint(loop)], [loop])
     if name == 'event-engine':
         from mistral.event_engine import engine as event_engine
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mistral.notifiers import service
 from mistral.tests.functional.engine.conftest import engine_env  # noqa
 from mistral.tests.unit.notifiers.hook_server import HookServer
 
@@ -34,8 +35,12 @@ child:
 def hooks(conf) -> Any:
     conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
     conf('type', 'local', group='notifier')
-    with HookServer() as srv:
-        yield srv
+    try:
+        with HookServer() as srv:
+            yield srv
+    finally:
+        # The local delivery loop of this process goes with the database.
+        service.reset_local()
 
 
 def _events(bodies, ex_id=None, name=None):
