@@ -39,26 +39,30 @@ def _query_type(name: str) -> Any:
 
         from mistral.api.controllers.v2 import types
 
+        # Markers are ids (UUIDs) except where a list says otherwise;
+        # booleans are strict (WSME's bool takes "false" for true).
         _QUERY_TYPES.update(
-            limit=int, sort_keys=types.uniquelist,
+            marker=types.uuid, limit=int, sort_keys=types.uniquelist,
             sort_dirs=types.listtype, fields=types.uniquelist,
-            nulls=types.uniquelist, include_output=bool, all_projects=bool,
-            force=bool, errors_only=bool, statistics_only=bool,
+            nulls=types.uniquelist, include_output=types.boolean,
+            all_projects=types.boolean, force=types.boolean,
+            errors_only=types.boolean, statistics_only=types.boolean,
             max_depth=int, _text=wtypes.text)
     return _QUERY_TYPES.get(name, _QUERY_TYPES['_text'])
 
 
-def wsme_query(return_type: Any, **options: Any
-               ) -> Callable[[Callable[..., Any]], Any]:
+def wsme_query(return_type: Any, overrides: dict[str, Any] | None = None,
+               **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """``wsme`` with argument types derived from parameter names.
 
     For list endpoints with many filters, so that a type list can never
-    drift from the signature.
+    drift from the signature. ``overrides`` maps parameter names to the
+    types one endpoint needs instead (e.g. a marker that is a name).
     """
 
     def decorate(func: Callable[..., Any]) -> Any:
         names = list(inspect.signature(func).parameters)[1:]
-        types = [_query_type(n) for n in names]
+        types = [(overrides or {}).get(n) or _query_type(n) for n in names]
         return wsme(return_type, *types, **options)(func)
 
     return decorate

@@ -308,7 +308,8 @@ class ActionsController(rest.RestController):
         raise exc.DataAccessException(
             'Attempt to delete a system action: %s' % identifier)
 
-    @expose.wsme_query(resources.Actions)
+    # The marker of actions is a name (system actions have no UUID).
+    @expose.wsme_query(resources.Actions, overrides={'marker': wtypes.text})
     def get_all(self, marker: str | None = None, limit: int | None = None,
                 sort_keys: list[str] | None = None,
                 sort_dirs: list[str] | None = None,
@@ -341,6 +342,12 @@ class ActionsController(rest.RestController):
             namespace='eq:%s' % (namespace or '')).items()
             if v is not None}
         flts = [listing.parse_filter(k, v) for k, v in filters.items()]
+        collection.check_enum_filters(flts, {'scope': collection.SCOPES})
+        for flt in flts:
+            if flt.column == 'is_system':
+                for value in (flt.value if isinstance(flt.value, list)
+                              else [flt.value]):
+                    lookup.parse_bool(value, 'is_system')
         with db_api.read_session() as session:
             items = [row_wire(r) for r in adhoc_rows(session, ctx,
                                                      namespace or '')]

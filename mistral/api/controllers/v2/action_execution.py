@@ -20,6 +20,7 @@ from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
+from mistral.workflow import states
 
 CONF = cfg.CONF
 
@@ -61,6 +62,7 @@ LISTING = collection.Listing(
     default_columns=LIST_COLUMNS,
     field_columns=FIELD_COLUMNS,
     to_resource=to_resource,
+    enums={'state': states.ALL},
 )
 
 

@@ -17,6 +17,7 @@ from mistral.api import access
 from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import listing
+from mistral import exceptions as exc
 
 CONF = cfg.CONF
 
@@ -40,6 +41,32 @@ class Listing:
     enrich: Callable[[list[dict[str, Any]], Sequence[str] | None],
                      None] | None = None
     default_sort_key: str = 'created_at'
+    # Filters whose values come from a closed set (states, scope): an
+    # unknown value is a mistake, not an empty result.
+    enums: dict[str, Sequence[str]] = dataclasses.field(
+        default_factory=lambda: {'scope': SCOPES})
+
+
+SCOPES = ('private', 'public')
+
+
+def check_enum_filters(flts: Sequence[listing.Filter],
+                       enums: dict[str, Sequence[str]]) -> None:
+    """400 for a filter value outside its column's closed set.
+
+    ``has``/``gt``-style operators compare partially and are left alone.
+    """
+    for flt in flts:
+        allowed = enums.get(flt.column)
+        if allowed is None or flt.op not in ('eq', 'neq', 'in', 'nin'):
+            continue
+        values = flt.value if isinstance(flt.value, list) else [flt.value]
+        for value in values:
+            if value not in allowed:
+                raise exc.InputException(
+                    "Invalid input for field/attribute %s. Value: '%s'. "
+                    "Value should be one of: %s"
+                    % (flt.column, value, ', '.join(allowed)))
 
 
 def columns_for(spec: Listing, fields: Sequence[str]) -> list[str]:
@@ -123,6 +150,7 @@ def get_all(spec: Listing, *, marker: str | None = None,
         columns = list(default_columns or spec.default_columns)
         link_fields = []
     flts = [listing.parse_filter(k, v) for k, v in filters.items()]
+    check_enum_filters(flts, spec.enums)
     flts += list(extra_filters)
     ctx = hooks.current_context()
     with db_api.read_session() as session:

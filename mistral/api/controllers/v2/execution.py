@@ -12,6 +12,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import task as task_ctl
+from mistral.api.controllers.v2 import types
 from mistral.api.controllers.v2.types import uniquelist
 from mistral.api import access
 from mistral.api import expose
@@ -64,6 +65,7 @@ LISTING = collection.Listing(
     default_columns=LIST_COLUMNS,
     field_columns=FIELD_COLUMNS,
     to_resource=to_resource,
+    enums={'state': STATES},
 )
 
 
@@ -239,7 +241,7 @@ class ExecutionsController(rest.RestController):
             row.updated_at = timeutils.utcnow()
         return to_resource(load(ctx, id_, GET_COLUMNS[:-1]))
 
-    @expose.wsme(None, wtypes.text, bool, status_code=204)
+    @expose.wsme(None, wtypes.text, types.boolean, status_code=204)
     def delete(self, id: str, force: bool = False) -> None:
         ctx = hooks.current_context()
         access.enforce('executions:delete', ctx)

@@ -22,6 +22,7 @@ from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
+from mistral.workflow import states
 
 COLUMNS = ('id', 'name', 'type', 'workflow_name', 'workflow_namespace',
            'workflow_id', 'workflow_execution_id', 'tags', 'state',
@@ -107,6 +108,7 @@ LISTING = collection.Listing(
     field_columns=FIELD_COLUMNS,
     to_resource=to_resource,
     enrich=enrich,
+    enums={'state': states.ALL},
 )
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+import uuid as uuid_lib
 
 from wsme import types as wtypes
+
+from mistral import exceptions as exc
 
 
 class JsonType(wtypes.UserType):
@@ -66,6 +69,57 @@ class UniqueListType(ListType):
     unique = True
 
 
+class BooleanType(wtypes.UserType):
+    """A boolean query argument that refuses what is not a boolean.
+
+    WSME's own ``bool`` turns any non-empty string into True, so that
+    ``?force=false`` would force. An empty value means false, as an absent
+    one does.
+    """
+
+    basetype = wtypes.text
+    name = 'boolean'
+    TRUE = ('true', '1', 'yes', 'on', 't', 'y')
+    FALSE = ('false', '0', 'no', 'off', 'f', 'n', '')
+
+    def validate(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        low = str(value).strip().lower()
+        if low in self.TRUE:
+            return True
+        if low in self.FALSE:
+            return False
+        # WSME prefixes the argument's name and value.
+        raise exc.InputException(
+            'Expected a boolean (true or false) but received %s.' % value)
+
+    def frombasetype(self, value: Any) -> bool | None:
+        return None if value is None else self.validate(value)
+
+
+class UuidType(wtypes.UserType):
+    """An id query argument (e.g. a pagination marker) that must be a UUID.
+    """
+
+    basetype = wtypes.text
+    name = 'uuid'
+
+    def validate(self, value: Any) -> str:
+        text = str(value).strip()
+        try:
+            uuid_lib.UUID(text)
+        except ValueError:
+            raise exc.InputException(
+                'Expected a uuid but received %s.' % value) from None
+        return text
+
+    def frombasetype(self, value: Any) -> str | None:
+        return None if value is None else self.validate(value)
+
+
 jsontype = JsonType()
+boolean = BooleanType()
+uuid = UuidType()
 listtype = ListType()
 uniquelist = UniqueListType()
