@@ -421,3 +421,128 @@ class SSHServer:
     def close(self) -> None:
         self._stop = True
         self.sock.close()
+
+
+# -------------------------------------------------------------- OpenSSH sshd
+
+SSHD_CANDIDATES = ('/usr/sbin/sshd', '/usr/local/sbin/sshd')
+SSHD_MISSING = (
+    'OpenSSH sshd is not installed (looked for %s and sshd on PATH). '
+    'std.ssh is tested against a real sshd: install it with '
+    '"apt-get install -y openssh-server" (.ci/run does this).')
+
+
+def find_sshd() -> str | None:
+    import os
+    import shutil
+
+    for path in SSHD_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    found = shutil.which('sshd')
+    # sshd re-executes itself and insists on an absolute path.
+    return os.path.abspath(found) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class OpenSSHServer:
+    """A real OpenSSH ``sshd`` on 127.0.0.1, started for the tests.
+
+    Everything it uses lives in ``workdir``: its config, an Ed25519 host
+    key, the pid file and one ``authorized_keys`` file for every user. It
+    runs as the current user, so the only account that can log in is that
+    user's, with a key (password logins would need the account's system
+    password, which tests must not set).
+    """
+
+    def __init__(self, sshd: str, workdir: str) -> None:
+        import os
+
+        self.sshd = sshd
+        self.workdir = workdir
+        self.port = _free_port()
+        self.authorized_keys = os.path.join(workdir, 'authorized_keys')
+        self.log_path = os.path.join(workdir, 'sshd.log')
+        host_key = os.path.join(workdir, 'ssh_host_ed25519_key')
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        key = ed25519.Ed25519PrivateKey.generate()
+        with open(host_key, 'wb') as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.OpenSSH,
+                                      serialization.NoEncryption()))
+        # sshd refuses a host key others can read.
+        os.chmod(host_key, 0o600)
+        open(self.authorized_keys, 'w').close()
+        config = os.path.join(workdir, 'sshd_config')
+        with open(config, 'w') as f:
+            f.write('\n'.join([
+                'Port %d' % self.port,
+                'ListenAddress 127.0.0.1',
+                'HostKey %s' % host_key,
+                'PidFile %s' % os.path.join(workdir, 'sshd.pid'),
+                'AuthorizedKeysFile %s' % self.authorized_keys,
+                # The tmp dir is not owned the way StrictModes wants.
+                'StrictModes no',
+                'UsePAM no',
+                'PermitRootLogin prohibit-password',
+                'PubkeyAuthentication yes',
+                'PasswordAuthentication yes',
+                'KbdInteractiveAuthentication no',
+                'AllowTcpForwarding yes',
+                'LogLevel VERBOSE',
+                '',
+            ]))
+        if os.geteuid() == 0:
+            # The privilege separation directory sshd wants when root.
+            os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
+        self._log = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(
+            [sshd, '-D', '-e', '-f', config], stdout=self._log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self._wait_ready()
+
+    @property
+    def address(self) -> str:
+        return '127.0.0.1:%d' % self.port
+
+    def log(self) -> str:
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError('sshd exited with %s:\n%s' % (
+                    self.proc.returncode, self.log()))
+            try:
+                with socket.create_connection(('127.0.0.1', self.port),
+                                              timeout=2) as s:
+                    if s.recv(64).startswith(b'SSH-2.0-OpenSSH'):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError('sshd did not answer on port %d:\n%s'
+                                   % (self.port, self.log()))
+            time.sleep(0.1)
+
+    def authorize(self, public_line: str) -> None:
+        """Add an ``authorized_keys`` line (``<type> <base64>``)."""
+        with open(self.authorized_keys, 'a') as f:
+            f.write(public_line.strip() + '\n')
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
