@@ -159,6 +159,13 @@ class WorkbooksController(rest.RestController):
         with db_api.transaction() as session:
             row = find(session, ctx, name, namespace)
             lookup.check_owner(row, ctx, 'workbook')
+            wf = models.WorkflowDefinition
+            workflow_ctl.check_not_triggered(session, ctx, [
+                (r.id, r.name) for r in session.execute(
+                    sa.select(wf.id, wf.name).where(
+                        wf.workbook_name == row.name,
+                        wf.namespace == row.namespace,
+                        wf.project_id == row.project_id))])
             for model in (models.WorkflowDefinition,
                           models.ActionDefinition):
                 session.execute(sa.delete(model).where(

@@ -99,6 +99,42 @@ def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
     return row
 
 
+def check_not_triggered(session: Any, ctx: Any,
+                        workflows: Sequence[tuple[str, str]]) -> None:
+    """400 if a cron or event trigger (of any project) still starts one
+    of ``workflows`` (``(id, name)`` pairs); names the triggers.
+
+    Triggers of other projects are named by id only.
+    """
+    if not workflows:
+        return
+    names = dict(workflows)
+    used: list[str] = []
+    for kind, model in (('cron trigger', models.CronTrigger),
+                        ('event trigger', models.EventTrigger)):
+        rows = session.execute(
+            sa.select(model.id, model.name, model.project_id,
+                      model.workflow_id)
+            .where(model.workflow_id.in_(list(names)))
+            .order_by(model.name, model.id)).all()
+        for row in rows:
+            if row.project_id == ctx.project_id or ctx.is_admin:
+                who = "%s '%s' [id=%s]" % (kind, row.name, row.id)
+            else:
+                who = '%s [id=%s] of another project' % (kind, row.id)
+            if len(names) > 1:
+                who += " (workflow '%s')" % names[row.workflow_id]
+            used.append(who)
+    if used:
+        raise exc.DBError(
+            "Can't delete workflow%s %s: still used by %s. Delete the "
+            "trigger(s) first." % (
+                's' if len(names) > 1 else '',
+                ', '.join("'%s' [id=%s]" % (n, i)
+                          for i, n in names.items()),
+                '; '.join(used)))
+
+
 def duplicate_error(name: str, namespace: str, project_id: str | None
                     ) -> exc.DBDuplicateEntryError:
     return exc.DBDuplicateEntryError(
@@ -252,6 +288,7 @@ class WorkflowsController(rest.RestController):
                 raise exc.DataAccessException(
                     'Attempt to delete a system workflow [name=%s]'
                     % row.name)
+            check_not_triggered(session, ctx, [(row.id, row.name)])
             member.delete_all(session, row.id)
             session.delete(row)
 
