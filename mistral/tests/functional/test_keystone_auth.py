@@ -168,6 +168,9 @@ def test_missing_or_invalid_token_is_401(cloud: Cloud,
     r = requests.get(url + '/workflows', timeout=60)
     assert r.status_code == 401, r.text
     assert r.json()['faultstring'] == 'Authentication required.'
+    # keystonemiddleware tells the client where to get a token.
+    assert r.headers['WWW-Authenticate'] == \
+        'Keystone uri="%s"' % cloud.keystone.url
 
     for bogus in ('not-a-token', 'gAAAAABnot-a-fernet-token'):
         r = requests.get(url + '/workflows', timeout=60,
