@@ -77,9 +77,10 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
     save = bool(params.get('save_result'))
     is_sync = _is_sync(desc, action_input)
     if run_sync and not is_sync:
+        # Upstream's sentence first (clients match it), then which action.
         raise exc.InputException(
-            'Action %s is asynchronous and cannot run synchronously '
-            '(run_sync=true)' % name)
+            'Action does not support synchronous execution. '
+            '[action_name=%s, run_sync=true]' % name)
     if run_sync or not (save or not is_sync):
         result = clients.executor().run_action_sync(
             ctx, action_name=name, action_input=action_input,

@@ -49,6 +49,17 @@ workflows:
         on-success: [nowhere]
 """
 
+# A workbook and a workflow that triggers still use (delete guards).
+WB_TRIGGERED = """---
+version: '2.0'
+name: bad_in_wb
+workflows:
+  w:
+    tasks:
+      t:
+        action: std.noop
+"""
+
 TEXT = {'Content-Type': 'text/plain'}
 ZERO = '00000000-0000-0000-0000-000000000000'
 RESOURCES = ('workflows', 'workbooks', 'executions', 'tasks',
@@ -182,6 +193,40 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
      400, 'Some fields do not exist  [bogus]'),
     ('list-all-projects-not-admin', 'GET', '/workflows?all_projects=true',
      {}, 403, 'Operation forbidden'),
+    ('list-limit-float', 'GET', '/workflows?limit=1.5', {}, 400,
+     "Invalid input for field/attribute limit. Value: '1.5'"),
+    ('list-marker-not-uuid', 'GET', '/executions?marker=abc', {}, 400,
+     "Invalid input for field/attribute marker. Value: 'abc'. unable to "
+     "convert to uuid. Error: Expected a uuid but received abc."),
+    ('list-tasks-marker-not-uuid', 'GET', '/tasks?limit=5&marker=7', {},
+     400, "field/attribute marker. Value: '7'"),
+    ('list-nested-marker-not-uuid', 'GET',
+     '/executions/{done}/tasks?marker=t', {}, 400,
+     "field/attribute marker. Value: 't'"),
+    ('list-marker-unknown', 'GET', '/workflows?marker=' + ZERO, {}, 404,
+     'WorkflowDefinition not found [id=%s]' % ZERO),
+    ('list-state-unknown', 'GET', '/executions?state=DONE', {}, 400,
+     "Invalid input for field/attribute state. Value: 'DONE'. Value "
+     "should be one of: IDLE, RUNNING, SUCCESS, ERROR, PAUSED, CANCELLED"),
+    ('list-state-lowercase', 'GET', '/executions?state=success', {}, 400,
+     "field/attribute state. Value: 'success'"),
+    ('list-task-state-in-unknown', 'GET', '/tasks?state=in:ERROR,BROKEN',
+     {}, 400, "field/attribute state. Value: 'BROKEN'"),
+    ('list-aex-state-unknown', 'GET', '/action_executions?state=OK', {},
+     400, "field/attribute state. Value: 'OK'"),
+    ('list-scope-unknown', 'GET', '/workflows?scope=everyone', {}, 400,
+     "field/attribute scope. Value: 'everyone'. Value should be one of: "
+     "private, public"),
+    ('list-include-output-not-bool', 'GET',
+     '/executions?include_output=maybe', {}, 400,
+     "Invalid input for field/attribute include_output. Value: 'maybe'"),
+    ('list-all-projects-not-bool', 'GET', '/workflows?all_projects=please',
+     {}, 400, "field/attribute all_projects. Value: 'please'"),
+    ('list-errors-only-not-bool', 'GET',
+     '/executions/{done}/executions?errors_only=2', {}, 400,
+     "field/attribute errors_only. Value: '2'"),
+    ('ex-delete-force-not-bool', 'DELETE', '/executions/{done}?force=maybe',
+     {}, 400, "field/attribute force. Value: 'maybe'"),
     # Tasks.
     ('task-put-unknown', 'PUT', '/tasks/' + ZERO,
      dict(json={'state': 'RUNNING', 'reset': True}), 404,
@@ -212,7 +257,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
      'Failed to find action [action_name=no.such.action]'),
     ('aex-async-run-sync', 'POST', '/action_executions',
      dict(json={'name': 'std.async_noop', 'params': {'run_sync': True}}),
-     400, 'synchronous'),
+     400, 'Action does not support synchronous execution. '
+          '[action_name=std.async_noop'),
     ('aex-input-too-large', 'POST', '/action_executions',
      dict(json={'name': 'std.echo', 'input': {'output': 'x' * 2000},
                 'params': {'save_result': True}}), 400,
@@ -262,6 +308,13 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ('event-missing-exchange', 'POST', '/event_triggers',
      dict(json={'name': 'e', 'workflow_id': ZERO}), 400,
      'exchange is required.'),
+    ('wf-delete-used-by-cron', 'DELETE', '/workflows/bad_in_cron_wf', {},
+     400, "Can't delete workflow 'bad_in_cron_wf' [id={cron_wf}]: still "
+          "used by cron trigger 'bad_in_cron' [id={cron}]"),
+    ('wf-delete-used-by-event', 'DELETE', '/workflows/{event_wf}', {}, 400,
+     "still used by event trigger 'bad_in_event' [id={event}]"),
+    ('wb-delete-used-by-cron', 'DELETE', '/workbooks/bad_in_wb', {}, 400,
+     "cron trigger 'bad_in_wb_cron' [id={wb_cron}]"),
     ('event-unknown-wf', 'POST', '/event_triggers',
      dict(json={'name': 'e', 'workflow_id': ZERO, 'exchange': 'a',
                 'topic': 'b', 'event': 'c'}), 404, 'Workflow not found'),
@@ -304,8 +357,32 @@ def _setup(dep: Deployment) -> dict[str, str]:
                                timeout=30).json()['tasks'][0]['id']
     done_aex = requests.get('%s/tasks/%s/action_executions' % (
         url, done_task), timeout=30).json()['action_executions'][0]['id']
-    return dict(wf=wf_id, done=done, failed=failed, done_task=done_task,
-                failed_task=failed_task, done_aex=done_aex)
+    ids = dict(wf=wf_id, done=done, failed=failed, done_task=done_task,
+               failed_task=failed_task, done_aex=done_aex)
+    # Workflows still used by triggers (a yearly cron: never due here).
+    for name in ('bad_in_cron_wf', 'bad_in_event_wf'):
+        r = requests.post(url + '/workflows', headers=TEXT, timeout=30,
+                          data=WF.replace('bad_in_wf', name))
+        assert r.status_code == 201, r.text
+        ids[name.split('_')[2] + '_wf'] = r.json()['workflows'][0]['id']
+    r = requests.post(url + '/workbooks', data=WB_TRIGGERED, headers=TEXT,
+                      timeout=30)
+    assert r.status_code == 201, r.text
+    for key, wf in (('cron', 'bad_in_cron_wf'),
+                    ('wb_cron', 'bad_in_wb.w')):
+        r = requests.post(url + '/cron_triggers', timeout=30, json={
+            'name': 'bad_in_' + key, 'workflow_name': wf,
+            'pattern': '0 0 1 1 *',
+            'workflow_input': {} if key == 'wb_cron' else {'name': 'x'}})
+        assert r.status_code == 201, r.text
+        ids[key] = r.json()['id']
+    r = requests.post(url + '/event_triggers', timeout=30, json={
+        'name': 'bad_in_event', 'workflow_id': ids['event_wf'],
+        'exchange': 'nova', 'topic': 'notifications', 'event': 'x.y',
+        'workflow_input': {'name': 'x'}})
+    assert r.status_code == 201, r.text
+    ids['event'] = r.json()['id']
+    return ids
 
 
 def _snapshot(url: str) -> dict[str, Any]:
@@ -327,7 +404,7 @@ def _check(dep: Deployment, ids: dict[str, str], case: tuple) -> None:
     assert r.status_code == status, r.text
     assert r.headers['Content-Type'].startswith('application/json')
     body = r.json()
-    assert text in body['faultstring'], body
+    assert text.format(**ids) in body['faultstring'], body
     assert 'Traceback' not in r.text
     if 'faultcode' in body:
         assert body['faultcode'] == 'Client'
