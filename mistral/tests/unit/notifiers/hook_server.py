@@ -10,7 +10,7 @@ from typing import Any
 
 
 class HookServer:
-    def __init__(self, status: int = 200) -> None:
+    def __init__(self, status: int = 200, port: int = 0) -> None:
         self.status = status
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -20,18 +20,20 @@ class HookServer:
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 length = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(length)
+                status = outer.status
                 with outer._lock:
                     outer.requests.append({
                         'path': self.path, 'headers': dict(self.headers),
-                        'body': json.loads(body or b'null')})
-                self.send_response(outer.status)
+                        'body': json.loads(body or b'null'),
+                        'status': status})
+                self.send_response(status)
                 self.send_header('Content-Length', '0')
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+        self._httpd = http.server.ThreadingHTTPServer(('127.0.0.1', port),
                                                       Handler)
         self.url = 'http://127.0.0.1:%d' % self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
@@ -48,6 +50,12 @@ class HookServer:
     def bodies(self) -> list[Any]:
         with self._lock:
             return [r['body'] for r in self.requests]
+
+    def accepted(self) -> list[Any]:
+        """The bodies of the requests answered with a 2xx."""
+        with self._lock:
+            return [r['body'] for r in self.requests
+                    if 200 <= r['status'] < 300]
 
     def wait_for(self, predicate, timeout: float = 30.0) -> list[Any]:
         deadline = time.monotonic() + timeout
