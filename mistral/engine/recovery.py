@@ -2,8 +2,9 @@
 
 * An action claimed by an executor whose lease ran out: the executor died
   (or lost the database) while running it. With ``safe-rerun`` it is handed
-  out again (to its ``target``, if it has one); otherwise it fails with the
-  message upstream Mistral gives a redelivered, non-safe action.
+  out again (to its ``target``, if it has one); otherwise it fails, with
+  the message upstream Mistral gives an action whose executor stopped
+  sending heartbeats.
 * An action nobody claimed for a while:
 
   - with a ``target``: no executor serving that target is running. Its
@@ -44,6 +45,12 @@ CONF = cfg.CONF
 REDELIVERED_MSG = ('Request to run an action was redelivered, but it cannot '
                    'be re-run safely. The only safe thing to do is fail it '
                    '[action=%s].')
+# An action whose executor died: upstream fails it with "Heartbeat wasn't
+# received." once its executor stops reporting; the rest says why here.
+LOST_EXECUTOR_MSG = ("Heartbeat wasn't received. The executor running this "
+                     'action stopped before it reported a result, and the '
+                     'action is not marked safe-rerun, so it was not run '
+                     'again [action_ex_id=%s]')
 WAITING_PREFIX = 'Waiting for an executor with target '
 WAITING_FOR_TARGET_MSG = (WAITING_PREFIX + '"%s": no running executor has '
                           'that target ([executor] host); the action runs '
@@ -236,11 +243,8 @@ def fail_lost_actions(ids: list[str]) -> None:
     eng = engine_mod.Engine()
     for ax_id in ids:
         try:
-            with db_api.read_session() as s:
-                name = s.execute(sa.select(models.ActionExecution.name).where(
-                    models.ActionExecution.id == ax_id)).scalar()
             eng.on_action_complete(mistral_context.admin_context(), ax_id,
-                                   {'error': REDELIVERED_MSG % name})
+                                   {'error': LOST_EXECUTOR_MSG % ax_id})
         except Exception:
             LOG.warning('Failing lost action %s failed', ax_id,
                         exc_info=True)

@@ -12,7 +12,8 @@ the process index). Short leases keep the tests quick.
   ``state_info`` of the action execution and of the task, and runs when an
   executor with that target starts;
 * an executor killed with SIGKILL in the middle of a long action: the
-  action fails with upstream's redelivery message and the workflow goes on
+  action fails ("Heartbeat wasn't received." as upstream, and why) once its
+  lease runs out, and the workflow goes on
   through ``on-error``; with ``safe-rerun: true`` it runs again on another
   executor and the workflow succeeds.
 """
@@ -86,9 +87,9 @@ long_safe:
         done: yes
 """
 
-REDELIVERED = ('Request to run an action was redelivered, but it cannot be '
-               're-run safely. The only safe thing to do is fail it '
-               '[action=std.sleep].')
+LOST = ("Heartbeat wasn't received. The executor running this action "
+        'stopped before it reported a result, and the action is not marked '
+        'safe-rerun, so it was not run again [action_ex_id=%s]')
 
 # Process groups: 0 runs the services, 1-3 are executors p1-p3; p3 is only
 # started by the test that waits for it.
@@ -222,10 +223,10 @@ def test_killed_executor_fails_its_action_and_on_error_runs(dep):
         assert json.loads(wf.output) == {'handled': 'handled'}
         [row] = _actions(dep, ex.id, 'slow')
         assert row.state == 'ERROR'
-        assert row.state_info == REDELIVERED
+        assert row.state_info == LOST % row.id
         slow = _task(client, ex.id, 'slow')
         assert slow.state == 'ERROR'
-        assert REDELIVERED in slow.state_info
+        assert LOST % row.id in slow.state_info
         handled = _task(client, ex.id, 'handled')
         assert handled.state == 'SUCCESS'
     finally:

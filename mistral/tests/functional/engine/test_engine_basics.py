@@ -232,7 +232,7 @@ lost:
     recovery.fail_lost_actions(to_fail)
     wf = engine_env.wait(unsafe)
     assert wf.state == 'ERROR'
-    assert 'cannot be re-run safely' in wf.state_info
+    assert 'not marked safe-rerun' in wf.state_info
     wf = engine_env.wait(safe)
     assert wf.state == 'SUCCESS'
     assert resent >= 1
