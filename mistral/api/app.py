@@ -10,6 +10,7 @@ from oslo_middleware import http_proxy_to_wsgi
 import pecan
 
 from mistral.api import errors
+from mistral.api import faults
 from mistral import config as _config  # noqa: F401  (options)
 from mistral.api import hooks
 
@@ -51,6 +52,7 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
         guess_content_type_from_ext=False,
         **{k: v for k, v in app_conf.items() if k in ('debug',)},
     )
+    app = faults.JsonFaults(app)  # pecan's own errors as JSON too
     # WSME reads its own options from pecan.conf.
     pecan.conf.update({'wsme': {'debug': False}})
     if CONF.pecan.auth_enable:

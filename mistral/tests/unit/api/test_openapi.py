@@ -104,8 +104,8 @@ def _is_unrouted(resp: Any) -> bool:
     """Pecan's own answer for a path or method no controller serves."""
     if resp.status_int == 405:
         return True
-    return resp.status_int == 404 and \
-        b'The resource could not be found' in resp.body
+    return resp.status_int == 404 and resp.json['faultstring'].startswith(
+        'Resource not found: ')
 
 
 def _call(app: Any, path: str, method: str, op: dict) -> Any:
@@ -176,3 +176,28 @@ def test_kwargs_query_must_be_declared() -> None:
 
     with pytest.raises(openapi.DescriptionError, match='KWARGS_QUERY'):
         openapi.build(Root())
+
+
+@pytest.mark.parametrize('method,path,status,text', [
+    ('get', '/v2/nothing_here', 404, 'Resource not found: GET '
+     '/v2/nothing_here.'),
+    ('patch', '/v2/workflows', 405, 'Method not allowed: PATCH '
+     '/v2/workflows'),
+    ('delete', '/v2/tasks/x', 405, 'Method not allowed: DELETE'),
+])
+def test_pecan_errors_are_json_faults(app: Any, method: str, path: str,
+                                      status: int, text: str) -> None:
+    resp = getattr(app, method)(path, expect_errors=True)
+    assert resp.status_int == status
+    assert resp.content_type == 'application/json'
+    assert resp.json['faultstring'].startswith(text)
+
+
+@pytest.mark.parametrize('ctype', ['application/json', 'text/plain'])
+def test_body_not_utf8_is_a_json_fault(app: Any, ctype: str) -> None:
+    for path in ('/v2/action_executions', '/v2/workflows'):
+        resp = app.post(path, b'{"a": "\x80"}', content_type=ctype,
+                        expect_errors=True)
+        assert resp.status_int == 400
+        assert 'not UTF-8' in resp.json['faultstring']
+    assert app.get('/v2/workflows').json['workflows'] == []
