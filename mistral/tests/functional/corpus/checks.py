@@ -106,6 +106,17 @@ def check_execution(exp: dict[str, Any], ex: dict[str, Any],
             expect(subset(texp['runtime_context'], t['runtime_context']),
                    what + 'runtime_context', texp['runtime_context'],
                    t['runtime_context'])
+        if 'timestamps' in texp:
+            # true: started_at and finished_at set, in that order; false:
+            # neither (the task never ran).
+            started, finished = t.get('started_at'), t.get('finished_at')
+            if texp['timestamps']:
+                expect(started is not None and finished is not None and
+                       started <= finished, what + 'started_at <= '
+                       'finished_at', 'both set', (started, finished))
+            else:
+                expect(started is None and finished is None,
+                       what + 'timestamps', 'unset', (started, finished))
         if 'actions' in texp:
             n = action_count(t['id'])
             expect(n == texp['actions'], what + 'action executions',

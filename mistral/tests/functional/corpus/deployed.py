@@ -59,7 +59,8 @@ class DeployedDriver(driver.Driver):
         return [{'id': t.id, 'name': t.name, 'state': t.state,
                  'state_info': t.state_info,
                  'published': _json(t.published),
-                 'runtime_context': _json(t.runtime_context)}
+                 'runtime_context': _json(t.runtime_context),
+                 'started_at': t.started_at, 'finished_at': t.finished_at}
                 for t in found]
 
     def action_ids(self, task_id: str, running: bool = False) -> list[str]:
@@ -97,7 +98,11 @@ class DeployedDriver(driver.Driver):
                                   {'id': task_id, 'state': 'SKIPPED'})
 
     def complete_action(self, action_id: str, output: Any,
-                        error: bool) -> None:
+                        error: bool, cancel: bool = False) -> None:
+        if cancel:
+            self.client.action_executions.update(action_id,
+                                                 state='CANCELLED')
+            return
         self.client.action_executions.update(
             action_id, state='ERROR' if error else 'SUCCESS',
             output=json.dumps(output))

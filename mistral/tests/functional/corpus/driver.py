@@ -54,7 +54,7 @@ class Driver:
         raise NotImplementedError
 
     def complete_action(self, action_id: str, output: Any,
-                        error: bool) -> None:
+                        error: bool, cancel: bool = False) -> None:
         raise NotImplementedError
 
     # -- the flow
@@ -107,15 +107,30 @@ class Driver:
             time.sleep(self.poll)
 
     def find_task(self, ex_id: str, name: str, timeout: float,
-                  state: str | None = None) -> dict[str, Any]:
+                  state: str | None = None, state_info: str | None = None,
+                  actions: int | None = None) -> dict[str, Any]:
+        """The last run of a task once it is in ``state``, its
+        state_info contains ``state_info`` and it has ``actions`` action
+        executions (each only when given)."""
         deadline = time.monotonic() + timeout
         while True:
             runs = [t for t in self.tasks(ex_id) if t['name'] == name]
-            if runs and (state is None or runs[-1]['state'] == state):
-                return runs[-1]
+            last = runs[-1] if runs else None
+            if last is not None and \
+                    (state is None or last['state'] == state) and \
+                    (state_info is None or
+                     state_info in (last['state_info'] or '')) and \
+                    (actions is None or
+                     len(self.action_ids(last['id'])) == actions):
+                return last
             if time.monotonic() > deadline:
-                raise AssertionError('task %s not %s after %ss: %r' % (
-                    name, state or 'created', timeout, runs))
+                raise AssertionError(
+                    'task %s not %s%s%s after %ss: %r' % (
+                        name, state or 'created',
+                        ' with state_info %r' % state_info
+                        if state_info is not None else '',
+                        ' with %d action(s)' % actions
+                        if actions is not None else '', timeout, runs))
             time.sleep(self.poll)
 
     def step(self, ex_id: str, step: dict[str, Any], timeout: float
@@ -125,7 +140,15 @@ class Driver:
         if kind == 'wait':
             self.wait(ex_id, (arg,), timeout)
         elif kind == 'wait_task':
-            self.find_task(ex_id, arg['task'], timeout, arg.get('state'))
+            task = self.find_task(ex_id, arg['task'], timeout,
+                                  arg.get('state'), arg.get('state_info'),
+                                  arg.get('actions'))
+            if 'started' in arg and \
+                    (task['started_at'] is not None) != arg['started']:
+                raise AssertionError(
+                    'task %s: expected started_at %s, got %r' % (
+                        arg['task'], 'set' if arg['started'] else 'unset',
+                        task['started_at']))
         elif kind == 'pause':
             self.pause(ex_id)
         elif kind == 'resume':
@@ -156,4 +179,5 @@ class Driver:
                                      % arg['task'])
             time.sleep(self.poll)
         self.complete_action(running[0], arg.get('output'),
-                             bool(arg.get('error')))
+                             bool(arg.get('error')),
+                             bool(arg.get('cancel')))

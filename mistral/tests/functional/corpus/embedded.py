@@ -29,6 +29,11 @@ def _store_workbook(text: str, namespace: str) -> None:
                             'private', update=False)
 
 
+def _time(value: Any) -> str | None:
+    # The API's format: whole seconds, UTC.
+    return value.strftime('%Y-%m-%d %H:%M:%S') if value else None
+
+
 class EmbeddedDriver(driver.Driver):
     def __init__(self, env: EngineEnv) -> None:
         self.env = env
@@ -75,7 +80,9 @@ class EmbeddedDriver(driver.Driver):
     def tasks(self, ex_id: str) -> list[dict[str, Any]]:
         return [{'id': t.id, 'name': t.name, 'state': t.state,
                  'state_info': t.state_info, 'published': t.published,
-                 'runtime_context': t.runtime_context}
+                 'runtime_context': t.runtime_context,
+                 'started_at': _time(t.started_at),
+                 'finished_at': _time(t.finished_at)}
                 for t in self.env.tasks(ex_id)]
 
     def action_ids(self, task_id: str, running: bool = False) -> list[str]:
@@ -104,6 +111,8 @@ class EmbeddedDriver(driver.Driver):
         self.engine.rerun_workflow(self.ctx, task_id, skip=True)
 
     def complete_action(self, action_id: str, output: Any,
-                        error: bool) -> None:
+                        error: bool, cancel: bool = False) -> None:
         result = {'error': output} if error else {'data': output}
+        if cancel:
+            result = {'cancel': True}
         self.engine.on_action_complete(self.ctx, action_id, result)

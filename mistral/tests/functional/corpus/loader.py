@@ -21,7 +21,8 @@ EXPECT_KEYS = {'state', 'state_info', 'output', 'output_subset',
                'output_types', 'output_regex', 'tasks', 'tasks_run',
                'start_error', 'define_error', 'task_count'}
 TASK_KEYS = {'state', 'state_info', 'published', 'published_subset',
-             'count', 'actions', 'runtime_context', 'first'}
+             'count', 'actions', 'runtime_context', 'first', 'timestamps'}
+WAIT_TASK_KEYS = {'task', 'state', 'state_info', 'actions', 'started'}
 STEP_KINDS = {'wait', 'wait_task', 'pause', 'resume', 'stop', 'rerun',
               'skip', 'complete_action', 'sleep'}
 
@@ -47,6 +48,10 @@ def _check(case: dict[str, Any], where: str) -> None:
     for step in case.get('steps') or []:
         if len(step) != 1 or next(iter(step)) not in STEP_KINDS:
             raise ValueError('%s: bad step %r' % (where, step))
+        arg = step.get('wait_task')
+        if arg is not None and (not isinstance(arg, dict) or
+                                set(arg) - WAIT_TASK_KEYS):
+            raise ValueError('%s: bad wait_task %r' % (where, arg))
 
 
 def load() -> list[dict[str, Any]]:
