@@ -88,7 +88,10 @@ def ensure_venv() -> str:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(stamp):
+        # The venv's python is a link to the base interpreter: gone if
+        # that interpreter was removed, and then the venv is rebuilt.
+        if os.path.exists(stamp) and os.path.exists(
+                os.path.join(path, 'bin', 'python')):
             return path
         # A half-built venv (an interrupted run) is started afresh.
         shutil.rmtree(path, ignore_errors=True)
