@@ -99,6 +99,8 @@ def _start_execution(run: Run) -> None:
 def _openstack_context(ctx: dict[str, Any]) -> dict[str, Any]:
     """``$.openstack``: who started the workflow, secrets masked."""
     data = dict(ctx)
+    # oslo.context calls the user's id 'user'; workflows read user_id.
+    data.setdefault('user_id', data.get('user'))
     for secret in ('auth_token', 'service_catalog'):
         if data.get(secret):
             data[secret] = '***'

@@ -126,3 +126,33 @@ wf:
     with pytest.raises(exc.InputException):
         task_plan.plan(spec.tasks['t'], task_id='x', env={}, in_context={},
                        wf_context={}, wf_input={'x': [1]})
+
+
+def test_safe_rerun_from_task_defaults_reaches_the_action_run():
+    spec = parser.parse_workflows("""
+version: '2.0'
+wf:
+  input: [safe]
+  task-defaults:
+    safe-rerun: <% $.safe %>
+  tasks:
+    a:
+      action: std.noop
+    b:
+      action: std.noop
+      safe-rerun: false
+    c:
+      with-items: x in [1, 2]
+      action: std.echo output=<% $.x %>
+""")[0]
+
+    def runs(name, safe):
+        return task_plan.plan(spec.tasks[name], task_id='x', env={},
+                              in_context={}, wf_context={},
+                              wf_input={'safe': safe}).runs
+
+    assert [r.safe_rerun for r in runs('a', True)] == [True]
+    assert [r.safe_rerun for r in runs('a', False)] == [False]
+    # A task's own value wins over task-defaults.
+    assert [r.safe_rerun for r in runs('b', True)] == [False]
+    assert [r.safe_rerun for r in runs('c', True)] == [True, True]
