@@ -82,7 +82,7 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
             'Action does not support synchronous execution. '
             '[action_name=%s, run_sync=true]' % name)
     if run_sync or not (save or not is_sync):
-        result = clients.executor().run_action_sync(
+        result = _sync_runner().run_action_sync(
             ctx, action_name=name, action_input=action_input,
             namespace=namespace, action_timeout=timeout)
         if not save:
@@ -92,6 +92,16 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
     return _store(ctx_dict, name, namespace, action_input, description,
                   result=None, is_sync=is_sync, target=params.get('target'),
                   timeout=timeout)
+
+
+def _sync_runner() -> Any:
+    """Who runs an action synchronously: an executor process over RPC, or
+    this process with ``[executor] type = local``."""
+    from mistral.executor import executor as executor_mod
+
+    if executor_mod.is_local():
+        return executor_mod.local()
+    return clients.executor()
 
 
 def _store(ctx_dict: dict[str, Any], name: str, namespace: str,

@@ -50,6 +50,13 @@ def _default_senders() -> dict[str, Sender]:
         clients.engine().cast(ctx, method, **payload)
 
     def executor(ctx, method, server, payload):
+        if CONF.executor.type == 'local':
+            # No executor processes: this process runs its actions (and
+            # ignores ``target``, as upstream's local executor does).
+            from mistral.executor import executor as executor_mod
+
+            executor_mod.local().submit(ctx, method, payload)
+            return
         clients.executor().cast(ctx, method, server=server, **payload)
 
     def notifier(ctx, method, server, payload):

@@ -14,12 +14,19 @@ queue). The claim records ``<process id>@<host>`` as the action's
 
 The result goes back with an RPC *call* that is retried until the engine
 confirms it, so a result is not lost when the broker or an engine restarts.
+
+At most ``[executor] workers`` actions run at once in one executor (more
+requests wait, unclaimed, so another executor may take them). With
+``[executor] type = local`` there is no executor process: the engine
+process hands its ``run_action`` messages to :func:`local`, a pool of
+``workers`` threads that claims, runs and reports them the same way.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import threading
 import time
 from typing import Any
@@ -28,6 +35,7 @@ import sqlalchemy as sa
 import tenacity
 from oslo_config import cfg
 
+from mistral import context as mistral_context
 from mistral import exceptions as exc
 from mistral.actions import context as action_context
 from mistral.actions import registry
@@ -129,6 +137,7 @@ class Executor:
         self.host = CONF.executor.host if host is None else host
         self.id = executor_id(self.host)
         self.leases = LeaseKeeper(self.id)
+        self._slots = threading.BoundedSemaphore(CONF.executor.workers)
 
     def _claim(self, action_ex_id: str, outbox_id: str | None = None
                ) -> dict[str, Any] | None:
@@ -163,6 +172,16 @@ class Executor:
                    namespace: str = '', safe_rerun: bool = False,
                    exec_ctx: dict | None = None, timeout: float | None = None,
                    outbox_id: str | None = None, **_ignored: Any) -> None:
+        # Claim only with a free slot: a busy executor leaves the action
+        # (and its message) to the others.
+        with self._slots:
+            self._claim_and_run(ctx, action_ex_id, safe_rerun, namespace,
+                                exec_ctx, timeout, outbox_id)
+
+    def _claim_and_run(self, ctx: Any, action_ex_id: str, safe_rerun: bool,
+                       namespace: str, exec_ctx: dict | None,
+                       timeout: float | None, outbox_id: str | None
+                       ) -> None:
         claimed = self._claim(action_ex_id, outbox_id)
         if claimed is None:
             LOG.debug('Action execution %s is not claimable; duplicate '
@@ -246,3 +265,93 @@ class Executor:
                            {}, action_timeout)
         LOG.debug('Ran %s in %.3fs', action_name, time.monotonic() - started)
         return result if result is not None else {'data': None}
+
+
+class LocalExecutor:
+    """``[executor] type = local``: actions run in this (engine) process.
+
+    ``submit`` queues a ``run_action`` message for a pool of daemon
+    threads (``[executor] workers``); the message's outbox row stays until
+    a thread claims the action, so a process that dies with a full queue
+    loses nothing: the row is sent again.
+    """
+
+    def __init__(self) -> None:
+        self.executor = Executor()
+        self._queue: queue.Queue = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _ensure_started(self) -> None:
+        with self._lock:
+            if self._threads:
+                return
+            self.executor.leases.start()
+            for i in range(CONF.executor.workers):
+                t = threading.Thread(target=self._work, daemon=True,
+                                     name='local-executor-%d' % i)
+                t.start()
+                self._threads.append(t)
+
+    def submit(self, ctx: dict[str, Any], method: str,
+               payload: dict[str, Any]) -> None:
+        if method != 'run_action':
+            raise ValueError('The local executor has no method %r' % method)
+        self._ensure_started()
+        self._queue.put((mistral_context.MistralContext.from_dict(
+            dict(ctx or {})), dict(payload)))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            ctx, payload = item
+            try:
+                self.executor.run_action(ctx, **payload)
+            except Exception:
+                # The outbox row or the lease brings it back.
+                LOG.exception('Local executor failed to run %s',
+                              payload.get('action_ex_id'))
+
+    def run_action_sync(self, ctx: Any, action_name: str,
+                        action_input: dict | None = None,
+                        namespace: str = '',
+                        action_timeout: float | None = None
+                        ) -> dict[str, Any]:
+        return self.executor.run_action_sync(
+            ctx, action_name, action_input, namespace, action_timeout)
+
+    def stop(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
+        if threads:
+            self.executor.leases.stop()
+
+
+_local: LocalExecutor | None = None
+_local_lock = threading.Lock()
+
+
+def is_local() -> bool:
+    return CONF.executor.type == 'local'
+
+
+def local() -> LocalExecutor:
+    """This process's local executor (created on first use)."""
+    global _local
+    if _local is None:
+        with _local_lock:
+            if _local is None:
+                _local = LocalExecutor()
+    return _local
+
+
+def reset_local() -> None:
+    global _local
+    with _local_lock:
+        if _local is not None:
+            _local.stop()
+        _local = None
