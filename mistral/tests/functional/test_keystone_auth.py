@@ -33,6 +33,10 @@ import requests
 from mistral.tests.functional import harness
 from mistral.tests.functional.realkeystone import KeystoneServer
 
+# The first test also builds the Keystone virtualenv when the machine has
+# none yet (about a minute, longer on a loaded machine).
+pytestmark = pytest.mark.timeout(1500)
+
 SERVICE_PASSWORD = 'mistral-service-secret'
 PASSWORDS = {'alice': 'alice-pw', 'rita': 'rita-pw', 'bob': 'bob-pw',
              'ada': 'ada-pw'}
