@@ -367,3 +367,23 @@ def test_personas(cloud: Cloud, dep: harness.Deployment) -> None:
     assert 'ops_public' in names(bob.workflows.list())
     # Visible is not owned: only the owner (or an admin) deletes it.
     expect_error(403, bob.workflows.delete, public.id)
+
+
+def test_keystone_that_cannot_be_installed_fails_clearly(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    """No Keystone means a failing test with pip's reason, never a skip."""
+    from mistral.tests.functional import realkeystone
+
+    venv = tmp_path / 'keystone-venv'
+    monkeypatch.setenv('MISTRAL_TEST_KEYSTONE_VENV', str(venv))
+    # No such release: pip fails, and its reason is in the message.
+    monkeypatch.setattr(realkeystone, 'KEYSTONE_VERSION', '0.0.0.bogus')
+    with pytest.raises(realkeystone.KeystoneUnavailable) as info:
+        realkeystone.ensure_venv()
+    message = str(info.value)
+    assert 'installing keystone==0.0.0.bogus' in message
+    assert 'the auth tests need a real Keystone' in message
+    assert 'No matching distribution found for keystone==0.0.0.bogus' \
+        in message, message
+    # Nothing half-built is left to be mistaken for a Keystone next time.
+    assert not venv.exists()
