@@ -44,8 +44,18 @@ def _run_deployed(dep: Any, case: dict) -> list[str]:
     return DeployedDriver(dep.client(), dep.db_url).run(case)
 
 
+def _selected_deployed(session: pytest.Session) -> list[dict]:
+    """The deployed cases this session runs (all of them, unless ``-k``
+    or node ids picked some)."""
+    names = {item.callspec.params['case']['name']
+             for item in session.items
+             if getattr(item, 'originalname', None) == 'test_deployed'}
+    return [c for c in DEPLOYED if c['name'] in names]
+
+
 @pytest.fixture(scope='module')
-def deployed_results(corpus_deployment) -> Iterator[dict[str, Any]]:
+def deployed_results(request, corpus_deployment
+                     ) -> Iterator[dict[str, Any]]:
     # Most of a case is waiting for the servers: the cases of a backend run
     # side by side (each with its own client), and each test only collects
     # its case's result, so one slow case does not add to every other.
@@ -54,7 +64,7 @@ def deployed_results(corpus_deployment) -> Iterator[dict[str, Any]]:
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         futures = {c['name']: pool.submit(_run_deployed, corpus_deployment,
                                           c)
-                   for c in DEPLOYED}
+                   for c in _selected_deployed(request.session)}
         concurrent.futures.wait(futures.values())
     yield futures
 
