@@ -55,6 +55,10 @@ plain:
       # Not run inline by the engine: it goes through an executor.
       action: std.sleep seconds=0
       safe-rerun: <% $.safe %>
+napping:
+  tasks:
+    t:
+      action: std.sleep seconds=3
 """
 
 
@@ -161,9 +165,19 @@ def _unsent(env: EngineEnv, wf: str, wf_input: dict) -> str:
     relay.deliver = lambda rows: None
     try:
         ex = env.start(wf, wf_input, wf_namespace='exec')
+        _, ax = _single_action(env, ex['id'])
+        # Nor sent again by a relay's or the recovery's sweep while the
+        # test holds it.
+        later = timeutils.utcnow() + datetime.timedelta(hours=1)
+        with db_api.transaction() as s:
+            s.execute(sa.update(models.OutboxMessage).where(
+                models.OutboxMessage.target == 'executor').values(
+                    lease_until=later))
+            s.execute(sa.update(models.ActionExecution).where(
+                models.ActionExecution.id == ax.id).values(
+                    last_heartbeat=later))
     finally:
         relay.deliver = orig
-    _, ax = _single_action(env, ex['id'])
     return ax.id
 
 
@@ -219,3 +233,44 @@ def test_message_of_a_finished_targeted_action_is_dropped(env):
                 created_at=timeutils.utcnow() - datetime.timedelta(hours=1)))
     assert recovery.drop_orphan_messages() >= 1
     assert _outbox_rows_for(ax.id) == []
+
+
+def test_workers_caps_the_actions_one_executor_runs(env):
+    import threading
+
+    CONF.set_override('workers', 1, group='executor')
+    try:
+        ex = executor_mod.Executor(host='one-slot')
+    finally:
+        CONF.clear_override('workers', group='executor')
+    first, second = (_unsent(env, 'napping', {}) for _ in range(2))
+    ctx = mistral_context.MistralContext(project_id='<default-project>')
+    runs = []
+    for ax_id in (first, second):
+        with db_api.read_session() as s:
+            [msg] = [r for r in s.execute(sa.select(
+                models.OutboxMessage)).scalars().all()
+                if r.payload['args'].get('action_ex_id') == ax_id]
+            args, outbox_id = dict(msg.payload['args']), msg.id
+        t = threading.Thread(target=ex.run_action, args=(ctx,),
+                             kwargs=dict(args, outbox_id=outbox_id),
+                             daemon=True)
+        t.start()
+        runs.append(t)
+        if ax_id == first:
+            env.wait_action_state(first, lambda a: a.executor_id == ex.id)
+
+    # While the first sleeps, the second waits for the only slot: not
+    # claimed, so another executor could still take it.
+    time.sleep(1)
+    with db_api.read_session() as s:
+        a1 = s.get(models.ActionExecution, first)
+        a2 = s.get(models.ActionExecution, second)
+        assert (a1.state, a1.executor_id) == ('RUNNING', ex.id)
+        assert a2.executor_id is None
+    for t in runs:
+        t.join(60)
+    assert env.wait_action_state(
+        first, lambda a: a.state != 'RUNNING').state == 'SUCCESS'
+    done = env.wait_action_state(second, lambda a: a.state != 'RUNNING')
+    assert (done.state, done.executor_id) == ('SUCCESS', ex.id)
