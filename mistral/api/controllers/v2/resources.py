@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterable
 
+from wsme.rest import json as wsme_json
 from wsme import types as wtypes
 
 from mistral.api.controllers.v2.types import jsontype
@@ -16,6 +17,10 @@ class Resource(wtypes.Base):
 
     # Wire names in the order upstream lists them in messages.
     _fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        wsme_json.tojson.when_object(cls)(_JsonRenderer())
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'Resource':
@@ -48,6 +53,49 @@ class Resource(wtypes.Base):
 
 
 _PLAIN: dict[type, dict[str, tuple[type, ...]]] = {}
+
+_AS_IS, _JSON_TEXT, _GENERIC = 0, 1, 2
+
+
+class _JsonRenderer:
+    """WSME's ``tojson`` for one resource class, without its generic
+    dispatch for every attribute of every row (40% of a list request):
+    text, numbers and booleans go out as they are, JSON fields as JSON
+    text (what :class:`JsonType` does), anything else through WSME."""
+
+    def __init__(self) -> None:
+        self._plan: list[tuple[str, str, int, Any]] | None = None
+
+    def _make_plan(self, cls: type) -> list[tuple[str, str, int, Any]]:
+        plan = []
+        for attr in wtypes.list_attributes(cls):
+            if attr.datatype in (wtypes.text, int, bool, float):
+                kind = _AS_IS
+            elif attr.datatype is jsontype:
+                kind = _JSON_TEXT
+            else:
+                kind = _GENERIC
+            plan.append((attr.key, attr.name, kind, attr.datatype))
+        return plan
+
+    def __call__(self, datatype: type, value: Any) -> Any:
+        if value is None:
+            return None
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = self._make_plan(datatype)
+        out = {}
+        for key, name, kind, attr_type in plan:
+            val = getattr(value, key)
+            if val is wtypes.Unset:
+                continue
+            if val is None or kind == _AS_IS:
+                out[name] = val
+            elif kind == _JSON_TEXT:
+                out[name] = jsontype.tobasetype(val)
+            else:
+                out[name] = wsme_json.tojson(attr_type, val)
+        return out
 
 
 def _plain_attributes(cls: type) -> dict[str, tuple[type, ...]]:
