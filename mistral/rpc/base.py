@@ -131,9 +131,35 @@ class RPCClient:
                     **kwargs)
 
 
+class _ClientErrorsAreNotServerErrors(logging.Filter):
+    """oslo.messaging logs every exception an endpoint raises at ERROR
+    with its traceback. A Mistral error with a 4xx code is the caller's
+    mistake (an unknown workflow, a bad input) and reaches the caller as
+    that error: it is logged as one line at INFO instead, so operators'
+    error logs show only real failures. The endpoints are also called
+    directly (recovery, tests), so they cannot raise oslo.messaging's
+    ExpectedException themselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if (isinstance(error, exc.MistralError) and error.http_code < 500
+                and record.levelno >= logging.ERROR):
+            record.levelno, record.levelname = logging.INFO, 'INFO'
+            record.msg, record.args = 'Client error: %s: %s', (
+                type(error).__name__, error)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_SERVER_LOG_FILTER = _ClientErrorsAreNotServerErrors()
+
+
 def get_server(topic: str, host: str, endpoints: Sequence[Any],
                version: str = '1.0') -> messaging.rpc.RPCServer:
     """An RPC server on ``topic`` that runs requests on native threads."""
+    server_log = logging.getLogger('oslo_messaging.rpc.server')
+    if _SERVER_LOG_FILTER not in server_log.filters:
+        server_log.addFilter(_SERVER_LOG_FILTER)
     target = messaging.Target(topic=topic, server=host, version=version)
     # oslo.messaging's default executor is the native-thread pool.
     return messaging.get_rpc_server(
