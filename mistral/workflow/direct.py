@@ -56,14 +56,27 @@ class _CurrentTask:
     """Data access that answers ``task()`` for the finishing task from
     memory (its row is not written yet) and delegates the rest."""
 
-    def __init__(self, outer: Any, task: dict[str, Any]) -> None:
+    def __init__(self, outer: Any, task: dict[str, Any],
+                 globals_: Mapping[str, Any] | None = None) -> None:
         self._outer = outer
         self._task = task
+        # The workflow's globals including what this task just published
+        # (not written to storage yet either), once there are any.
+        self._globals = globals_
 
     def task(self, name: str | None, context: Any) -> dict[str, Any] | None:
         if name is None or name == self._task['name']:
             return self._task
         return self._outer.task(name, context) if self._outer else None
+
+    def global_var(self, name: str, context: Any) -> Any:
+        if self._globals is not None:
+            return self._globals.get(name)
+        return self._outer.global_var(name, context) if self._outer \
+            else None
+
+    def with_globals(self, globals_: Mapping[str, Any]) -> '_CurrentTask':
+        return _CurrentTask(self._outer, self._task, globals_)
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._outer, item)
@@ -131,6 +144,9 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
                 branch=data_flow.outbound_context(
                     task.in_context, published, merge_strategy),
                 wf_input=wf_input, access=access))
+    if published_global:
+        # Transitions (and global()) see the globals this task published.
+        access = access.with_globals({**wf_context, **published_global})
 
     outbound = data_flow.outbound_context(
         task.in_context, published, merge_strategy,
@@ -181,7 +197,7 @@ def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,
     view = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
                                env=env, in_context=globals_now,
                                wf_context=branch, wf_input=wf_input)
-    return _evaluate(dict(atomic), view, access)
+    return _evaluate(dict(atomic), view, access.with_globals(globals_now))
 
 
 def _command_for(tr: Any, task: FinishedTask, event: str,

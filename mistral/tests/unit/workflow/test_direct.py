@@ -247,3 +247,41 @@ def test_atomic_publish_applied_in_turn_never_loses_an_update():
         wf_context = {**wf_context, **d.published_global}
     assert wf_context['counter'] == 3
     assert wf_context['done'] == 3
+
+
+class _StaleGlobals:
+    """Storage as the engine has it while deciding: the workflow context
+    before this task's publish."""
+
+    def __init__(self, stored):
+        self.stored = stored
+
+    def global_var(self, name, context):
+        return self.stored.get(name)
+
+
+def test_transitions_and_atomic_see_the_globals_just_published():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      on-success:
+        publish:
+          global: {g: 1}
+          atomic: {twice: <% global(g) * 2 %>}
+        next:
+          - b: <% global(g) = 1 and global(twice) = 2 %>
+          - c: <% global(g) != 1 %>
+          - fail msg=<% global(g) %>
+    b:
+      action: std.noop
+    c:
+      action: std.noop
+""")
+    stored = {'g': 0}
+    d = decide(spec, finished('a'), wf_context=stored,
+               data_access=_StaleGlobals(stored))
+    assert d.published_global == {'g': 1, 'twice': 2}
+    assert [getattr(c, 'task_name', None) for c in d.commands] == ['b', None]
+    assert d.commands[1].msg == 1
