@@ -319,6 +319,32 @@ metrics_opts = [
                       '(a COUNT on the outbox table by the relay).'),
 ]
 
+# Hard limits on what clients send (doc/source/admin/reliability.rst).
+limits_opts = [
+    cfg.IntOpt('max_definition_size_kb', default=1024, min=1,
+               help='Largest workflow, workbook or action definition (and '
+                    'YAML text given to yaml_parse()), in KiB of UTF-8.'),
+    cfg.IntOpt('max_nesting_depth', default=100, min=10,
+               help='Deepest nesting of lists and mappings in a '
+                    'definition or a JSON request body.'),
+    cfg.IntOpt('max_request_body_kb', default=10240, min=1,
+               help='Largest request body the API reads, in KiB (413 '
+                    'above).'),
+    cfg.IntOpt('max_with_items_length', default=10000, min=1,
+               help='Most items one with-items task may iterate over.'),
+    cfg.IntOpt('max_fan_out', default=1000, min=1,
+               help='Most tasks one transition (on-success, on-error, '
+                    'on-complete, next) may name.'),
+    cfg.IntOpt('max_name_length', default=255, min=1,
+               help='Longest name of a workflow, task, workbook, action, '
+                    'environment or trigger.'),
+    cfg.FloatOpt('expression_timeout', default=10.0, min=0.1,
+                 help='Seconds one expression may compute.'),
+    cfg.IntOpt('max_expression_result_kb', default=10240, min=1,
+               help='Largest string or collection an expression may '
+                    'build, in KiB (estimated).'),
+]
+
 _GROUPS = (
     (None, [server_opt] + default_opts),
     ('api', api_opts),
@@ -335,6 +361,7 @@ _GROUPS = (
     ('healthcheck', healthcheck_opts),
     ('keycloak_oidc', keycloak_oidc_opts),
     ('metrics', metrics_opts),
+    ('limits', limits_opts),
 )
 
 CONF.register_cli_opt(server_opt)

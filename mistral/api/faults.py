@@ -5,7 +5,10 @@ this middleware covers the answers pecan and webob build on their own,
 as HTML or plain text: a path no controller serves (404), a method a
 controller does not serve (405), a body pecan can not decode (400). It
 also refuses request bodies that are not UTF-8 before any handler
-reads them, so that no handler meets a decoding error half-way.
+reads them, so that no handler meets a decoding error half-way, and
+enforces the request limits of ``[limits]``: bodies larger than
+``max_request_body_kb`` (413) and JSON nested deeper than
+``max_nesting_depth``, also inside strings that hold JSON (400).
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from oslo_config import cfg
 import webob
 
+from mistral.lang import limits
+
+CONF = cfg.CONF
 _BODY_METHODS = ('POST', 'PUT', 'PATCH')
 
 
@@ -45,6 +52,68 @@ def _json(resp: webob.Response, body: dict[str, Any]) -> webob.Response:
     return resp
 
 
+def _json_depth_problem(text: str, max_depth: int) -> str | None:
+    """Why a JSON body is nested too deeply, if it is."""
+    if limits.bracket_depth(text) <= max_depth:
+        return None  # an upper bound: nothing to parse
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        data = None
+    except ValueError:
+        return None  # not JSON: the handler says so
+    if data is None or limits.depth(data, max_depth) > max_depth:
+        return 'The request body is nested deeper than the limit of ' \
+            '%d levels ([limits] max_nesting_depth).' % max_depth
+    # Strings that hold JSON (input, params, variables, ...) are decoded
+    # by the handlers: measure them as well.
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and item[:1] in ('[', '{') and \
+                limits.bracket_depth(item) > max_depth:
+            try:
+                inner = json.loads(item)
+            except RecursionError:
+                inner = None
+            except ValueError:
+                continue
+            if inner is None or limits.depth(inner, max_depth) > max_depth:
+                return 'A JSON value in the request body is nested ' \
+                    'deeper than the limit of %d levels ([limits] ' \
+                    'max_nesting_depth).' % max_depth
+    return None
+
+
+def _check_body(req: webob.Request) -> tuple[int, str] | None:
+    """(status, faultstring) when the request body breaks a limit."""
+    max_kb = CONF.limits.max_request_body_kb
+    length = req.content_length
+    if length is not None and length > max_kb * 1024:
+        return 413, 'The request body is larger than the limit of %d KiB ' \
+            '([limits] max_request_body_kb).' % max_kb
+    if not _text_like(req.content_type):
+        return None
+    body = req.body
+    if len(body) > max_kb * 1024:
+        return 413, 'The request body is larger than the limit of %d KiB ' \
+            '([limits] max_request_body_kb).' % max_kb
+    try:
+        text = body.decode('utf-8')
+    except UnicodeDecodeError as e:
+        return 400, 'The request body is not UTF-8 text (byte %d).' % \
+            e.start
+    if 'json' in (req.content_type or '').lower():
+        message = _json_depth_problem(text, CONF.limits.max_nesting_depth)
+        if message:
+            return 400, message
+    return None
+
+
 class JsonFaults:
     """WSGI middleware around the pecan application."""
 
@@ -53,13 +122,12 @@ class JsonFaults:
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         req = webob.Request(environ)
-        if req.method in _BODY_METHODS and _text_like(req.content_type):
-            try:
-                req.body.decode('utf-8')
-            except UnicodeDecodeError as e:
-                resp = _json(webob.Response(status=400), {
-                    'faultstring': 'The request body is not UTF-8 text '
-                                   '(byte %d).' % e.start})
+        if req.method in _BODY_METHODS:
+            problem = _check_body(req)
+            if problem is not None:
+                status, message = problem
+                resp = _json(webob.Response(status=status),
+                             {'faultstring': message})
                 return resp(environ, start_response)
         resp = req.get_response(self.app)
         if resp.status_int >= 400 and 'json' not in (

@@ -20,6 +20,7 @@ from sqlalchemy import event, exc as sa_exc, orm
 from oslo_config import cfg
 import tenacity
 
+from mistral.db import field_limits  # noqa: F401  (before_flush check)
 from mistral import exceptions as exc
 
 LOG = logging.getLogger(__name__)

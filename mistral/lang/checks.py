@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 
+from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import inline_params
@@ -106,6 +107,21 @@ def check_name(name: Any, kind: str, place: str) -> None:
     if _WHITESPACE.search(name):
         raise exc.InvalidModelException(
             f"{kind} name '{name}' must not contain spaces ({place}).")
+
+    limit = CONF.limits.max_name_length
+    if len(name) > limit:
+        raise exc.InvalidModelException(
+            f"{kind} name '{name[:40]}...' is {len(name)} characters long; "
+            f'the limit is {limit} ([limits] max_name_length) ({place}).')
+
+
+def check_fan_out(task: str, clause: str, count: int, place: str) -> None:
+    """A transition names at most ``[limits] max_fan_out`` tasks."""
+    limit = CONF.limits.max_fan_out
+    if count > limit:
+        raise exc.InvalidModelException(
+            f"Task '{task}' names {count} tasks in '{clause}'; the limit is "
+            f'{limit} ([limits] max_fan_out) ({place}).')
 
 
 def is_uuid_like(value: str) -> bool:

@@ -5,6 +5,11 @@
 * ``@`` may start a plain scalar (``key: @foo``), as upstream allows.
 * Timestamps stay strings, so every parsed document is JSON-serialisable.
 * An empty document is ``{}``.
+* Hard limits (``[limits]``): text larger than ``max_definition_size_kb``
+  and nesting deeper than ``max_nesting_depth`` are refused. libyaml's
+  composer recurses in C and crashes the process on deep flow nesting
+  (``[[[[...``), so text whose brackets may nest too deeply never reaches
+  it: the Python loader counts the depth and stops at the limit.
 """
 
 from __future__ import annotations
@@ -15,16 +20,34 @@ import yaml
 from yaml import events
 from yaml import resolver as yaml_resolver
 
+from mistral.config import CONF
 from mistral import exceptions as exc
+from mistral.lang import limits
 
 
 class _Loader(yaml.SafeLoader):
+    max_depth = 0  # set per load; 0: not checked
+    _depth = 0
+
     def check_plain(self) -> bool:
         # PyYAML reserves '@' as an indicator; treat it as plain text.
         return self.peek() == '@' or super().check_plain()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            return self._compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
+
+        if self.max_depth and self._depth > self.max_depth:
+            raise yaml.composer.ComposerError(
+                None, None, 'nested deeper than the limit of %d levels '
+                '([limits] max_nesting_depth)' % self.max_depth,
+                event.start_mark)
 
         if isinstance(event, events.AliasEvent):
             raise yaml.composer.ComposerError(
@@ -79,9 +102,12 @@ def _describe(e: yaml.YAMLError) -> str:
 _FAILED = object()
 
 
-def _fast_load(text: str) -> Any:
+def _fast_load(text: str, max_depth: int) -> Any:
     if _CLoader is None or '&' in text or '*' in text:
         return _FAILED
+
+    if limits.bracket_depth(text) > max_depth:
+        return _FAILED  # the Python loader checks the real depth
 
     try:
         return yaml.load(text, Loader=_CLoader)  # noqa: S506
@@ -95,17 +121,37 @@ def load(text: str) -> Any:
         raise exc.DSLParsingException(
             f'Definition must be a YAML string, got {type(text).__name__}.')
 
-    result = _fast_load(text)
+    max_kb = CONF.limits.max_definition_size_kb
+    max_depth = CONF.limits.max_nesting_depth
+    size = len(text.encode('utf-8', 'surrogatepass'))
 
-    if result is not _FAILED:
-        return {} if result is None else result
-
-    try:
-        result = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as e:
+    if size > max_kb * 1024:
         raise exc.DSLParsingException(
-            f'Definition could not be parsed as YAML: {_describe(e)}'
-        ) from e
+            f'Definition size limit exceeded: {(size + 1023) // 1024} KiB '
+            f'> {max_kb} KiB ([limits] max_definition_size_kb).')
+
+    result = _fast_load(text, max_depth)
+
+    if result is _FAILED:
+        loader = _Loader(text)
+        loader.max_depth = max_depth
+        try:
+            result = loader.get_single_data()
+        except yaml.YAMLError as e:
+            raise exc.DSLParsingException(
+                f'Definition could not be parsed as YAML: {_describe(e)}'
+            ) from e
+        finally:
+            loader.dispose()
+
+    # Block nesting is bounded by indentation, not by brackets: check
+    # what libyaml built too.
+    depth = limits.depth(result, max_depth)
+    if depth > max_depth:
+        raise exc.DSLParsingException(
+            f'Definition could not be parsed as YAML: nested deeper than '
+            f'the limit of {max_depth} levels ([limits] '
+            f'max_nesting_depth).')
 
     return {} if result is None else result
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import checks
@@ -259,10 +260,16 @@ def parse_with_items(raw: Any, place: str,
         if array.startswith('['):
             try:
                 array = json.loads(array)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 raise exc.InvalidModelException(
                     f"Invalid DSL ({place}): the list in 'with-items' is "
-                    f'not valid JSON: {array} ({e})') from e
+                    f'not valid JSON: {array[:200]} ({e})') from e
+            limit = CONF.limits.max_with_items_length
+            if len(array) > limit:
+                raise exc.InvalidModelException(
+                    f"Invalid DSL ({place}): the list in 'with-items' has "
+                    f'{len(array)} items; the limit is {limit} ([limits] '
+                    'max_with_items_length).')
         elif validate:
             checks.check_expressions(array, place)
 

@@ -114,6 +114,13 @@ class WorkflowSpec:
 
     def _validate_direct(self) -> None:
         for task in self.tasks.values():
+            for clause in ('on-success', 'on-error', 'on-complete',
+                           'on-skip'):
+                on = getattr(task, clause.replace('-', '_'), None)
+                if on is not None:
+                    checks.check_fan_out(
+                        task.name, clause, len(on.next), checks.where(
+                            workflow=self.name, task=task.name))
             for transition in task.all_transitions():
                 if transition.name not in self.tasks and \
                         transition.name not in checks.COMMANDS:
