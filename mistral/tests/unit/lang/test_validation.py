@@ -399,6 +399,32 @@ wf:
 """, "task 'a'", "'branchy'")
 
 
+def test_atomic_publish_must_be_a_mapping_of_valid_expressions():
+    message = fails("""
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-complete:
+        publish:
+          atomic: [counter]
+        next: b
+    b: {action: std.noop}
+""", error=exc.InvalidModelException)
+    assert message == (
+        "Invalid DSL (workflow 'wf', task 'a', 'on-complete'): "
+        "'publish.atomic' must be a non-empty mapping.")
+    fails("""
+wf:
+  tasks:
+    a:
+      action: std.noop
+      on-success:
+        publish:
+          atomic: {counter: <% $.counter + %>}
+""", "task 'a'", '$.counter +')
+
+
 def test_validate_false_skips_checks():
     [spec] = lang.parse_workflows("""
 wf:
