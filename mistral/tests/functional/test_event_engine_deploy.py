@@ -10,6 +10,7 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_context import context
 import pytest
+import requests
 
 from mistral.tests.functional.harness import wait_for
 
@@ -75,12 +76,37 @@ def test_notification_starts_workflow(deployment, client):
     desc = json.loads(done.description)
     assert desc['triggered_by'] == {'type': 'event_trigger', 'id': trig.id,
                                     'name': 'et'}
+    # An update applies to the next event, without a restart.
+    resp = requests.put('%s/event_triggers/%s' % (deployment.api_url,
+                                                  trig.id),
+                        json={'workflow_input': {'x': 9}}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    # The update is a fanout cast: until it arrives an event may still
+    # start the old input, so send events until one starts the new one.
+    seen = {done.id}
+
+    def updated_run():
+        notifier.info({}, 'compute.instance.create.end', {})
+        new = wait_for(lambda: [e for e in _triggered(client, trig.id)
+                                if e.id not in seen], 60,
+                       'the event to start the workflow',
+                       logs=lambda: deployment.logs(tail=60))
+        for e in new:
+            seen.add(e.id)
+            out = json.loads(deployment.wait_execution(e.id).output)
+            if out == {'got': 9}:
+                return True
+            assert out == {'got': 7}
+        return False
+
+    wait_for(updated_run, 90, 'an event to start the updated input')
+    started = len(_triggered(client, trig.id))
     # After deletion, events start nothing.
     client.event_triggers.delete(trig.id)
     time.sleep(2)
     notifier.info({}, 'compute.instance.create.end', {})
     time.sleep(3)
-    assert len(_triggered(client, trig.id)) == 1
+    assert len(_triggered(client, trig.id)) == started
 
 
 def test_event_while_no_engine_runs_starts_workflow_later(deployment,
