@@ -47,7 +47,8 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     app = pecan.make_app(
         app_conf.pop('root'),
         hooks=[hooks.RejectXmlHook(), hooks.ContextHook(),
-               hooks.MaintenanceHook(), hooks.JsonBodyHook()],
+               hooks.MaintenanceHook(), hooks.JsonBodyHook(),
+               faults.BodyTypesHook()],
         logging=False,
         guess_content_type_from_ext=False,
         **{k: v for k, v in app_conf.items() if k in ('debug',)},

@@ -17,7 +17,12 @@ import json
 from typing import Any, Callable
 
 from oslo_config import cfg
+import pecan
+from pecan import hooks as pecan_hooks
 import webob
+from wsme import exc as wsme_exc
+from wsme.rest import json as wsme_json
+from wsme import types as wtypes
 
 from mistral.lang import limits
 
@@ -136,3 +141,50 @@ class JsonFaults:
             resp = _json(resp, {'faultstring': message})
             resp.headers.setdefault('Server-Error-Message', message)
         return resp(environ, start_response)
+
+
+class BodyTypesHook(pecan_hooks.PecanHook):
+    """A JSON body field of the wrong type is a 400, never a 500.
+
+    WSME turns a ``ValueError`` of a field's conversion into "Invalid
+    input for field/attribute", but lets a ``TypeError`` or
+    ``AttributeError`` (``{"remaining_executions": []}``, a list where an
+    object is expected) become an internal error. Each field of the body
+    is converted here first and such failures are answered as WSME
+    answers the others.
+    """
+
+    priority = 25  # after JsonBodyHook (the body is a JSON object)
+
+    def before(self, state: Any) -> None:
+        request = state.request
+        if request.method not in _BODY_METHODS or not request.body:
+            return
+        funcdef = getattr(state.controller, '_wsme_definition', None)
+        body_type = getattr(funcdef, 'body_type', None)
+        if body_type is None or not wtypes.iscomplex(body_type) or \
+                'json' not in (request.content_type or 'application/json'):
+            return
+        try:
+            body = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return  # WSME and JsonBodyHook answer these
+        if not isinstance(body, dict):
+            return
+        for attr in wtypes.list_attributes(body_type):
+            if attr.name not in body:
+                continue
+            value = body[attr.name]
+            try:
+                wsme_json.fromjson(attr.datatype, value)
+            except (TypeError, AttributeError, KeyError, OverflowError,
+                    RecursionError) as e:
+                message = wsme_exc.InvalidInput(
+                    attr.name, value, 'Wrong type: %s' % e).faultstring
+                pecan.abort(400, detail=message,
+                            headers={'Server-Error-Message': message},
+                            json_body={'faultcode': 'Client',
+                                       'faultstring': message,
+                                       'debuginfo': None})
+            except Exception:  # noqa: S112  (WSME answers the others)
+                continue
