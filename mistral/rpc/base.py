@@ -95,7 +95,66 @@ def _clean_remote_error(error: Exception) -> Exception:
         return exc.RPCTimeoutException(
             'The request took longer than %s seconds'
             % CONF.rpc_response_timeout)
+    if isinstance(error, messaging.MessageDeliveryFailure):
+        return exc.RPCTimeoutException(
+            'The message bus is unreachable, the request was not sent: %s'
+            % error)
     return error
+
+
+def _send_retries(seconds: float) -> int:
+    """Connection retries of a send that fit in ``seconds`` with the
+    rabbit driver's back-off (1 s, then 2 s longer each time)."""
+    group = getattr(CONF, 'oslo_messaging_rabbit', None)
+    start = float(getattr(group, 'rabbit_retry_interval', 1) or 1)
+    step = float(getattr(group, 'rabbit_retry_backoff', 2) or 0)
+    top = float(getattr(group, 'rabbit_interval_max', 30) or 30)
+    retries, spent = 0, 0.0
+    while retries < 100:
+        pause = min(start + step * retries, top)
+        if spent + pause > seconds:
+            break
+        spent += pause
+        retries += 1
+    return max(retries, 1)
+
+
+_reply_warmup: threading.Thread | None = None
+
+
+def _ensure_reply_queue(transport: Any, seconds: float) -> None:
+    """Wait at most ``seconds`` for the reply queue of RPC calls.
+
+    The AMQP driver creates it on the first call and retries connecting
+    for ever while the broker is down, ignoring the call's timeout and
+    retry arguments. It is created here in a background thread instead,
+    so that the caller gets an error in bounded time and no request is
+    sent late, once the broker is back.
+    """
+    global _reply_warmup
+    driver = getattr(transport, '_driver', None)
+    if (not hasattr(driver, '_get_reply_q')
+            or getattr(driver, '_reply_q', None) is not None):
+        return
+
+    def warm() -> None:
+        try:
+            driver._get_reply_q()
+        except Exception:
+            LOG.warning('Could not create the RPC reply queue',
+                        exc_info=True)
+
+    with _lock:
+        if _reply_warmup is None or not _reply_warmup.is_alive():
+            _reply_warmup = threading.Thread(
+                target=warm, name='rpc-reply-queue', daemon=True)
+            _reply_warmup.start()
+        thread = _reply_warmup
+    thread.join(seconds)
+    if getattr(driver, '_reply_q', None) is None:
+        raise exc.RPCTimeoutException(
+            'The message bus did not answer within %s seconds, the '
+            'request was not sent' % seconds)
 
 
 class RPCClient:
@@ -109,10 +168,13 @@ class RPCClient:
     def call(self, ctx: mistral_context.MistralContext | None, method: str,
              timeout: float | None = None, server: str | None = None,
              **kwargs: Any) -> Any:
-        client = self._client
-        if timeout is not None or server is not None:
-            client = client.prepare(timeout=timeout, server=server)
+        # Never block longer than the timeout, even with the broker down:
+        # bounded connection retries, and a reply queue made in time.
+        wait = float(timeout or CONF.rpc_response_timeout)
+        client = self._client.prepare(timeout=timeout, server=server,
+                                      retry=_send_retries(wait))
         try:
+            _ensure_reply_queue(self._client.transport, wait)
             return client.call(ctx or mistral_context.default_context(),
                                method, **kwargs)
         except Exception as e:
