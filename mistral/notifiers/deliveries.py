@@ -44,6 +44,9 @@ CONF = cfg.CONF
 
 T = models.NotificationDelivery
 
+# Seconds between two looks at the queue that found nothing to publish.
+MIN_PASS_INTERVAL = 0.02
+
 
 def lane_of(execution_id: str, publisher: dict[str, Any]) -> str:
     digest = hashlib.sha1(json.dumps(publisher, sort_keys=True,
@@ -294,10 +297,6 @@ class DeliveryLoop:
             if len(rows) == free:
                 # More may be due: look again when a slot frees up.
                 return CONF.notifier.max_sleep
-            if rows:
-                # Lanes whose head just went out are not claimable yet;
-                # the finishing publishes wake the loop.
-                pass
         now = timeutils.utcnow()
         wait = CONF.notifier.max_sleep
         nxt = next_due(now)
@@ -314,4 +313,7 @@ class DeliveryLoop:
                 LOG.exception('Notifier delivery pass failed')
                 wait = 1.0
             if wait > 0:
-                self._wake.wait(wait)
+                # Wake-ups that come meanwhile (engines send one per
+                # commit) make one pass, not one each.
+                self._stop.wait(MIN_PASS_INTERVAL)
+                self._wake.wait(max(0.0, wait - MIN_PASS_INTERVAL))

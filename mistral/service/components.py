@@ -89,9 +89,14 @@ def build(name: str) -> Component:
         # Build the YAQL parser now rather than on the first request.
         expressions.warm_up()
 
+        loops: list[Any] = [outbox.relay(), recovery.RecoveryLoop()]
+        if CONF.notifier.type == 'local':
+            from mistral.notifiers import service as notifier_service
+
+            # Publishes what earlier runs of this process left queued.
+            loops.append(notifier_service.local().loop)
         return RpcComponent('engine', CONF.engine.topic, CONF.engine.host,
-                            [engine.Engine()],
-                            [outbox.relay(), recovery.RecoveryLoop()])
+                            [engine.Engine()], loops)
     if name == 'executor':
         from mistral.executor import executor
 
