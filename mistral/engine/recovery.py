@@ -148,9 +148,10 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
     batch = outbox.Batch()
     to_fail: list[str] = []
     with db_api.transaction() as s:
+        # Actions of workflows and actions run alone (POST
+        # /v2/action_executions) alike; async ones wait for the API.
         stmt = sa.select(ae).where(
             ae.state == states.RUNNING, ae.is_sync.is_(True),
-            ae.workflow_execution_id.is_not(None),
             sa.or_(ae.lease_until < now,
                    sa.and_(ae.executor_id.is_(None),
                            ae.last_heartbeat < now - lease))).limit(limit)

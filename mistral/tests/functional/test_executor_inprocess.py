@@ -147,6 +147,31 @@ def test_action_waits_for_its_target_then_runs_there(env):
     assert _outbox_rows_for(ax.id) == []
 
 
+def test_action_run_alone_waits_for_its_target_too(env):
+    """POST /v2/action_executions with params.target, saved."""
+    from mistral.engine import engine as engine_mod
+
+    target = 'alone-%s' % env.backend
+    ax = engine_mod.Engine().start_action(
+        mistral_context.default_context(), 'std.echo', {'output': 'solo'},
+        params={'save_result': True, 'target': target})
+    assert ax['state'] == 'RUNNING'
+    waiting = recovery.waiting_message(target)
+    env.wait_action_state(ax['id'], lambda a: a.state_info == waiting,
+                          timeout=60)
+    assert _outbox_rows_for(ax['id']) == [(target, 'run_action')]
+    comp = _start_executor(target)
+    try:
+        done = env.wait_action_state(ax['id'],
+                                     lambda a: a.state != 'RUNNING',
+                                     timeout=60)
+    finally:
+        comp.stop()
+    assert done.state == 'SUCCESS'
+    assert done.executor_id.endswith('@' + target)
+    assert done.state_info is None
+
+
 def test_action_for_the_running_executor_target_runs_at_once(env):
     host = CONF.executor.host
     ex = env.start('targeted', {'target': host}, wf_namespace='exec')
@@ -239,13 +264,22 @@ def test_message_of_a_finished_targeted_action_is_dropped(env):
 
 
 def test_workers_caps_the_actions_one_executor_runs(env):
-    import threading
-
     CONF.set_override('workers', 1, group='executor')
     try:
         ex = executor_mod.Executor(host='one-slot')
     finally:
         CONF.clear_override('workers', group='executor')
+    ex.leases.start()
+    try:
+        _two_actions_one_slot(env, ex)
+    finally:
+        ex.leases.stop()
+
+
+def _two_actions_one_slot(env: EngineEnv, ex: executor_mod.Executor
+                          ) -> None:
+    import threading
+
     first, second = (_unsent(env, 'napping', {}) for _ in range(2))
     ctx = mistral_context.MistralContext(project_id='<default-project>')
     runs = []
