@@ -42,6 +42,7 @@ from typing import Any
 from mistral import exceptions as exc
 from mistral.config import CONF
 from mistral.expressions import data_access as _da
+from mistral.expressions import deadline as _deadline
 from mistral.expressions import jinja_engine as _jinja
 from mistral.expressions import patterns as _patterns
 from mistral.expressions import yaql_engine as _yaql
@@ -180,9 +181,18 @@ def _evaluate_string(text: str, context: Mapping[str, Any]) -> Any:
         raise exc.JinjaEvaluationException(_not_allowed(language))
 
     try:
-        if language == 'yaql':
-            return _evaluate_yaql(text, context)
-        return _jinja.evaluate(text, context)
+        with _deadline.bounded(CONF.limits.expression_timeout):
+            if language == 'yaql':
+                return _evaluate_yaql(text, context)
+            return _jinja.evaluate(text, context)
+    except _deadline.ExpressionTimeout:
+        error = (exc.YaqlEvaluationException if language == 'yaql'
+                 else exc.JinjaEvaluationException)
+        raise error(
+            f'Expression evaluation took longer than the limit of '
+            f'{CONF.limits.expression_timeout:g} s ([limits] '
+            f'expression_timeout) [expression={text.strip()[:200]}]'
+        ) from None
     except AttributeError:
         # Upstream leaves a string whose evaluation hits an
         # AttributeError untouched; workflows rely on that.

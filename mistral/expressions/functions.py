@@ -24,6 +24,7 @@ import yaml
 
 from mistral import exceptions as exc
 from mistral.expressions import data_access as da
+from mistral.expressions import deadline
 
 LOG = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ def _ask(function_name: str, method: str, *args: Any) -> Any:
         )
 
     try:
-        return getattr(access, method)(*args)
+        with deadline.shielded():  # never interrupted inside a DB query
+            return getattr(access, method)(*args)
     except exc.MistralError:
         raise
     except Exception as e:

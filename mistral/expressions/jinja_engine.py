@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
 from jinja2 import sandbox
 
+from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral.expressions import data_access as da
 from mistral.expressions import functions as custom_functions
@@ -46,9 +48,82 @@ def _as_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _max_size() -> int:
+    return CONF.limits.max_expression_result_kb * 1024
+
+
+def _too_large(what: str, size: float) -> None:
+    limit = _max_size()
+    if size > limit:
+        raise sandbox.SecurityError(
+            f'{what} would be larger than the limit of {limit // 1024} KiB '
+            '([limits] max_expression_result_kb)')
+
+
+def _len(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) \
+        else None
+
+
+# Widths and precisions in printf-style and str.format() formats.
+_PERCENT_WIDTHS = re.compile(r'%[-+ #0]*(\d*)(?:\.(\d+))?')
+_BRACE_WIDTHS = re.compile(r'\{[^{}]*:[^{}\d]*(\d*)(?:\.(\d+))?')
+
+
+def _check_format(fmt: Any) -> None:
+    if not isinstance(fmt, str):
+        return
+    for regex in (_PERCENT_WIDTHS, _BRACE_WIDTHS):
+        for match in regex.finditer(fmt):
+            for number in match.groups():
+                if number:
+                    _too_large('The formatted value', int(number))
+
+
+class _Sandbox(sandbox.SandboxedEnvironment):
+    """Jinja's sandbox with allocation bounds: repeating a string or a
+    list (``'a' * 10**10``), a power of huge integers, and widths of
+    padding filters are checked before Python allocates the result."""
+
+    intercepted_binops = frozenset(['*', '**', '%'])
+
+    def wrap_str_format(self, value: Any) -> Any:
+        # ``'{:>10000000000}'.format(x)``: the sandbox wraps str.format.
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_format(getattr(value, '__self__', None))
+        return wrapped
+
+    def call_binop(self, context: Any, operator: str, left: Any,
+                   right: Any) -> Any:
+        if operator == '*':
+            for seq, count in ((left, right), (right, left)):
+                size = _len(seq)
+                if size is not None and isinstance(count, int):
+                    _too_large('The repeated value', size * count)
+        elif operator == '%':
+            _check_format(left)
+        elif operator == '**' and isinstance(left, int) and \
+                isinstance(right, int) and right > 0 and abs(left) > 1:
+            _too_large('The power', right * abs(left).bit_length() / 8)
+        return super().call_binop(context, operator, left, right)
+
+
+def _bounded_width(name: str, func: Callable[..., Any],
+                   arg: int = 1) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        width = kwargs.get('width', args[arg] if len(args) > arg else 0)
+        if isinstance(width, int):
+            _too_large(f"The result of '{name}'", width)
+        return func(*args, **kwargs)
+
+    return call
+
+
 @functools.cache
 def environment() -> sandbox.SandboxedEnvironment:
-    env = sandbox.SandboxedEnvironment(
+    env = _Sandbox(
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -57,6 +132,19 @@ def environment() -> sandbox.SandboxedEnvironment:
     for name, func in custom_functions.load_functions().items():
         env.globals[name] = _as_global(func)
         env.filters[name] = _as_filter(name, func)
+
+    for name in ('center', 'indent', 'wordwrap'):
+        if name in env.filters:
+            env.filters[name] = _bounded_width(name, env.filters[name])
+
+    format_filter = env.filters['format']
+
+    @functools.wraps(format_filter)
+    def bounded_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_format(value)
+        return format_filter(value, *args, **kwargs)
+
+    env.filters['format'] = bounded_format
 
     return env
 

@@ -32,7 +32,9 @@ def _options() -> tuple[dict[str, Any], dict[str, Any]]:
     opts = CONF.yaql
     engine_opts = {
         'yaql.limitIterators': opts.limit_iterators,
-        'yaql.memoryQuota': opts.memory_quota,
+        # Unlimited upstream by default; bounded by [limits] here.
+        'yaql.memoryQuota': opts.memory_quota if opts.memory_quota != -1
+        else CONF.limits.max_expression_result_kb * 1024,
         'yaql.convertTuplesToLists': opts.convert_tuples_to_lists,
         'yaql.convertSetsToLists': opts.convert_sets_to_lists,
         'yaql.iterableDicts': opts.iterable_dicts,
