@@ -60,10 +60,22 @@ def _networks(values: Iterable[str]) -> list[IPNetwork]:
     return nets
 
 
+_NAT64 = ipaddress.ip_network('64:ff9b::/96')
+_IPV4_COMPATIBLE = ipaddress.ip_network('::/96')
+
+
 def _normalise(ip: IPAddress) -> IPAddress:
     # ::ffff:127.0.0.1 reaches 127.0.0.1; judge it as the IPv4 address.
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    # So may the IPv4 address embedded in 6to4 (2002:7f00:1::), NAT64
+    # (64:ff9b::7f00:1) and IPv4-compatible (::127.0.0.1) addresses.
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour:
+            ip = ip.sixtofour
+        elif ip in _NAT64 or (ip in _IPV4_COMPATIBLE and
+                              int(ip) > 1):
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     # Connecting to the unspecified address reaches this very host.
     if ip.is_unspecified:
         return ipaddress.ip_address('127.0.0.1' if ip.version == 4
