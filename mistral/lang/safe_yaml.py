@@ -133,16 +133,19 @@ def load(text: str) -> Any:
     result = _fast_load(text, max_depth)
 
     if result is _FAILED:
-        loader = _Loader(text)
-        loader.max_depth = max_depth
+        loader = None
         try:
+            # The reader checks the characters already (ReaderError).
+            loader = _Loader(text)
+            loader.max_depth = max_depth
             result = loader.get_single_data()
         except yaml.YAMLError as e:
             raise exc.DSLParsingException(
                 f'Definition could not be parsed as YAML: {_describe(e)}'
             ) from e
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
 
     # Block nesting is bounded by indentation, not by brackets: check
     # what libyaml built too.
