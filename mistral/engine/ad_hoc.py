@@ -117,7 +117,7 @@ def _store(ctx_dict: dict[str, Any], name: str, namespace: str,
             is_sync=is_sync, description=description or '',
             project_id=ctx_dict.get('project_id'), scope='private',
             runtime_context={'index': 0, 'safe_rerun': False,
-                             'target': target},
+                             'target': target, 'timeout': timeout},
             created_at=now, updated_at=None, last_heartbeat=now)
         if result is not None:
             t = _transient(name, namespace, action_input, result)

@@ -69,10 +69,13 @@ def target_of(ax: models.ActionExecution) -> str | None:
 
 
 def _run_action_payload(ax: models.ActionExecution) -> dict[str, Any]:
+    rctx = ax.runtime_context or {}
     return {
         'action_ex_id': ax.id, 'action_name': ax.name,
         'namespace': ax.workflow_namespace or '',
-        'safe_rerun': bool((ax.runtime_context or {}).get('safe_rerun')),
+        'safe_rerun': bool(rctx.get('safe_rerun')),
+        # Of an action run alone with params.timeout.
+        'timeout': rctx.get('timeout'),
         'exec_ctx': {
             'workflow_execution_id': ax.workflow_execution_id,
             'task_execution_id': ax.task_execution_id,
