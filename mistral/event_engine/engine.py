@@ -247,10 +247,13 @@ class EventEngineEndpoint:
     def create_event_trigger(self, ctx: Any, trigger: dict,
                              events: list | None = None) -> None:
         self._engine.put(trigger)
+        LOG.info('Event trigger %s created', trigger.get('id'))
 
     def update_event_trigger(self, ctx: Any, trigger: dict) -> None:
         self._engine.put(trigger)
+        LOG.info('Event trigger %s updated', trigger.get('id'))
 
     def delete_event_trigger(self, ctx: Any, trigger: dict,
                              events: list | None = None) -> None:
         self._engine.remove(trigger['id'])
+        LOG.info('Event trigger %s deleted', trigger.get('id'))

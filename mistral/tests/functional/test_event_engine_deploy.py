@@ -81,29 +81,21 @@ def test_notification_starts_workflow(deployment, client):
                                                   trig.id),
                         json={'workflow_input': {'x': 9}}, timeout=30)
     assert resp.status_code == 200, resp.text
-    # The update is a fanout cast: until it arrives an event may still
-    # start the old input, so send events until one starts the new one.
-    seen = {done.id}
-
-    def updated_run():
-        notifier.info({}, 'compute.instance.create.end', {})
-        new = wait_for(lambda: [e for e in _triggered(client, trig.id)
-                                if e.id not in seen], 60,
-                       'the event to start the workflow',
-                       logs=lambda: deployment.logs(tail=60))
-        for e in new:
-            seen.add(e.id)
-            out = json.loads(deployment.wait_execution(e.id).output)
-            if out == {'got': 9}:
-                return True
-            assert out == {'got': 7}
-        return False
-
-    wait_for(updated_run, 90, 'an event to start the updated input')
+    wait_for(lambda: 'Event trigger %s updated' % trig.id
+             in deployment.logs(), 30, 'the event engine to apply the update')
+    notifier.info({}, 'compute.instance.create.end', {})
+    execs = wait_for(lambda: [e for e in _triggered(client, trig.id)
+                              if e.id != done.id], 60,
+                     'the event to start the updated trigger',
+                     logs=lambda: deployment.logs(tail=60))
+    assert len(execs) == 1
+    again = deployment.wait_execution(execs[0].id)
+    assert json.loads(again.output) == {'got': 9}
     started = len(_triggered(client, trig.id))
     # After deletion, events start nothing.
     client.event_triggers.delete(trig.id)
-    time.sleep(2)
+    wait_for(lambda: 'Event trigger %s deleted' % trig.id
+             in deployment.logs(), 30, 'the event engine to apply the delete')
     notifier.info({}, 'compute.instance.create.end', {})
     time.sleep(3)
     assert len(_triggered(client, trig.id)) == started
