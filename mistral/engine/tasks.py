@@ -9,6 +9,7 @@ children, join arrivals) keep each step O(1) in the number of siblings.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import json
@@ -514,19 +515,45 @@ def child_done(run: Run, task_ex: models.TaskExecution,
     return actions_done(run, task_ex, latest)
 
 
+_PENDING_READ_AHEAD = 100
+
+
+def _read_ahead(session: orm.Session) -> dict[str, dict[str, Any]]:
+    """Waiting with-items elements read ahead in this transaction, by task
+    id: ``queue`` of (item_index, run) in index order, ``after`` the last
+    index taken (its row's deletion is deferred, see mistral.engine.bulk),
+    ``size`` of the last read. Kept on the session, not on a Run: two Runs
+    of one workflow in a transaction must not take the same element."""
+    return session.info.setdefault('mistral_items_read_ahead', {
+        'queue': {}, 'after': {}, 'size': {}})
+
+
 def _launch_pending(run: Run, task_ex: models.TaskExecution
                     ) -> list[Effect] | None:
     rc = _rc(task_ex)
     if not rc.get('pending_items'):
         return None
-    pi = models.PendingItem
-    with run.session.no_autoflush:
-        row = run.session.execute(
-            sa.select(pi).where(pi.task_execution_id == task_ex.id)
-            .order_by(pi.item_index).limit(1)).scalar_one_or_none()
-    if row is None:
+    ahead_of = _read_ahead(run.session)
+    queue = ahead_of['queue'].get(task_ex.id)
+    if not queue:
+        # Read ahead, doubling each time this transaction comes back for
+        # more: a completion that frees one slot reads one row, a
+        # transaction that runs many elements inline reads them in a few
+        # queries instead of one per element.
+        ahead = min(2 * ahead_of['size'].get(task_ex.id, 0) or 1,
+                    _PENDING_READ_AHEAD)
+        ahead_of['size'][task_ex.id] = ahead
+        pi = models.PendingItem
+        with run.session.no_autoflush:
+            found = run.session.execute(
+                sa.select(pi.item_index, pi.run).where(
+                    pi.task_execution_id == task_ex.id,
+                    pi.item_index > ahead_of['after'].get(task_ex.id, -1))
+                .order_by(pi.item_index).limit(ahead)).all()
+        queue = ahead_of['queue'][task_ex.id] = collections.deque(found)
+    if not queue:
         return None
-    data = row.run
+    item_index, data = queue[0]
     item: task_plan.ActionRun | task_plan.WorkflowRun
     if data['kind'] == 'WORKFLOW':
         item = task_plan.WorkflowRun(**data['item'])
@@ -539,13 +566,14 @@ def _launch_pending(run: Run, task_ex: models.TaskExecution
             # This transaction did enough: the rest continues in another.
             _continue_items_later(run, task_ex)
             return []
+    queue.popleft()
+    ahead_of['after'][task_ex.id] = item_index
     rc['pending_items'] -= 1
     task_ex.runtime_context = rc
-    # Deleted at once (not at the next flush): the next completion in this
-    # transaction must not find the same row.
-    run.session.execute(sa.delete(pi).where(
-        pi.task_execution_id == task_ex.id,
-        pi.item_index == row.item_index))
+    # Deleted with the others taken in this transaction, before any other
+    # statement could read the table (mistral.engine.bulk).
+    bulk.delete_item_later(run.session, models.PendingItem, task_ex.id,
+                           item_index)
     task_ex.active_children += 1
     return _launch(run, task_ex, item, desc)
 
@@ -706,6 +734,7 @@ def time_out(run: Run, task_ex: models.TaskExecution,
         return []
     run.session.execute(sa.delete(models.PendingItem).where(
         models.PendingItem.task_execution_id == task_ex.id))
+    _read_ahead(run.session)['queue'].pop(task_ex.id, None)
     rc = _rc(task_ex)
     rc['pending_items'] = 0
     task_ex.runtime_context = rc
