@@ -163,15 +163,17 @@ class WorkflowSpec:
                     raise exc.InvalidModelException(
                         f"Task '{required}' not found.")
 
-        cycle = self._requires_cycle()
+        cycle = self.requires_cycle()
         if cycle:
-            raise exc.InvalidModelException(
-                f"Invalid DSL (workflow '{self.name}'): the 'requires' of "
+            raise exc.InvalidModelException(self.cycle_message(cycle))
+
+    def cycle_message(self, cycle: list[str]) -> str:
+        return (f"Invalid DSL (workflow '{self.name}'): the 'requires' of "
                 f"tasks {', '.join(repr(t) for t in cycle[:-1])} form a "
                 f"cycle ({' -> '.join(cycle)}), so none of them can ever "
                 'run.')
 
-    def _requires_cycle(self) -> list[str] | None:
+    def requires_cycle(self) -> list[str] | None:
         """A cycle of ``requires`` as [a, b, ..., a], or None.
 
         Iterative depth-first search in document order (no recursion
@@ -193,7 +195,7 @@ class WorkflowSpec:
                     done.add(finished)
                 elif required in on_path:
                     return path[path.index(required):] + [required]
-                elif required not in done:
+                elif required not in done and required in self.tasks:
                     path.append(required)
                     on_path.add(required)
                     stack.append(iter(self.tasks[required].requires))

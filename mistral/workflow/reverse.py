@@ -16,6 +16,11 @@ def target_task(wf_spec: Any, params: dict[str, Any]) -> str:
             'Invalid task name for reverse workflow %s: %r (params.task_name '
             'must name one of its tasks: %s)'
             % (wf_spec.name, name, ', '.join(wf_spec.tasks)))
+    # Definitions are checked when stored, unless validation was skipped:
+    # a cycle would leave nothing to run, so refuse to start instead.
+    cycle = wf_spec.requires_cycle()
+    if cycle:
+        raise exc.WorkflowException(wf_spec.cycle_message(cycle))
     return name
 
 

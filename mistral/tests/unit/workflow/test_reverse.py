@@ -1,0 +1,56 @@
+"""The reverse-workflow core (no storage)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mistral import exceptions as exc
+from mistral.lang import parser
+from mistral.workflow import reverse
+
+TEXT = """
+version: '2.0'
+wf:
+  type: reverse
+  tasks:
+    a: {action: std.noop}
+    b: {action: std.noop, requires: a}
+    c: {action: std.noop, requires: [a, b]}
+    d: {action: std.noop, requires: c}
+"""
+
+
+def test_only_what_the_target_needs_runs():
+    [spec] = parser.parse_workflows(TEXT)
+    assert reverse.target_task(spec, {'task_name': 'c'}) == 'c'
+    assert reverse.needed(spec, 'c') == {'a', 'b', 'c'}
+    assert [c.task_name for c in reverse.start_commands(spec, 'c')] == ['a']
+    assert reverse.ready_after(spec, 'c', 'a', []) == ['b']
+    assert reverse.ready_after(spec, 'c', 'b', ['a']) == ['c']
+    assert reverse.ready_after(spec, 'c', 'c', ['a', 'b']) == []
+
+
+def test_unknown_target_names_the_tasks():
+    [spec] = parser.parse_workflows(TEXT)
+    with pytest.raises(exc.WorkflowException) as e:
+        reverse.target_task(spec, {'task_name': 'zz'})
+    assert "'zz'" in str(e.value) and 'a, b, c, d' in str(e.value)
+
+
+def test_a_cycle_stored_without_validation_refuses_to_start():
+    # With validation skipped the definition is stored as it is; starting
+    # it must fail clearly instead of finishing with nothing run.
+    [spec] = parser.parse_workflows("""
+version: '2.0'
+wf:
+  type: reverse
+  tasks:
+    a: {action: std.noop, requires: b}
+    b: {action: std.noop, requires: a}
+    c: {action: std.noop, requires: [a, gone]}
+""", validate=False)
+    with pytest.raises(exc.WorkflowException) as e:
+        reverse.target_task(spec, {'task_name': 'c'})
+    assert str(e.value) == (
+        "Invalid DSL (workflow 'wf'): the 'requires' of tasks 'a', 'b' "
+        "form a cycle (a -> b -> a), so none of them can ever run.")
