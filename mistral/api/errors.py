@@ -37,6 +37,9 @@ def _wsme_error(message: str, status: int) -> wsme_exc.ClientSideError:
 def _log(e: Exception) -> None:
     if isinstance(e, exc.MistralError) and e.http_code < 500:
         LOG.info('API request failed: %s', e)
+    elif isinstance(e, exc.RPCTimeoutException):
+        # An engine or broker that does not answer: no traceback helps.
+        LOG.warning('API request failed: %s', e)
     else:
         LOG.exception('API request failed: %s', e)
 
