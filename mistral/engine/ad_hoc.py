@@ -82,9 +82,16 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
             'Action does not support synchronous execution. '
             '[action_name=%s, run_sync=true]' % name)
     if run_sync or not (save or not is_sync):
-        result = _sync_runner().run_action_sync(
+        runner = _sync_runner()
+        routing = {}
+        if params.get('target') and isinstance(runner,
+                                                clients.ExecutorClient):
+            # In the engine's process ([executor] type = local) there is
+            # only one executor: the target cannot choose.
+            routing['target'] = str(params['target'])
+        result = runner.run_action_sync(
             ctx, action_name=name, action_input=action_input,
-            namespace=namespace, action_timeout=timeout)
+            namespace=namespace, action_timeout=timeout, **routing)
         if not save:
             return _transient(name, namespace, action_input, result)
         return _store(ctx_dict, name, namespace, action_input, description,

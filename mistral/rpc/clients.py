@@ -11,6 +11,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from mistral import exceptions as exc
 from mistral.context import MistralContext
 from mistral.rpc import base
 
@@ -123,21 +124,36 @@ class ExecutorClient:
 
     def run_action_sync(self, ctx: MistralContext, action_name: str,
                         action_input: dict, namespace: str = '',
-                        action_timeout: float | None = None
-                        ) -> dict[str, Any]:
+                        action_timeout: float | None = None,
+                        target: str | None = None) -> dict[str, Any]:
         """Run an action with no stored execution and wait for its result
-        (``{'data'|'error'|'cancel': ...}``)."""
+        (``{'data'|'error'|'cancel': ...}``), on an executor of ``target``
+        (its ``[executor] host``) if given."""
         wait = (float(action_timeout) + 5 if action_timeout
                 else CONF.rpc_response_timeout)
-        return self._rpc.call(ctx, 'run_action_sync', timeout=wait,
-                              action_name=action_name,
-                              action_input=action_input,
-                              namespace=namespace,
-                              action_timeout=action_timeout)
+        try:
+            return self._rpc.call(ctx, 'run_action_sync', timeout=wait,
+                                  server=target or None,
+                                  action_name=action_name,
+                                  action_input=action_input,
+                                  namespace=namespace,
+                                  action_timeout=action_timeout)
+        except exc.RPCTimeoutException:
+            if not target:
+                raise
+            raise exc.RPCTimeoutException(
+                'No executor with target "%s" ran the action %s within %s '
+                'seconds: is an executor with [executor] host = %s '
+                'running?' % (target, action_name, _fmt(wait), target)
+            ) from None
 
     def cast(self, ctx: MistralContext | dict | None, method: str,
              server: str | None = None, **kwargs: Any) -> None:
         self._rpc.cast(ctx, method, server=server, **kwargs)
+
+
+def _fmt(seconds: float) -> str:
+    return ('%g' % seconds)
 
 
 class NotifierClient:
