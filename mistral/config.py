@@ -38,6 +38,7 @@ default_opts = [
         default=os.environ.get('MISTRAL_STATE_DIR',
                                os.path.join(os.path.expanduser('~'), '.local',
                                             'state', 'mistral')),
+        sample_default='$MISTRAL_STATE_DIR or ~/.local/state/mistral',
         help='Directory for local state of the embedded default (the SQLite '
              'database file when [database] connection is not set).'),
     cfg.StrOpt('auth_type', default='keystone',
@@ -69,6 +70,17 @@ api_opts = [
                     'server to scale the API.'),
     cfg.IntOpt('threads', default=16, min=1,
                help='Worker threads of the built-in (cheroot) API server.'),
+    cfg.BoolOpt('enable_ssl_api', default=False,
+                help='Serve the built-in API server over HTTPS with the '
+                     'certificate of the [ssl] group.'),
+]
+
+# The names of oslo.service's [ssl] options.
+ssl_opts = [
+    cfg.StrOpt('cert_file', help='Certificate (PEM) of the HTTPS API.'),
+    cfg.StrOpt('key_file', help='Private key (PEM) of cert_file.'),
+    cfg.StrOpt('ca_file', help='CA certificates (PEM); when set, clients '
+                               'must present a certificate they signed.'),
 ]
 
 pecan_opts = [
@@ -348,6 +360,7 @@ limits_opts = [
 _GROUPS = (
     (None, [server_opt] + default_opts),
     ('api', api_opts),
+    ('ssl', ssl_opts),
     ('pecan', pecan_opts),
     ('engine', engine_opts),
     ('executor', executor_opts),
