@@ -649,7 +649,8 @@ def actions_done(run: Run, task_ex: models.TaskExecution,
 
 
 def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
-                  info: str | None, result: Any) -> list[Effect]:
+                  info: str | None, result: Any,
+                  may_retry: bool = True) -> list[Effect]:
     task_spec = run.spec.tasks[task_ex.name]
     pol = task_spec.policies
     record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
@@ -662,7 +663,8 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
             state, info = states.ERROR, "Failed by 'fail-on' policy"
             record.update(state=state, state_info=info)
         retry_no = (rc.get('retry_task_policy') or {}).get('retry_no', 0)
-        again = policies.retry(pol, state, retry_no, ctx, access)
+        again = (policies.retry(pol, state, retry_no, ctx, access)
+                 if may_retry else None)
         wait = (None if rc.get('wait_after_done')
                 else policies.wait_after(pol, ctx, access))
     except exc.MistralError as e:
@@ -749,7 +751,11 @@ def time_out(run: Run, task_ex: models.TaskExecution,
             state=states.ERROR, state_info=info, lease_until=None,
             updated_at=timeutils.utcnow()))
     result = data_access.task_result(run.session, task_ex)
-    return after_outcome(run, task_ex, states.ERROR, info, result)
+    # As upstream documents, retry does not apply once the timeout fired
+    # (the timeout covers every attempt; a retried attempt would have no
+    # timeout left and could wait forever).
+    return after_outcome(run, task_ex, states.ERROR, info, result,
+                         may_retry=False)
 
 
 # ------------------------------------------------------------------ rerun
