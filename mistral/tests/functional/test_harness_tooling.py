@@ -119,6 +119,64 @@ def test_sample_config_generation(tmp_path):
     assert '#transport_url = <None>' in text
 
 
+def _chunks(text: str, namespace: str) -> dict[str, str]:
+    """The option blocks ``# From <namespace>`` of each section of an
+    oslo-config-generator sample."""
+    chunks: dict[str, list[str]] = {}
+    section, current = None, None
+    for line in text.splitlines():
+        if line.startswith('[') and line.endswith(']'):
+            section, current = line, None
+        elif line.startswith('# From '):
+            current = line[len('# From '):].strip()
+        elif current == namespace and section:
+            chunks.setdefault(section, []).append(line)
+    return {k: '\n'.join(v).strip() for k, v in chunks.items()}
+
+
+def test_committed_config_sample_is_up_to_date(tmp_path):
+    out = tmp_path / 'mistral.conf.sample'
+    proc = _run([_bin('oslo-config-generator'), '--config-file',
+                 'tools/config/config-generator.mistral.conf',
+                 '--output-file', str(out)])
+    assert proc.returncode == 0, proc.stderr
+    committed = open(os.path.join(ROOT, 'etc', 'mistral.conf.sample')).read()
+    # Our options must match exactly; the libraries' blocks follow their
+    # installed versions and are not ours to pin.
+    fresh = _chunks(out.read_text(), 'mistral.config')
+    assert fresh, 'no [section] of ours in the generated sample'
+    assert _chunks(committed, 'mistral.config') == fresh, (
+        'etc/mistral.conf.sample is out of date: run `tox -e genconfig` '
+        '(oslo-config-generator --config-file '
+        'tools/config/config-generator.mistral.conf)')
+
+
+def test_committed_policy_sample_is_up_to_date(tmp_path):
+    out = tmp_path / 'policy.yaml.sample'
+    proc = _run([_bin('oslopolicy-sample-generator'), '--config-file',
+                 'tools/config/policy-generator.mistral.conf',
+                 '--output-file', str(out)])
+    assert proc.returncode == 0, proc.stderr
+    committed = open(os.path.join(ROOT, 'etc', 'policy.yaml.sample')).read()
+    assert committed == out.read_text(), (
+        'etc/policy.yaml.sample is out of date: run `tox -e genpolicy`')
+
+
+def test_event_definitions_sample_loads():
+    from mistral.event_engine import definitions
+
+    found = definitions.load(os.path.join(ROOT, 'etc',
+                                          'event_definitions.yaml.sample'))
+    assert [d.event_types for d in found] == [
+        ['compute.instance.create.end'], ['compute.instance.delete.*'],
+        ['volume.*.end']]
+    event = {'event_type': 'volume.attach.end', 'payload': {
+        'volume_id': 'v1', 'status': 'in-use'}, 'context': {}}
+    match = [d for d in found if d.matches(event['event_type'])][-1]
+    assert match.convert(event) == {'resource_id': 'v1', 'status': 'in-use',
+                                    'event_type': 'volume.attach.end'}
+
+
 def test_sample_policy_generation(tmp_path):
     out = tmp_path / 'policy.yaml.sample'
     proc = _run([_bin('oslopolicy-sample-generator'), '--config-file',
