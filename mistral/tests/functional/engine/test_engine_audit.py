@@ -44,6 +44,15 @@ quick:
 waiter:
   tasks:
     t: {action: std.async_noop}
+atomic:
+  vars: {n: 10}
+  tasks:
+    a:
+      publish: {n: 1}
+      on-success:
+        publish:
+          global: {g: <% $.n %>}
+          atomic: {n: <% $.n + 1 %>}
 """
 
 
@@ -181,3 +190,15 @@ def _poll(get: Any, timeout: float = 30.0) -> list[Any]:
             return found
         assert time.monotonic() < deadline, 'nothing after %ss' % timeout
         time.sleep(0.05)
+
+
+def test_atomic_publish_is_a_published_global(env):
+    # What GET /v2/executions/<id> shows as published_global.
+    wf = env.wait(_start(default_context(), 'atomic')['id'])
+    assert wf.state == 'SUCCESS', wf.state_info
+    # 'global' reads the task's inbound context (no branch n yet: the var),
+    # 'atomic' the global n.
+    assert wf.runtime_context['published_global'] == {'g': 10, 'n': 11}
+    assert wf.context['n'] == 11 and wf.context['g'] == 10
+    # The branch value still is the workflow's default output.
+    assert wf.output == {'n': 1}
