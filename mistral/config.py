@@ -19,6 +19,7 @@ from oslo_log import log as logging
 import oslo_messaging
 from oslo_messaging import transport as _msg_transport
 
+from mistral import config_compat
 from mistral.utils import log_context
 
 CONF = cfg.CONF
@@ -376,6 +377,9 @@ _GROUPS = (
     ('metrics', metrics_opts),
     ('limits', limits_opts),
 )
+
+# Upstream's options that our mechanisms replace: accepted, no effect.
+_GROUPS += config_compat.GROUPS
 
 CONF.register_cli_opt(server_opt)
 for _group, _opts in _GROUPS:

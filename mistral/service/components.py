@@ -88,6 +88,7 @@ def build(name: str) -> Component:
 
         # Build the YAQL parser now rather than on the first request.
         expressions.warm_up()
+        limit_memory(CONF.engine.memory_limit_mb)
 
         loops: list[Any] = [outbox.relay(), recovery.RecoveryLoop()]
         if CONF.notifier.type == 'local':
@@ -128,3 +129,19 @@ def build(name: str) -> Component:
                             CONF.event_engine.host,
                             [event_engine.EventEngineEndpoint(ev)], [ev])
     raise ValueError('Unknown component %s' % name)
+
+
+def limit_memory(limit_mb: int) -> None:
+    """Cap this process's address space (``[engine] memory_limit_mb``): an
+    expression that allocates without bound then fails with MemoryError
+    instead of taking the machine down. Never raises the hard limit."""
+    if not limit_mb:
+        return
+    import resource
+
+    wanted = limit_mb * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+    LOG.info('Address space limited to %s MiB', wanted // (1024 * 1024))
