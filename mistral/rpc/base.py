@@ -185,10 +185,16 @@ class RPCClient:
 
     def cast(self, ctx: mistral_context.MistralContext | dict | None,
              method: str, server: str | None = None, fanout: bool = False,
-             **kwargs: Any) -> None:
+             bounded: bool = False, **kwargs: Any) -> None:
+        """Send without waiting. ``bounded``: give up (MessageDelivery-
+        Failure) after the connection retries that fit in
+        ``rpc_response_timeout`` instead of retrying for ever."""
         client = self._client
-        if server is not None or fanout:
-            client = client.prepare(server=server, fanout=fanout)
+        retry = (_send_retries(CONF.rpc_response_timeout) if bounded
+                 else None)
+        if server is not None or fanout or bounded:
+            client = client.prepare(server=server, fanout=fanout,
+                                    retry=retry)
         client.cast(ctx or mistral_context.default_context(), method,
                     **kwargs)
 

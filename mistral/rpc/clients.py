@@ -171,7 +171,9 @@ class EventEngineClient:
 
     def cast(self, ctx: MistralContext | dict | None, method: str,
              **kwargs: Any) -> None:
-        self._rpc.cast(ctx, method, fanout=True, **kwargs)
+        # Event engines also reload their triggers periodically: a cast
+        # that cannot be sent must not hold the caller (an API request).
+        self._rpc.cast(ctx, method, fanout=True, bounded=True, **kwargs)
 
 
 class SchedulerClient:

@@ -3,7 +3,8 @@
 A real ``mistral-server --server api`` on RabbitMQ answers 503 with a
 faultstring (not a hung request) when no engine listens, when the broker
 is unreachable from the start, and when the broker goes away after the
-API has talked to it. The broker "goes away" by closing a TCP proxy that
+API has talked to it; requests that only notify (event trigger changes)
+still succeed. The broker "goes away" by closing a TCP proxy that
 sits between the API and RabbitMQ; the shared broker itself stays up.
 
 The requests' own client timeout (120 s) is only a safety net far above
@@ -156,6 +157,15 @@ def test_broker_down_from_the_start(engine_only: Deployment) -> None:
         # Twice: the second call must not queue behind the first.
         for _ in range(2):
             _unavailable(_start(url), 'The message bus did not answer')
+        # An event trigger is stored although the event engines cannot be
+        # told (they reload their triggers periodically).
+        wf_id = r.json()['workflows'][0]['id']
+        r = requests.post(url + '/event_triggers', timeout=120, json={
+            'name': 'et', 'workflow_id': wf_id, 'exchange': 'nova',
+            'topic': 'notifications', 'event': 'x.y'})
+        assert r.status_code == 201, r.text
+        r = requests.get(url + '/event_triggers', timeout=60)
+        assert [t['name'] for t in r.json()['event_triggers']] == ['et']
     finally:
         api.stop()
 
