@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -121,9 +122,41 @@ def _yaql_function(func: Callable[..., Any], name: str) -> Any:
     return fd
 
 
+def _interruptible(iterator: Any) -> Iterator[Any]:
+    # Python bytecode per item: the expression deadline (an asynchronous
+    # exception) can stop a consumer such as sum(), which would otherwise
+    # loop in C over range() or itertools.count() for ever.
+    for item in iterator:
+        yield item
+
+
+@specs.parameter('stop', int)
+@specs.name('range')
+def _range_stop(stop: int) -> Iterator[int]:
+    return _interruptible(range(stop))
+
+
+@specs.parameter('start', int)
+@specs.parameter('stop', int)
+@specs.parameter('step', int)
+@specs.name('range')
+def _range(start: int, stop: int, step: int = 1) -> Iterator[int]:
+    return _interruptible(range(start, stop, step))
+
+
+@specs.parameter('start', int)
+@specs.parameter('step', int)
+@specs.name('sequence')
+def _sequence(start: int = 0, step: int = 1) -> Iterator[int]:
+    return _interruptible(itertools.count(start, step))
+
+
 def _register_functions(context: Any) -> None:
     for name, func in custom_functions.load_functions().items():
         context.register_function(_yaql_function(func, name))
+    # yaql's own generators, made interruptible (they hide the originals).
+    for func in (_range_stop, _range, _sequence):
+        context.register_function(func, exclusive=True)
 
 
 class LazyFrozenMapping(collections.abc.Mapping):
