@@ -52,6 +52,10 @@ class _Entry:
 _lock = threading.Condition(threading.Lock())
 _entries: dict[int, _Entry] = {}
 _watchdog: threading.Thread | None = None
+# When the watchdog wakes up next (None: when notified): an evaluation
+# whose deadline is later needs no wake-up, which keeps the hot path to
+# two uncontended lock acquisitions.
+_wake_at: float | None = None
 # While a shielded evaluation is overdue, look again this often.
 _SHIELD_POLL = 0.01
 
@@ -64,6 +68,7 @@ def _set_async_exc(thread_id: int, exc: type | None) -> None:
 
 
 def _watch() -> None:
+    global _wake_at
     with _lock:
         while True:
             now = time.monotonic()
@@ -81,6 +86,7 @@ def _watch() -> None:
                 else:
                     left = entry.deadline - now
                     wait = left if wait is None else min(wait, left)
+            _wake_at = None if wait is None else now + wait
             _lock.wait(wait)
 
 
@@ -109,7 +115,8 @@ def bounded(seconds: float) -> Iterator[None]:
             _entries[thread_id] = entry
             outer = True
             _ensure_watchdog()
-            _lock.notify()
+            if _wake_at is None or entry.deadline < _wake_at:
+                _lock.notify()
     try:
         yield
     finally:
