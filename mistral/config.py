@@ -349,10 +349,11 @@ limits_opts = [
                help='Most tasks one transition (on-success, on-error, '
                     'on-complete, next) may name.'),
     cfg.IntOpt('max_name_length', default=255, min=1,
-               help='Longest name of a workflow, task, workbook, action, '
-                    'environment or trigger.'),
-    cfg.FloatOpt('expression_timeout', default=10.0, min=0.1,
-                 help='Seconds one expression may compute.'),
+               help='Longest name of a workflow, task, workbook or ad-hoc '
+                    'action in a definition (other stored strings are '
+                    'bounded by their database column).'),
+    cfg.FloatOpt('expression_timeout', default=30.0, min=0.1,
+                 help='Seconds one expression may compute (wall clock).'),
     cfg.IntOpt('max_expression_result_kb', default=10240, min=1,
                help='Largest string or collection an expression may '
                     'build, in KiB (estimated).'),
