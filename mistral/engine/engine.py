@@ -243,6 +243,43 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
+    def run_inline_actions(self, ctx: Any, wf_ex_id: str,
+                           action_ex_ids: list[str],
+                           outbox_id: str | None = None) -> None:
+        """Run inline actions a transaction deferred past its budget, and
+        apply their results, in one transaction."""
+        with unit_of_work(outbox_id) as (session, batch):
+            run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
+            finished = states.is_completed(run.wf_ex.state)
+            waiting = tasks.deferred_inline_actions(run, action_ex_ids)
+            # Their tasks in one query, before anything changes: a query
+            # per action would also flush the session each time.
+            te = models.TaskExecution
+            task_ids = {ax.task_execution_id for ax in waiting} - set(
+                run.tasks)
+            if task_ids and not finished:
+                for task_ex in session.execute(
+                        sa.select(te).where(te.id.in_(task_ids))
+                        .options(orm.undefer(te.in_context))
+                        .execution_options(populate_existing=True)
+                ).scalars():
+                    run.tasks[task_ex.id] = task_ex
+            for ax in waiting:
+                if finished:
+                    # As for an executor's late result: the workflow is
+                    # over, nothing runs any more.
+                    ax.state, ax.accepted = states.CANCELLED, True
+                    ax.state_info = ('Not run: the workflow execution '
+                                     'finished first.')
+                    ax.updated_at = timeutils.utcnow()
+                    continue
+                latest = tasks.run_deferred_inline(run, ax)
+                task_ex = run.tasks[ax.task_execution_id]
+                _after(run, tasks.child_done(run, task_ex, latest))
+
+    @metrics.engine_request
+    @_applies_message
+    @db_api.retry_on_db_error
     def on_workflow_complete(self, ctx: Any, wf_ex_id: str,
                              outbox_id: str | None = None) -> None:
         """A sub-workflow finished: its parent task counts it once."""

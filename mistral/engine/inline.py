@@ -10,8 +10,10 @@ together or not at all.
 Only the built-in classes qualify (a plugin registering its own std.echo
 goes to executors), never with a ``target``, and at most
 ``[engine] inline_actions_per_transaction`` per transaction so that a loop
-of inline tasks cannot hold a transaction forever: past the budget they go
-through executors as usual.
+of inline tasks cannot hold a transaction forever: past the budget they run
+in later engine transactions (``run_inline_actions`` messages; with-items
+elements continue through ``continue_items``). A budget of 0 sends them to
+executors instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from mistral.actions import runner
 from mistral.metrics import hooks as metrics
 
 CONF = cfg.CONF
+
+# executor_id of action executions the engine runs itself.
+EXECUTOR_ID = 'inline'
 
 _INLINE_CLASSES = {
     'std.noop': 'mistral.actions.std.NoOpAction',

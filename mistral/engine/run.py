@@ -32,6 +32,9 @@ class Run:
     # with-items tasks whose remaining elements continue in a later
     # transaction (one message each).
     continued_items: set[str] = dataclasses.field(default_factory=set)
+    # Ids of inline actions past the budget, listed by the engine message
+    # that will run them (see tasks._defer_inline).
+    deferred_inline: list[str] | None = None
     # Per-transaction memos of mistral.engine.contexts.
     context_memo: dict[str, dict[str, Any]] = dataclasses.field(
         default_factory=dict)

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import orm
 
 from mistral import exceptions as exc
@@ -38,6 +39,7 @@ from mistral.workflow import states
 from mistral.workflow import task_plan
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 
 class TaskFailure(Exception):
@@ -364,12 +366,74 @@ def _launch(run: Run, task_ex: models.TaskExecution,
     # tasks hands over to executors, large with-items continue in the next
     # engine transaction (_launch_pending).
     with_items = 'with_items' in (task_ex.runtime_context or {})
-    if (with_items or run.inline_budget > 0) and inline.eligible(
-            desc, item.action_name, item.input, item.target):
-        run.inline_budget -= 1
-        return [_run_inline(run, task_ex, item, desc)]
+    if inline.eligible(desc, item.action_name, item.input, item.target):
+        if with_items or run.inline_budget > 0:
+            run.inline_budget -= 1
+            return [_run_inline(run, task_ex, item, desc)]
+        if CONF.engine.inline_actions_per_transaction > 0:
+            _defer_inline(run, task_ex, item)
+            return []
     schedule_action(run, task_ex, item)
     return []
+
+
+def _defer_inline(run: Run, task_ex: models.TaskExecution,
+                  item: task_plan.ActionRun) -> None:
+    """An inline action past this transaction's budget (a wide fan-out, a
+    loop of inline tasks) still runs in the engine, in a later transaction:
+    its action execution is created now, RUNNING and owned by the engine
+    (``executor_id`` inline, so recovery leaves it alone), and an engine
+    message lists it. The message is durable in the outbox and deleted by
+    the transaction that runs the actions it lists."""
+    ax = _new_action(run, task_ex, item)
+    ax.executor_id = inline.EXECUTOR_ID
+    ids = run.deferred_inline
+    if ids is None or len(ids) >= CONF.engine.inline_actions_per_transaction:
+        # The list is serialised when the unit of work writes the batch.
+        ids = run.deferred_inline = []
+        run.batch.add('engine', 'run_inline_actions',
+                      {'wf_ex_id': run.wf_ex.id, 'action_ex_ids': ids},
+                      ctx=run.ctx)
+    ids.append(ax.id)
+
+
+def deferred_inline_actions(run: Run, action_ex_ids: list[str]
+                            ) -> list[models.ActionExecution]:
+    """Those of ``action_ex_ids`` that still wait to run inline, in the
+    order given (a duplicate message finds none)."""
+    ae = models.ActionExecution
+    found = run.session.execute(sa.select(ae).where(
+        ae.id.in_(action_ex_ids), ae.state == states.RUNNING,
+        ae.executor_id == inline.EXECUTOR_ID)
+        .options(orm.undefer(ae.input))).scalars().all()
+    by_id = {ax.id: ax for ax in found}
+    return [by_id[i] for i in action_ex_ids if i in by_id]
+
+
+def run_deferred_inline(run: Run, ax: models.ActionExecution
+                        ) -> tuple[str, str | None, Any]:
+    """Run a deferred inline action; (state, state_info, value)."""
+    from mistral.actions import registry
+
+    desc = registry.find(ax.name, ax.workflow_namespace or '',
+                         project_id=ax.project_id)
+    if desc is None:
+        result = {'error': 'Failed to find action [action_name=%s]'
+                  % ax.name}
+    else:
+        result = inline.run(desc, ax.input or {}, run.ctx, {
+            'workflow_execution_id': run.wf_ex.id,
+            'task_execution_id': ax.task_execution_id,
+            'action_execution_id': ax.id,
+            'workflow_name': run.wf_ex.workflow_name,
+            'callback_url': '/v2/action_executions/%s' % ax.id})
+    state, value = result_state(result)
+    info = error_text(value) if state == states.ERROR else None
+    ax.state, ax.state_info = state, info
+    ax.output = {'result': value}
+    ax.accepted = True
+    ax.updated_at = timeutils.utcnow()
+    return state, info, value
 
 
 def _run_inline(run: Run, task_ex: models.TaskExecution,
@@ -394,8 +458,8 @@ def _run_inline(run: Run, task_ex: models.TaskExecution,
         'accepted': True, 'is_sync': True, 'description': '',
         'runtime_context': {'index': item.index,
                             'safe_rerun': item.safe_rerun},
-        'executor_id': 'inline', 'created_at': now, 'updated_at': now,
-        'last_heartbeat': now})
+        'executor_id': inline.EXECUTOR_ID, 'created_at': now,
+        'updated_at': now, 'last_heartbeat': now})
     return ChildDone(task_ex, (state, info, value))
 
 
