@@ -115,7 +115,8 @@ engine_opts = [
                      'of sending them to an executor.'),
     cfg.IntOpt('inline_actions_per_transaction', default=500, min=0,
                help='Most actions one engine transaction runs inline; '
-                    'the rest go to executors.'),
+                    'the rest run inline in later engine transactions. 0 '
+                    'sends every action to executors.'),
     cfg.IntOpt('outbox_lease', default=15, min=1,
                help='Seconds a written but unsent message stays with the '
                     'process that wrote it before any relay may send it.'),
