@@ -214,6 +214,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
      {}, 400, "field/attribute state. Value: 'BROKEN'"),
     ('list-aex-state-unknown', 'GET', '/action_executions?state=OK', {},
      400, "field/attribute state. Value: 'OK'"),
+    ('list-reference-not-uuid', 'GET', '/tasks?workflow_execution_id=x1',
+     {}, 400, "Invalid input for field/attribute workflow_execution_id. "
+              "Value: 'x1'. Expected a uuid but received x1."),
     ('list-scope-unknown', 'GET', '/workflows?scope=everyone', {}, 400,
      "field/attribute scope. Value: 'everyone'. Value should be one of: "
      "private, public"),

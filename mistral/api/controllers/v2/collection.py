@@ -7,6 +7,7 @@ A controller describes its resource with a :class:`Listing` and calls
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Any, Callable, Sequence
 
 from oslo_config import cfg
@@ -49,18 +50,40 @@ class Listing:
 
 SCOPES = ('private', 'public')
 
+# Filters on references to other objects, whose ids are UUIDs.
+UUID_FILTERS = ('workflow_id', 'workflow_execution_id', 'task_execution_id',
+                'root_execution_id')
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
 
 def check_enum_filters(flts: Sequence[listing.Filter],
                        enums: dict[str, Sequence[str]]) -> None:
-    """400 for a filter value outside its column's closed set.
+    """400 for a filter value outside its column's closed set, or for a
+    reference to another object that is not a UUID.
 
     ``has``/``gt``-style operators compare partially and are left alone.
     """
     for flt in flts:
-        allowed = enums.get(flt.column)
-        if allowed is None or flt.op not in ('eq', 'neq', 'in', 'nin'):
+        if flt.op not in ('eq', 'neq', 'in', 'nin'):
             continue
         values = flt.value if isinstance(flt.value, list) else [flt.value]
+        if flt.column in UUID_FILTERS:
+            for value in values:
+                if value is not None and not _is_uuid(value):
+                    raise exc.InputException(
+                        "Invalid input for field/attribute %s. Value: "
+                        "'%s'. Expected a uuid but received %s."
+                        % (flt.column, value, value))
+        allowed = enums.get(flt.column)
+        if allowed is None:
+            continue
         for value in values:
             if value not in allowed:
                 raise exc.InputException(

@@ -138,6 +138,24 @@ def test_unknown_enum_value(app: Any, path: str, arg: str,
         "be one of: " % (arg, bad)), text
 
 
+@pytest.mark.parametrize('path,arg', [
+    ('/v2/executions', 'workflow_id'),
+    ('/v2/executions', 'task_execution_id'),
+    ('/v2/executions', 'root_execution_id'),
+    ('/v2/tasks', 'workflow_execution_id'),
+    ('/v2/tasks', 'workflow_id'),
+    ('/v2/action_executions', 'task_execution_id'),
+    ('/v2/cron_triggers', 'workflow_id'),
+    ('/v2/event_triggers', 'workflow_id'),
+])
+def test_reference_filters_must_be_uuids(app: Any, path: str,
+                                         arg: str) -> None:
+    text = _fault(app, '%s?%s=in:%s,wf1' % (path, arg, ZERO))
+    assert text == ("Invalid input for field/attribute %s. Value: 'wf1'. "
+                    "Expected a uuid but received wf1." % arg)
+    app.get('%s?%s=%s' % (path, arg, ZERO), status=200)
+
+
 def test_known_enum_values_filter(app: Any) -> None:
     c.create_wf(app)
     ex = app.post_json('/v2/executions', {
@@ -160,6 +178,10 @@ def test_known_enum_values_filter(app: Any) -> None:
     assert "Value: 'DONE'" in _fault(app, nested + '?state=DONE')
     assert len(ids('/v2/workflows?scope=private', 'workflows')) == 1
     assert ids('/v2/workflows?scope=public', 'workflows') == []
+    assert ids('/v2/executions?workflow_id=neq:%s' % ex['workflow_id'],
+               'executions') == []
+    assert ids('/v2/tasks?workflow_execution_id=%s' % ex['id'],
+               'tasks') == [task_id]
 
 
 def test_actions_is_system_must_be_boolean(app: Any) -> None:
