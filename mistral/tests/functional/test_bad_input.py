@@ -262,6 +262,10 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
      dict(json={'name': 'std.async_noop', 'params': {'run_sync': True}}),
      400, 'Action does not support synchronous execution. '
           '[action_name=std.async_noop'),
+    ('aex-run-sync-not-bool', 'POST', '/action_executions',
+     dict(json={'name': 'std.echo', 'input': {'output': 'x'},
+                'params': {'run_sync': 'perhaps'}}), 400,
+     'Invalid boolean value for params.run_sync: perhaps'),
     ('aex-input-too-large', 'POST', '/action_executions',
      dict(json={'name': 'std.echo', 'input': {'output': 'x' * 2000},
                 'params': {'save_result': True}}), 400,

@@ -122,6 +122,11 @@ class ActionExecutionsController(rest.RestController):
         params = {k: v for k, v in params.items()
                   if k not in ('action_name', 'action_input', 'description',
                                'namespace', 'ctx')}
+        # "false" must not run synchronously / save the result.
+        for flag in ('save_result', 'run_sync'):
+            if flag in params:
+                params[flag] = lookup.parse_bool(params[flag],
+                                                 'params.' + flag)
         result = clients.engine().start_action(
             ctx, name, action_input,
             description=values.get('description') or '',

@@ -188,3 +188,24 @@ def test_actions_is_system_must_be_boolean(app: Any) -> None:
     text = _fault(app, '/v2/actions?is_system=kind-of')
     assert text == 'Invalid boolean value for is_system: kind-of'
     app.get('/v2/actions?is_system=false', status=200)
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('false', False), ('true', True), (False, False), (1, True)])
+def test_action_run_flags_are_booleans(app: Any, engine: Any, value: Any,
+                                       expected: bool) -> None:
+    app.post_json('/v2/action_executions', {
+        'name': 'std.echo', 'input': {'output': 1},
+        'params': {'save_result': value, 'run_sync': value}}, status=201)
+    params = engine.calls[-1][2]['params']
+    assert params['save_result'] is expected
+    assert params['run_sync'] is expected
+
+
+def test_action_run_flag_not_boolean(app: Any, engine: Any) -> None:
+    r = app.post_json('/v2/action_executions', {
+        'name': 'std.echo', 'input': {'output': 1},
+        'params': {'save_result': 'perhaps'}}, status=400)
+    assert r.json['faultstring'] == (
+        'Invalid boolean value for params.save_result: perhaps')
+    assert engine.calls == []
