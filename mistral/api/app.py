@@ -13,6 +13,7 @@ from mistral.api import errors
 from mistral.api import faults
 from mistral import config as _config  # noqa: F401  (options)
 from mistral.api import hooks
+from mistral.api import pecan_speedups
 
 CONF = cfg.CONF
 
@@ -42,6 +43,7 @@ def _keystone(app: Callable[..., Any],
 
 def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Build the API WSGI application from ``CONF``."""
+    pecan_speedups.install()
     conf = pecan.configuration.conf_from_dict(config or _pecan_config())
     app_conf = dict(conf.app)
     app = pecan.make_app(
