@@ -86,22 +86,25 @@ def _coerce(col: Any, value: Any) -> Any:
     if value is None or not isinstance(value, str):
         return value
     ctype = col.property.columns[0].type
+    name = col.key
     if isinstance(ctype, sa.Boolean):
         low = value.lower()
         if low in ('true', '1', 'yes', 'on'):
             return True
         if low in ('false', '0', 'no', 'off'):
             return False
-        raise exc.InputException('Invalid boolean value: %s' % value)
+        raise exc.InputException('Invalid boolean value for %s: %s '
+                                 '(expected true or false)' % (name, value))
     if isinstance(ctype, sa.Integer):
         try:
             return int(value)
         except ValueError:
-            raise exc.InputException('Invalid integer value: %s' % value)
+            raise exc.InputException('Invalid integer value for %s: %s'
+                                     % (name, value)) from None
     if isinstance(ctype, sa.DateTime) or (
             isinstance(ctype, sa.types.TypeDecorator)
             and isinstance(ctype.impl_instance, sa.DateTime)):
-        return _parse_datetime(value)
+        return _parse_datetime(value, name)
     if isinstance(ctype, db_types.JsonEncoded):
         try:
             return json.loads(value)
@@ -110,7 +113,8 @@ def _coerce(col: Any, value: Any) -> Any:
     return value
 
 
-def _parse_datetime(value: str) -> datetime.datetime:
+def _parse_datetime(value: str, name: str = 'value'
+                    ) -> datetime.datetime:
     for fmt in ('%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S',
                 '%Y-%m-%dT%H:%M:%S.%f', '%Y-%m-%dT%H:%M:%S',
                 '%Y-%m-%d %H:%M', '%Y-%m-%d'):
@@ -118,7 +122,9 @@ def _parse_datetime(value: str) -> datetime.datetime:
             return datetime.datetime.strptime(value, fmt)
         except ValueError:
             continue
-    raise exc.InputException('Invalid date/time value: %s' % value)
+    raise exc.InputException(
+        'Invalid date/time value for %s: %s (expected YYYY-MM-DD '
+        'HH:MM:SS)' % (name, value))
 
 
 def _is_json(col: Any) -> bool:

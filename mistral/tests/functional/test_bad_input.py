@@ -217,6 +217,11 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ('list-reference-not-uuid', 'GET', '/tasks?workflow_execution_id=x1',
      {}, 400, "Invalid input for field/attribute workflow_execution_id. "
               "Value: 'x1'. Expected a uuid but received x1."),
+    ('list-bool-filter-not-bool', 'GET', '/tasks?processed=maybe', {}, 400,
+     'Invalid boolean value for processed: maybe'),
+    ('list-date-filter-not-date', 'GET',
+     '/executions?updated_at=lt:tomorrow', {}, 400,
+     'Invalid date/time value for updated_at: tomorrow'),
     ('list-scope-unknown', 'GET', '/workflows?scope=everyone', {}, 400,
      "field/attribute scope. Value: 'everyone'. Value should be one of: "
      "private, public"),

@@ -209,3 +209,33 @@ def test_action_run_flag_not_boolean(app: Any, engine: Any) -> None:
     assert r.json['faultstring'] == (
         'Invalid boolean value for params.save_result: perhaps')
     assert engine.calls == []
+
+
+@pytest.mark.parametrize('url,text', [
+    ('/v2/tasks?processed=maybe',
+     'Invalid boolean value for processed: maybe (expected true or false)'),
+    ('/v2/action_executions?accepted=in:true,nah',
+     'Invalid boolean value for accepted: nah (expected true or false)'),
+    ('/v2/executions?created_at=gt:yesterday',
+     'Invalid date/time value for created_at: yesterday (expected '
+     'YYYY-MM-DD HH:MM:SS)'),
+    ('/v2/cron_triggers?remaining_executions=lte:few',
+     'Invalid integer value for remaining_executions: few'),
+])
+def test_typed_filter_values_name_the_filter(app: Any, url: str,
+                                             text: str) -> None:
+    assert _fault(app, url) == text
+
+
+def test_typed_filter_values_that_parse(app: Any) -> None:
+    c.create_wf(app)
+    ex = app.post_json('/v2/executions', {
+        'workflow_name': 'wf1', 'input': {'name': 'x'}}).json
+    c.add_task(ex['id'])
+    for url, count in (('/v2/executions?created_at=gte:2000-01-01', 1),
+                       ('/v2/executions?created_at=lt:2000-01-01 00:00', 0),
+                       ('/v2/tasks?processed=true', 1),
+                       ('/v2/tasks?processed=false', 0)):
+        r = app.get(url)
+        key = 'executions' if 'executions' in url else 'tasks'
+        assert len(r.json[key]) == count, url
