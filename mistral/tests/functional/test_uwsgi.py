@@ -1,7 +1,8 @@
 """The API under real uWSGI (``uwsgi --ini etc/uwsgi.ini``).
 
 ``mistral.wsgi:application`` reads the deployment's config file through
-``MISTRAL_CONFIG_FILE``; engine and executor are separate
+``MISTRAL_CONFIG_FILE`` and one more file from ``MISTRAL_CONFIG_DIR``;
+engine and executor are separate
 ``mistral-server`` processes on a private RabbitMQ vhost and PostgreSQL
 database. The unmodified ``mistral`` CLI drives a workflow through it.
 
@@ -60,13 +61,14 @@ def _uwsgi() -> str:
 class UWSGI:
     """``uwsgi --ini etc/uwsgi.ini`` on a free port of 127.0.0.1."""
 
-    def __init__(self, conf_path: str, log_path: str) -> None:
+    def __init__(self, conf_path: str, log_path: str,
+                 conf_dir: str) -> None:
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d/v2' % self.port
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(('MISTRAL_CONFIG_', 'UWSGI_'))}
-        env.update(MISTRAL_CONFIG_FILE=conf_path,
+        env.update(MISTRAL_CONFIG_FILE=conf_path, MISTRAL_CONFIG_DIR=conf_dir,
                    MISTRAL_API_LISTEN='127.0.0.1:%d' % self.port,
                    PYTHONUNBUFFERED='1')
         with open(log_path, 'ab') as log:
@@ -110,7 +112,12 @@ class UWSGI:
 def uwsgi_deployment(tmp_path: Any) -> Iterator[tuple[Deployment, UWSGI]]:
     with Deployment(db='postgresql', transport='rabbit',
                     processes=[['engine'], ['executor']]) as dep:
-        server = UWSGI(dep.conf_path, str(tmp_path / 'uwsgi.log'))
+        # MISTRAL_CONFIG_DIR adds files on top of MISTRAL_CONFIG_FILE.
+        conf_dir = tmp_path / 'mistral.conf.d'
+        conf_dir.mkdir()
+        (conf_dir / 'limits.conf').write_text('[api]\nmax_limit = 1\n')
+        server = UWSGI(dep.conf_path, str(tmp_path / 'uwsgi.log'),
+                       str(conf_dir))
         try:
             wait_for(server.ready, 60, 'uwsgi to answer GET /v2/',
                      logs=lambda: server.log()[-5000:])
@@ -144,6 +151,10 @@ def test_cli_smoke_through_uwsgi(uwsgi_deployment: Any, tmp_path: Any
 
     created = cj('workflow-create', 'hello.yaml')
     assert [w['Name'] for w in created] == ['uwsgi_hello']
+    # [api] max_limit = 1 from MISTRAL_CONFIG_DIR clamps the page.
+    r = requests.get(server.url + '/actions?limit=50', timeout=60)
+    assert len(r.json()['actions']) == 1, r.text
+    assert 'limit=1&' in r.json()['next']
     ex = cj('execution-create', 'uwsgi_hello', '{"name": "uWSGI"}')
     assert ex['Workflow name'] == 'uwsgi_hello'
     ex_id = ex['ID']
