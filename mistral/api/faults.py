@@ -5,7 +5,9 @@ this middleware covers the answers pecan and webob build on their own,
 as HTML or plain text: a path no controller serves (404), a method a
 controller does not serve (405), a body pecan can not decode (400). It
 also refuses request bodies that are not UTF-8 before any handler
-reads them, so that no handler meets a decoding error half-way, and
+reads them (and paths and query strings that are not, or that hold a
+NUL character, which PostgreSQL can not store), so that no handler meets
+a decoding error half-way, and
 enforces the request limits of ``[limits]``: bodies larger than
 ``max_request_body_kb`` (413) and JSON nested deeper than
 ``max_nesting_depth``, also inside strings that hold JSON (400).
@@ -14,7 +16,9 @@ enforces the request limits of ``[limits]``: bodies larger than
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
+from urllib import parse
 
 from oslo_config import cfg
 import pecan
@@ -94,6 +98,29 @@ def _json_depth_problem(text: str, max_depth: int) -> str | None:
     return None
 
 
+_NUL = 'NUL characters are not allowed in %s: PostgreSQL can not store ' \
+    'them.'
+# A JSON \u0000 escape (not an escaped backslash followed by u0000).
+_JSON_NUL = re.compile(r'(?<!\\)(?:\\\\)*\\u0000')
+
+
+def _check_url(environ: dict) -> tuple[int, str] | None:
+    """The path and the query string must be UTF-8 without NUL."""
+    # WSGI gives the path as latin-1 decoded bytes, already unquoted.
+    raw_path = environ.get('PATH_INFO', '').encode('latin-1', 'replace')
+    raw_query = parse.unquote_to_bytes(
+        environ.get('QUERY_STRING', '').replace('+', ' '))
+    for what, raw in (('path', raw_path), ('query string', raw_query)):
+        try:
+            text = raw.decode('utf-8')
+        except UnicodeDecodeError as e:
+            return 400, 'The request %s is not UTF-8 (byte %d).' % (
+                what, e.start)
+        if '\x00' in text:
+            return 400, _NUL % ('the request ' + what)
+    return None
+
+
 def _check_body(req: webob.Request) -> tuple[int, str] | None:
     """(status, faultstring) when the request body breaks a limit."""
     max_kb = CONF.limits.max_request_body_kb
@@ -112,6 +139,9 @@ def _check_body(req: webob.Request) -> tuple[int, str] | None:
     except UnicodeDecodeError as e:
         return 400, 'The request body is not UTF-8 text (byte %d).' % \
             e.start
+    if '\x00' in text or ('json' in (req.content_type or '').lower()
+                          and _JSON_NUL.search(text)):
+        return 400, _NUL % 'the request body'
     if 'json' in (req.content_type or '').lower():
         message = _json_depth_problem(text, CONF.limits.max_nesting_depth)
         if message:
@@ -127,13 +157,14 @@ class JsonFaults:
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         req = webob.Request(environ)
-        if req.method in _BODY_METHODS:
+        problem = _check_url(environ)
+        if problem is None and req.method in _BODY_METHODS:
             problem = _check_body(req)
-            if problem is not None:
-                status, message = problem
-                resp = _json(webob.Response(status=status),
-                             {'faultstring': message})
-                return resp(environ, start_response)
+        if problem is not None:
+            status, message = problem
+            resp = _json(webob.Response(status=status),
+                         {'faultstring': message})
+            return resp(environ, start_response)
         resp = req.get_response(self.app)
         if resp.status_int >= 400 and 'json' not in (
                 resp.content_type or '').lower():

@@ -171,7 +171,7 @@ def test_with_items_runtime_limit(conf: Any) -> None:
     assert 'max_with_items_length' in str(e.value)
 
 
-@pytest.mark.parametrize('char', ['\x1f', '\x1b', '\x08', '\x00'])
+@pytest.mark.parametrize('char', ['\x1f', '\x1b', '\x08', '\x7f'])
 def test_control_characters_are_a_parse_error(app: Any, char: str) -> None:
     for path in ('/v2/workflows', '/v2/workbooks', '/v2/actions',
                  '/v2/workflows/validate'):
@@ -412,3 +412,40 @@ def test_measures_do_not_recurse() -> None:
     assert limits.depth('x') == 0
     assert limits.bracket_depth('[{[]}]' + '[' * 7) == 7
     assert limits.bracket_depth(']]]][') == 1
+
+
+# -- URLs and NUL characters
+
+
+@pytest.mark.parametrize('url,text', [
+    ('/v2/workflows/%FF', 'path is not UTF-8'),
+    ('/v2/workflows?name=eq:%FF', 'query string is not UTF-8'),
+    ('/v2/executions/%00', 'NUL characters'),
+    ('/v2/workflows?namespace=%00', 'NUL characters'),
+])
+def test_bad_urls_are_400(app: Any, url: str, text: str) -> None:
+    resp = app.get(url, expect_errors=True)
+    assert resp.status_int == 400
+    assert text in resp.json['faultstring']
+
+
+def test_utf8_urls_work(app: Any) -> None:
+    assert app.get('/v2/workflows?name=caf%C3%A9').json['workflows'] == []
+    resp = app.get('/v2/workflows/caf%C3%A9', expect_errors=True)
+    assert resp.status_int == 404 and 'café' in resp.json['faultstring']
+
+
+def test_nul_in_a_body_is_refused(app: Any) -> None:
+    # PostgreSQL stores no NUL in text or jsonb: it would be a 500 there.
+    _refused(app, '/v2/environments', {'name': 'a\u0000'}, 400,
+             'NUL characters', ctype='application/json')
+    _refused(app, '/v2/environments', {'name': 'n', 'variables': {
+        'x': 'a\u0000'}}, 400, 'NUL characters', ctype='application/json')
+    _refused(app, '/v2/workflows', _wf('    t:\n      action: std.noop\n'
+                                       '      description: "a\x00"\n'),
+             400, 'NUL characters')
+    # An escaped backslash followed by "u0000" is ordinary text.
+    resp = app.post('/v2/environments', json.dumps(
+        {'name': 'escaped', 'variables': {'x': '\\u0000'}}),
+        headers={'Content-Type': 'application/json'})
+    assert resp.status_int == 201
