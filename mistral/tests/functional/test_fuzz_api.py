@@ -15,10 +15,11 @@ past "not found". Every answer must:
 * if it rejects the request (4xx), leave every stored row as it was.
 
 The size is bounded for CI (``MISTRAL_FUZZ_EXAMPLES`` examples per
-operation and mode, default 6, derandomized); a deeper run::
+operation and mode, default 8, derandomized); a deeper run, optionally
+on PostgreSQL or MariaDB (with RabbitMQ)::
 
     MISTRAL_FUZZ_EXAMPLES=200 MISTRAL_FUZZ_RANDOM=1 \\
-        python -m pytest -p no:cacheprovider \\
+        MISTRAL_FUZZ_DB=postgresql python -m pytest -p no:cacheprovider \\
         mistral/tests/functional/test_fuzz_api.py
 """
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from typing import Any, Iterator
 
@@ -39,8 +39,10 @@ import requests
 from mistral.api import openapi
 from mistral.tests.functional.harness import Deployment
 
-EXAMPLES = int(os.environ.get('MISTRAL_FUZZ_EXAMPLES', '6'))
+EXAMPLES = int(os.environ.get('MISTRAL_FUZZ_EXAMPLES', '8'))
 RANDOM = bool(os.environ.get('MISTRAL_FUZZ_RANDOM'))
+# sqlite (the embedded default), postgresql or mysql.
+DB = os.environ.get('MISTRAL_FUZZ_DB', 'sqlite')
 
 WF = """---
 version: '2.0'
@@ -71,7 +73,6 @@ workflows:
 """
 
 TEXT = {'Content-Type': 'text/plain'}
-TERMINAL = ('SUCCESS', 'ERROR', 'CANCELLED')
 
 # Operations not fuzzed, and why.
 SKIPPED = {
@@ -112,47 +113,44 @@ class Fuzzing:
         self.schema = schema
         self.seeds = seeds
         self.base = dep.api_url[:-len('/v2')]
-        self.db_path = dep.db_url.split('sqlite:///', 1)[1]
+        import sqlalchemy as sa
+
+        # Read-only use: row hashes and "is anything running".
+        self.engine = sa.create_engine(dep.db_url, poolclass=sa.pool.NullPool)
         self.session = requests.Session()
         self.counts: dict[str, int] = {}
 
-    def _rows(self) -> Any:
-        conn = sqlite3.connect('file:%s?mode=ro' % self.db_path, uri=True,
-                               timeout=30)
-        try:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' AND name != "
-                "'alembic_version' ORDER BY name")]
-            return conn, [t for t in tables if t not in VOLATILE_TABLES]
-        except BaseException:
-            conn.close()
-            raise
+    def _tables(self, conn: Any) -> list[str]:
+        import sqlalchemy as sa
+
+        names = sa.inspect(conn).get_table_names()
+        return sorted(t for t in names if t not in VOLATILE_TABLES
+                      and t != 'alembic_version')
 
     def digest(self) -> dict[str, str]:
         """A hash of every row of every table, per table."""
-        conn, tables = self._rows()
-        try:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
             out = {}
-            for table in tables:
-                rows = sorted(repr(r) for r in conn.execute(
-                    'SELECT * FROM "%s"' % table))
+            for table in self._tables(conn):
+                rows = sorted(repr(tuple(r)) for r in conn.execute(
+                    sa.text('SELECT * FROM %s' % table)))
                 out[table] = hashlib.sha256(
                     '\n'.join(rows).encode()).hexdigest()[:16]
             return out
-        finally:
-            conn.close()
 
     def busy(self) -> bool:
-        conn, _ = self._rows()
-        try:
-            running = conn.execute(
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            running = conn.execute(sa.text(
                 'SELECT count(*) FROM workflow_executions_v2 WHERE state '
-                'NOT IN (?, ?, ?, ?)', TERMINAL + ('PAUSED',)).fetchone()[0]
-            outbox = conn.execute('SELECT count(*) FROM outbox').fetchone()[0]
+                "NOT IN ('SUCCESS', 'ERROR', 'CANCELLED', 'PAUSED')")
+            ).scalar()
+            outbox = conn.execute(sa.text(
+                'SELECT count(*) FROM outbox')).scalar()
             return bool(running or outbox)
-        finally:
-            conn.close()
 
     def settle(self, timeout: float = 60) -> None:
         """Wait until no execution runs and no message is pending, so
@@ -248,7 +246,7 @@ def _seeds(url: str, dep: Deployment) -> dict[str, list[str]]:
 def fuzzing() -> Iterator[Fuzzing]:
     import schemathesis
 
-    with Deployment(db='sqlite', transport='fake',
+    with Deployment(db=DB, transport='fake' if DB == 'sqlite' else 'rabbit',
                     processes=[['all']]) as dep:
         seeds = _seeds(dep.api_url, dep)
         schema = schemathesis.openapi.from_url(dep.api_url + '/openapi.json')
@@ -256,6 +254,7 @@ def fuzzing() -> Iterator[Fuzzing]:
         yield fz
         print('\nfuzz: %d operations, answers %s' % (
             len(OPERATIONS), json.dumps(dict(sorted(fz.counts.items())))))
+        fz.engine.dispose()
 
 
 def _settings() -> hypothesis.settings:
