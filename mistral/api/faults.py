@@ -6,8 +6,8 @@ as HTML or plain text: a path no controller serves (404), a method a
 controller does not serve (405), a body pecan can not decode (400). It
 also refuses request bodies that are not UTF-8 before any handler
 reads them (and paths and query strings that are not, or that hold a
-NUL character, which PostgreSQL can not store), so that no handler meets
-a decoding error half-way, and
+NUL character, which PostgreSQL can not compare), so that no handler
+meets a decoding error half-way, and
 enforces the request limits of ``[limits]``: bodies larger than
 ``max_request_body_kb`` (413) and JSON nested deeper than
 ``max_nesting_depth``, also inside strings that hold JSON (400).
@@ -16,7 +16,6 @@ enforces the request limits of ``[limits]``: bodies larger than
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 from urllib import parse
 
@@ -98,10 +97,7 @@ def _json_depth_problem(text: str, max_depth: int) -> str | None:
     return None
 
 
-_NUL = 'NUL characters are not allowed in %s: PostgreSQL can not store ' \
-    'them.'
-# A JSON \u0000 escape (not an escaped backslash followed by u0000).
-_JSON_NUL = re.compile(r'(?<!\\)(?:\\\\)*\\u0000')
+_NUL = 'NUL characters are not allowed in %s.'
 
 
 def _check_url(environ: dict) -> tuple[int, str] | None:
@@ -139,9 +135,6 @@ def _check_body(req: webob.Request) -> tuple[int, str] | None:
     except UnicodeDecodeError as e:
         return 400, 'The request body is not UTF-8 text (byte %d).' % \
             e.start
-    if '\x00' in text or ('json' in (req.content_type or '').lower()
-                          and _JSON_NUL.search(text)):
-        return 400, _NUL % 'the request body'
     if 'json' in (req.content_type or '').lower():
         message = _json_depth_problem(text, CONF.limits.max_nesting_depth)
         if message:

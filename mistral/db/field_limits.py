@@ -1,10 +1,15 @@
-"""Refuse values longer than their column before the database does.
+"""Refuse values their column can not hold before the database does.
 
 PostgreSQL and MariaDB (strict mode) reject a string longer than its
 ``VARCHAR(n)`` column with a driver error that names neither the field nor
 the object (an API answer of 500), and SQLite stores it whatever its
 length. A ``before_flush`` check makes all three answer the same clear
 error (``InputException``, 400) naming the object and the field.
+
+PostgreSQL also refuses a NUL character in any bound string (a
+``ValueError`` of the driver, a 500): on PostgreSQL such values are
+refused the same way, in writes and in lookups. (JSON columns are stored
+as text with NUL escaped: they are not concerned.)
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from sqlalchemy import event, orm
 
 from mistral import exceptions as exc
 
-# Column name -> maximum length, per mapped class (computed once).
+# Column name -> maximum length (0: unbounded text), per mapped class
+# (computed once).
 _LIMITS: dict[type, dict[str, int]] = {}
 
 
@@ -28,27 +34,59 @@ def _limits(cls: type) -> dict[str, int]:
         if mapper is not None:
             for attr in mapper.column_attrs:
                 for column in attr.columns:
-                    length = getattr(column.type, 'length', None)
-                    if isinstance(column.type, sa.String) and length and \
-                            not isinstance(column.type, sa.Text):
-                        limits[attr.key] = length
+                    if isinstance(column.type, sa.String):
+                        length = getattr(column.type, 'length', None)
+                        limits[attr.key] = 0 if isinstance(
+                            column.type, sa.Text) else (length or 0)
         _LIMITS[cls] = limits
     return limits
 
 
-def check(obj: Any) -> None:
-    """Raise InputException if a string field of ``obj`` is too long."""
+def check(obj: Any, nul_ok: bool = False) -> None:
+    """Raise InputException if a string field of ``obj`` is too long (or
+    holds a NUL character, unless ``nul_ok``)."""
     for key, length in _limits(type(obj)).items():
         value = obj.__dict__.get(key)
-        if isinstance(value, str) and len(value) > length:
-            table = getattr(type(obj), '__tablename__', type(obj).__name__)
+        if not isinstance(value, str):
+            continue
+        table = getattr(type(obj), '__tablename__', type(obj).__name__)
+        if length and len(value) > length:
             raise exc.InputException(
                 'Field too long [object=%s, field=%s, length=%d, '
                 'limit=%d]' % (table, key, len(value), length))
+        if not nul_ok and '\x00' in value:
+            raise exc.InputException(
+                'NUL characters are not allowed [object=%s, field=%s]'
+                % (table, key))
 
 
 @event.listens_for(orm.Session, 'before_flush')
 def _before_flush(session: orm.Session, _context: Any,
                   _instances: Any) -> None:
+    nul_ok = session.get_bind().dialect.name != 'postgresql'
     for obj in list(session.new) + list(session.dirty):
-        check(obj)
+        check(obj, nul_ok)
+
+
+def _has_nul(params: Any) -> bool:
+    if isinstance(params, str):
+        return '\x00' in params
+    if isinstance(params, dict):
+        return any(_has_nul(v) for v in params.values())
+    if isinstance(params, (list, tuple)):
+        return any(_has_nul(v) for v in params)
+    return False
+
+
+@event.listens_for(sa.engine.Engine, 'before_cursor_execute')
+def _before_cursor_execute(conn: Any, _cursor: Any, _statement: str,
+                           parameters: Any, _context: Any,
+                           _executemany: bool) -> None:
+    # Reads too: PostgreSQL's driver refuses a NUL in any bound string
+    # with a ValueError (a lookup by such a name was a 500). SQLite and
+    # MariaDB store NUL: nothing changes there.
+    if conn.dialect.name == 'postgresql' and parameters and \
+            _has_nul(parameters):
+        raise exc.InputException(
+            'NUL characters are not allowed in names, identifiers and '
+            'other text values.')
