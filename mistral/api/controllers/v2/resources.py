@@ -84,10 +84,16 @@ class _JsonRenderer:
         plan = self._plan
         if plan is None:
             plan = self._plan = self._make_plan(datatype)
-        out = {}
+        out: dict[str, Any] = {}
+        # Straight from WSME's per-instance slots (no defaults are declared
+        # on our resources, so an absent slot means Unset).
+        holder = getattr(value, '_wsme_dataholder', None)
+        if holder is None:
+            return out
+        unset = wtypes.Unset
         for key, name, kind, attr_type in plan:
-            val = getattr(value, key)
-            if val is wtypes.Unset:
+            val = getattr(holder, key, unset)
+            if val is unset:
                 continue
             if val is None or kind == _AS_IS:
                 out[name] = val
