@@ -201,3 +201,15 @@ def test_body_not_utf8_is_a_json_fault(app: Any, ctype: str) -> None:
         assert resp.status_int == 400
         assert 'not UTF-8' in resp.json['faultstring']
     assert app.get('/v2/workflows').json['workflows'] == []
+
+
+def test_description_is_authenticated_like_other_reads(auth_app: Any
+                                                        ) -> None:
+    from mistral.tests.unit.api.conftest import headers
+
+    resp = auth_app.get('/v2/openapi.json', expect_errors=True)
+    assert resp.status_int == 401
+    assert 'faultstring' in resp.json
+    resp = auth_app.get('/v2/openapi.json', headers=headers('p1'))
+    assert resp.status_int == 200
+    assert '/v2/executions' in resp.json['paths']
