@@ -463,3 +463,14 @@ def test_nul_in_a_stored_string_is_refused(app: Any) -> None:
     assert resp.status_int == 201
     assert app.get('/v2/environments/nul_data').json['variables'] == \
         json.dumps({'x': 'a\u0000'})
+
+
+@pytest.mark.parametrize('text', [
+    '<% yaml_parse($.s) %>', '{{ yaml_parse(_.s) }}',
+    '<% json_parse($.s) %>', '{{ json_parse(_.s) }}'])
+def test_parsing_deep_data_in_expressions(text: str) -> None:
+    # Data from an action (an HTTP response) parsed in an expression:
+    # 100,000 nested brackets used to crash the engine inside libyaml.
+    deep = '[' * 100000 + ']' * 100000
+    with pytest.raises(exc.ExpressionException):
+        expressions.evaluate(text, {'s': deep})
