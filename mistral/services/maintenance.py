@@ -43,11 +43,33 @@ KEY = 'maintenance_status'
 POLL_INTERVAL = 1.0
 
 
+# Every change request of the API asks for the status: a process keeps the
+# answer this long (a change made through this process applies at once, one
+# made through another process within this time).
+CACHE_SECONDS = 1.0
+_cached: tuple[str | None, float, Any] = (None, 0.0, None)
+
+
 def get_status() -> str:
-    """The current maintenance status (one primary-key read)."""
+    """The current maintenance status (one primary-key read, at most once
+    per ``CACHE_SECONDS`` per process and database engine)."""
+    global _cached
+    value, expires, engine = _cached
+    now = time.monotonic()
+    current = db_api.get_engine()
+    if value is not None and now < expires and engine is current:
+        return value
     with db_api.read_session() as session:
         row = session.get(models.ServiceState, KEY)
-        return row.value if row is not None else RUNNING
+        value = row.value if row is not None else RUNNING
+    _cached = (value, now + CACHE_SECONDS, current)
+    return value
+
+
+def forget_status() -> None:
+    """Read the status from the database next time."""
+    global _cached
+    _cached = (None, 0.0, None)
 
 
 def _set(status: str, expected: tuple[str, ...] | None = None) -> bool:
@@ -72,11 +94,14 @@ def _set(status: str, expected: tuple[str, ...] | None = None) -> bool:
             return True
 
     try:
-        return write()
-    except exc.DBDuplicateEntryError:
-        # Two writers created the row at once: the other one won; retry
-        # as an update.
-        return write()
+        try:
+            return write()
+        except exc.DBDuplicateEntryError:
+            # Two writers created the row at once: the other one won;
+            # retry as an update.
+            return write()
+    finally:
+        forget_status()
 
 
 def _root_ids(state: str) -> list[str]:
