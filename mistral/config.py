@@ -316,7 +316,7 @@ metrics_opts = [
                 help='Base metrics port of non-API components: engine '
                      'port+0, executor +1, scheduler +2, notifier +3, '
                      'event-engine +4. 0: no metrics port unless the '
-                     'component\'s own *_port is set.'),
+                     'component\'s own <component>_port option is set.'),
     cfg.PortOpt('engine_port',
                 help='Metrics port of the engine (overrides port+0).'),
     cfg.PortOpt('executor_port',

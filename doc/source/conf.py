@@ -6,7 +6,7 @@ project = 'Mistral'
 copyright = 'The Mistral reimplementation authors'
 author = 'The Mistral reimplementation authors'
 
-extensions = []
+extensions = ['oslo_config.sphinxext']
 templates_path = []
 exclude_patterns = []
 source_suffix = {'.rst': 'restructuredtext'}
