@@ -395,6 +395,12 @@ logging.register_options(CONF)
 # Execution/task/action ids in every log line (mistral.utils.log_context).
 log_context.install(CONF)
 CONF.register_opts(_msg_transport._transport_opts)
+# [profiler] (enabled, hmac_keys, ...): osprofiler traces API requests.
+try:
+    from osprofiler import opts as _profiler_opts
+    _profiler_opts.set_defaults(CONF)
+except ImportError:  # optional, as upstream
+    _profiler_opts = None
 oslo_messaging.set_transport_defaults('mistral')
 
 

@@ -77,10 +77,17 @@ context_versioning_opts = [
                 help=_NO_EFFECT + 'see enabled.'),
 ]
 
+profiler_opts = [
+    cfg.StrOpt('profiler_log_name', default='profiler_trace',
+               help='Logger name for the osprofiler trace of requests '
+                    '(as upstream).'),
+]
+
 GROUPS = (
     ('engine', engine_opts),
     ('scheduler', scheduler_opts),
     ('action_heartbeat', action_heartbeat_opts),
     ('action_logging', action_logging_opts),
     ('context_versioning', context_versioning_opts),
+    ('profiler', profiler_opts),
 )

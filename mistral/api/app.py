@@ -41,6 +41,13 @@ def _keystone(app: Callable[..., Any],
     })
 
 
+def _profiling() -> bool:
+    try:
+        return bool(CONF.profiler.enabled)
+    except cfg.NoSuchOptError:  # osprofiler is not installed
+        return False
+
+
 def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Build the API WSGI application from ``CONF``."""
     pecan_speedups.install()
@@ -68,6 +75,13 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     # CORS does nothing until [cors] allowed_origin is set; proxy headers
     # (X-Forwarded-*) are honoured with [oslo_middleware]
     # enable_proxy_headers_parsing, so next links show the public URL.
+    if _profiling():
+        from osprofiler import web as osprofiler_web
+
+        # Requests signed with one of the HMAC keys (X-Trace-Info,
+        # X-Trace-HMAC) are traced; others pass untouched.
+        app = osprofiler_web.WsgiMiddleware(
+            app, hmac_keys=CONF.profiler.hmac_keys, enabled=True)
     app = cors.CORS(app, CONF)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, CONF)
     if CONF.healthcheck.enabled:
