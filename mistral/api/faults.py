@@ -3,14 +3,15 @@
 The controllers map their exceptions themselves (``mistral.api.errors``);
 this middleware covers the answers pecan and webob build on their own,
 as HTML or plain text: a path no controller serves (404), a method a
-controller does not serve (405), a body pecan can not decode (400). It
-also refuses request bodies that are not UTF-8 before any handler
-reads them (and paths and query strings that are not, or that hold a
-NUL character, which PostgreSQL can not compare), so that no handler
-meets a decoding error half-way, and
-enforces the request limits of ``[limits]``: bodies larger than
-``max_request_body_kb`` (413) and JSON nested deeper than
-``max_nesting_depth``, also inside strings that hold JSON (400).
+controller does not serve (405), a body pecan can not decode (400).
+
+It also refuses, before any handler reads them, request bodies that are
+not UTF-8 and paths and query strings that are not or that hold a NUL
+character (PostgreSQL's driver refuses those), so that no handler meets
+a decoding error half-way; and it enforces the request limits of
+``[limits]``: bodies larger than ``max_request_body_kb`` (413) and JSON
+nested deeper than ``max_nesting_depth``, also inside strings that hold
+JSON (400).
 """
 
 from __future__ import annotations
