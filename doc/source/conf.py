@@ -6,7 +6,12 @@ project = 'Mistral'
 copyright = 'The Mistral reimplementation authors'
 author = 'The Mistral reimplementation authors'
 
-extensions = ['oslo_config.sphinxext']
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '_ext'))
+
+extensions = ['oslo_config.sphinxext', 'rest_reference']
 templates_path = []
 exclude_patterns = []
 source_suffix = {'.rst': 'restructuredtext'}
