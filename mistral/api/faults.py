@@ -54,6 +54,13 @@ def _message(req: webob.Request, resp: webob.Response) -> str:
     return '%s: %s.' % (reason, where)
 
 
+def header_value(message: str) -> str:
+    """``message`` fit for an HTTP header: ASCII (non-ASCII characters
+    escaped), one line, at most 500 characters."""
+    text = message.encode('ascii', 'backslashreplace').decode('ascii')
+    return ' '.join(text.split())[:500]
+
+
 def _json(resp: webob.Response, body: dict[str, Any]) -> webob.Response:
     resp.body = json.dumps(body).encode('utf-8')
     resp.content_type = 'application/json'
@@ -164,7 +171,8 @@ class JsonFaults:
                 resp.content_type or '').lower():
             message = _message(req, resp)
             resp = _json(resp, {'faultstring': message})
-            resp.headers.setdefault('Server-Error-Message', message)
+            resp.headers.setdefault('Server-Error-Message',
+                                    header_value(message))
         return resp(environ, start_response)
 
 
@@ -207,7 +215,8 @@ class BodyTypesHook(pecan_hooks.PecanHook):
                 message = wsme_exc.InvalidInput(
                     attr.name, value, 'Wrong type: %s' % e).faultstring
                 pecan.abort(400, detail=message,
-                            headers={'Server-Error-Message': message},
+                            headers={'Server-Error-Message':
+                                     header_value(message)},
                             json_body={'faultcode': 'Client',
                                        'faultstring': message,
                                        'debuginfo': None})

@@ -474,3 +474,17 @@ def test_parsing_deep_data_in_expressions(text: str) -> None:
     deep = '[' * 100000 + ']' * 100000
     with pytest.raises(exc.ExpressionException):
         expressions.evaluate(text, {'s': deep})
+
+
+def test_non_ascii_values_in_error_headers(app: Any) -> None:
+    # The message is echoed in the Server-Error-Message header, which
+    # must stay one line of latin-1 (webtest's lint checks it): found by
+    # the fuzzer as an empty 500.
+    body = {'remaining_executions': [{'\u0100\r\nX-Injected: 1': None}]}
+    resp = app.post('/v2/cron_triggers', json.dumps(body), headers={
+        'Content-Type': 'application/json'}, expect_errors=True)
+    assert resp.status_int == 400
+    assert '\u0100' in resp.json['faultstring']
+    header = resp.headers['Server-Error-Message']
+    assert header.isascii() and '\n' not in header and '\\u0100' in header
+    assert 'X-Injected' not in resp.headers
