@@ -1,0 +1,83 @@
+"""Pooled connections the server dropped are replaced, not used.
+
+Connections idle for a while are pinged before use; one dropped while in
+steady use fails its transaction, which retry_on_db_error runs again on a
+new connection.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import pytest
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from mistral import config
+from mistral.db import api as db_api
+from mistral.tests.functional import harness
+
+CONF = cfg.CONF
+
+_KILL = {
+    'postgresql': "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE datname = '%s' AND pid <> pg_backend_pid()",
+    'mysql': "SELECT id FROM information_schema.processlist "
+             "WHERE db = '%s' AND id <> CONNECTION_ID()",
+}
+
+
+@pytest.fixture(params=['postgresql', 'mysql'])
+def db(request):
+    database = harness.make_database(request.param, tempfile.mkdtemp())
+    database.create()
+    config.parse_args([], default_config_files=[])
+    CONF.set_override('connection', database.url, group='database')
+    db_api.dispose()
+    yield database
+    db_api.dispose()
+    database.drop()
+    CONF.clear_override('connection', group='database')
+
+
+def _drop_server_side(database) -> int:
+    name = sa.engine.make_url(database.url).database
+    rows = database.execute(_KILL[db_api.get_engine().dialect.name] % name)
+    if db_api.get_engine().dialect.name == 'mysql':
+        for (conn_id,) in rows:
+            database.execute('KILL %d' % conn_id)
+    return len(rows)
+
+
+def _backend_id() -> int:
+    with db_api.transaction() as s:
+        if db_api.get_engine().dialect.name == 'postgresql':
+            return s.execute(sa.text('SELECT pg_backend_pid()')).scalar()
+        return s.execute(sa.text('SELECT CONNECTION_ID()')).scalar()
+
+
+def test_an_idle_dropped_connection_is_pinged_and_replaced(db,
+                                                           monkeypatch):
+    monkeypatch.setattr(db_api, 'PING_AFTER_IDLE_SECONDS', 0.2)
+    first = _backend_id()
+    assert _drop_server_side(db) >= 1
+    time.sleep(0.5)
+    # No error: the ping found the connection dead and took a new one.
+    assert _backend_id() != first
+
+
+def test_a_busy_dropped_connection_fails_once_then_retries(db,
+                                                           monkeypatch):
+    monkeypatch.setattr(db_api, 'PING_AFTER_IDLE_SECONDS', 3600)
+    first = _backend_id()
+    assert _drop_server_side(db) >= 1
+    calls = []
+
+    @db_api.retry_on_db_error
+    def work() -> int:
+        calls.append(1)
+        return _backend_id()
+
+    assert work() != first
+    assert len(calls) == 2
