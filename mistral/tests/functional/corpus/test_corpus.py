@@ -47,9 +47,15 @@ def _run_deployed(dep: Any, case: dict) -> list[str]:
 def _selected_deployed(session: pytest.Session) -> list[dict]:
     """The deployed cases this session runs (all of them, unless ``-k``
     or node ids picked some)."""
+    # Only this module's test_deployed (other modules have tests of that
+    # name too, without the case parameter).
     names = {item.callspec.params['case']['name']
              for item in session.items
-             if getattr(item, 'originalname', None) == 'test_deployed'}
+             if getattr(item, 'originalname', None) == 'test_deployed'
+             and getattr(item, 'module', None) is not None
+             and item.module.__name__ == __name__
+             and 'case' in getattr(getattr(item, 'callspec', None),
+                                   'params', {})}
     return [c for c in DEPLOYED if c['name'] in names]
 
 
