@@ -32,6 +32,9 @@ class Run:
     # with-items tasks whose remaining elements continue in a later
     # transaction (one message each).
     continued_items: set[str] = dataclasses.field(default_factory=set)
+    # True when the execution was created in this transaction: every task
+    # it has is then in ``tasks`` (finishing needs no query for them).
+    all_tasks_known: bool = False
     # Ids of inline actions past the budget, listed by the engine message
     # that will run them (see tasks._defer_inline).
     deferred_inline: list[str] | None = None

@@ -127,7 +127,8 @@ def start(session: orm.Session, batch: Any, ctx: dict[str, Any],
     limits.check_size('params', params, 'WorkflowExecution')
     wf_ex = _new_execution(session, wf_def, spec, wf_ex_id, description,
                            full_input, params, project_id)
-    _start_execution(Run(session, batch, ctx, wf_ex, spec))
+    _start_execution(Run(session, batch, ctx, wf_ex, spec,
+                         all_tasks_known=True))
     return wf_ex
 
 
@@ -171,7 +172,8 @@ def start_child(run: Run, task_ex: models.TaskExecution,
                            'sub-workflow execution', full_input, params,
                            parent.project_id, task_execution_id=task_ex.id,
                            root_execution_id=root_id)
-    _start_execution(Run(run.session, run.batch, run.ctx, child, spec))
+    _start_execution(Run(run.session, run.batch, run.ctx, child, spec,
+                         all_tasks_known=True))
 
 
 def dispatch(run: Run, effects: list[Any]) -> None:
@@ -342,15 +344,25 @@ def finish(run: Run, forced_state: str | None = None,
     s = run.session
     wf_ex = run.wf_ex
     te = models.TaskExecution
-    ends = sa.select(te).where(te.workflow_execution_id == wf_ex.id,
-                               te.has_next_tasks.is_(False),
-                               te.state.in_(tuple(states.COMPLETED)))
-    if run.spec.type == 'reverse':
-        # A reverse workflow ends with its target task.
-        ends = ends.where(te.name == (wf_ex.params or {}).get('task_name'))
-    end_tasks = s.execute(
-        ends.options(orm.undefer(te.in_context))
-        .order_by(te.finished_at, te.created_at)).scalars().all()
+    target = (wf_ex.params or {}).get('task_name') \
+        if run.spec.type == 'reverse' else None
+    known = _known_tasks(run)
+    if known is not None:
+        end_tasks = sorted(
+            (t for t in known if not t.has_next_tasks
+             and t.state in states.COMPLETED
+             and (target is None or t.name == target)),
+            key=lambda t: (t.finished_at, t.created_at))
+    else:
+        ends = sa.select(te).where(te.workflow_execution_id == wf_ex.id,
+                                   te.has_next_tasks.is_(False),
+                                   te.state.in_(tuple(states.COMPLETED)))
+        if target is not None:
+            # A reverse workflow ends with its target task.
+            ends = ends.where(te.name == target)
+        end_tasks = s.execute(
+            ends.options(orm.undefer(te.in_context))
+            .order_by(te.finished_at, te.created_at)).scalars().all()
     final_context = contexts.final_context(run, list(end_tasks))
     if final_context is None:
         final_context = data_flow.merge_end_contexts(
@@ -360,13 +372,20 @@ def finish(run: Run, forced_state: str | None = None,
     failed: list[lifecycle.FailedTask] = []
     cancelled: list[str] = []
     if forced_state is None:
-        problem = s.execute(
-            sa.select(te).where(
-                te.workflow_execution_id == wf_ex.id,
-                sa.or_(sa.and_(te.state == states.ERROR,
-                               te.error_handled.is_(False)),
-                       te.state == states.CANCELLED))
-            .order_by(te.created_at)).scalars().all()
+        if known is not None:
+            problem = sorted(
+                (t for t in known
+                 if (t.state == states.ERROR and not t.error_handled)
+                 or t.state == states.CANCELLED),
+                key=lambda t: t.created_at)
+        else:
+            problem = s.execute(
+                sa.select(te).where(
+                    te.workflow_execution_id == wf_ex.id,
+                    sa.or_(sa.and_(te.state == states.ERROR,
+                                   te.error_handled.is_(False)),
+                           te.state == states.CANCELLED))
+                .order_by(te.created_at)).scalars().all()
         cancelled = [t.name for t in problem if t.state == states.CANCELLED]
         failed = [lifecycle.FailedTask(t.id, t.name, t.state_info,
                                        _action_errors(s, t.id))
@@ -389,6 +408,14 @@ def finish(run: Run, forced_state: str | None = None,
         run.batch.add('engine', 'on_workflow_complete',
                       {'wf_ex_id': wf_ex.id}, ctx=run.ctx)
     LOG.debug('Workflow execution %s finished: %s', wf_ex.id, wf_ex.state)
+
+
+def _known_tasks(run: Run) -> list[models.TaskExecution] | None:
+    """This execution's tasks when the transaction holds all of them."""
+    if not run.all_tasks_known:
+        return None
+    return [t for t in run.tasks.values()
+            if t.workflow_execution_id == run.wf_ex.id]
 
 
 def _action_errors(s: orm.Session, task_ex_id: str
