@@ -55,6 +55,17 @@ class Resource(wtypes.Base):
 _PLAIN: dict[type, dict[str, tuple[type, ...]]] = {}
 
 _AS_IS, _JSON_TEXT, _GENERIC = 0, 1, 2
+_NONE = type(None)
+# How our attribute types go to JSON, and which Python values WSME's
+# validation would leave unchanged (stored without it by from_dict).
+# Anything else is rendered and validated by WSME itself.
+_DATATYPES: dict[Any, tuple[int, tuple[type, ...]]] = {
+    wtypes.text: (_AS_IS, (str, _NONE)),
+    int: (_AS_IS, (int, _NONE)),
+    bool: (_AS_IS, (bool, _NONE)),
+    float: (_AS_IS, ()),
+    jsontype: (_JSON_TEXT, (dict, list, str, int, float, bool, _NONE)),
+}
 
 
 class _JsonRenderer:
@@ -67,16 +78,10 @@ class _JsonRenderer:
         self._plan: list[tuple[str, str, int, Any]] | None = None
 
     def _make_plan(self, cls: type) -> list[tuple[str, str, int, Any]]:
-        plan = []
-        for attr in wtypes.list_attributes(cls):
-            if attr.datatype in (wtypes.text, int, bool, float):
-                kind = _AS_IS
-            elif attr.datatype is jsontype:
-                kind = _JSON_TEXT
-            else:
-                kind = _GENERIC
-            plan.append((attr.key, attr.name, kind, attr.datatype))
-        return plan
+        return [(attr.key, attr.name,
+                 _DATATYPES.get(attr.datatype, (_GENERIC, ()))[0],
+                 attr.datatype)
+                for attr in wtypes.list_attributes(cls)]
 
     def __call__(self, datatype: type, value: Any) -> Any:
         if value is None:
@@ -109,18 +114,10 @@ def _plain_attributes(cls: type) -> dict[str, tuple[type, ...]]:
     values of the given Python types (text, integers, booleans, JSON)."""
     found = _PLAIN.get(cls)
     if found is None:
-        found = {}
-        for attr in wtypes.list_attributes(cls):
-            if attr.datatype is wtypes.text:
-                found[attr.key] = (str, type(None))
-            elif attr.datatype is int:
-                found[attr.key] = (int, type(None))
-            elif attr.datatype is bool:
-                found[attr.key] = (bool, type(None))
-            elif attr.datatype is jsontype:
-                found[attr.key] = (dict, list, str, int, float, bool,
-                                   type(None))
-        _PLAIN[cls] = found
+        found = _PLAIN[cls] = {
+            attr.key: _DATATYPES[attr.datatype][1]
+            for attr in wtypes.list_attributes(cls)
+            if _DATATYPES.get(attr.datatype, (None, ()))[1]}
     return found
 
 
