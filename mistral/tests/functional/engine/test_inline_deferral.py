@@ -43,7 +43,7 @@ def _run_inline_messages() -> int:
 
 def test_wide_fan_out_runs_inline_over_several_transactions(env):
     CONF.set_override('inline_actions_per_transaction', 7, group='engine')
-    env.create_workflows(_fanout(30).replace('fan30', 'fan30d'))
+    env.create_workflows(_fanout(30, 'fan30d'))
     ex = env.start('fan30d')
     wf = env.wait(ex['id'], timeout=120)
     assert wf.state == 'SUCCESS', wf.state_info
@@ -63,7 +63,7 @@ def test_wide_fan_out_runs_inline_over_several_transactions(env):
 
 def test_long_inline_chain_continues_past_the_budget(env):
     CONF.set_override('inline_actions_per_transaction', 3, group='engine')
-    env.create_workflows(_chain(12).replace('chain12', 'chain12d'))
+    env.create_workflows(_chain(12, 'chain12d'))
     ex = env.start('chain12d')
     wf = env.wait(ex['id'], timeout=120)
     assert wf.state == 'SUCCESS', wf.state_info
@@ -73,7 +73,7 @@ def test_long_inline_chain_continues_past_the_budget(env):
 
 def test_a_repeated_message_changes_nothing(env):
     CONF.set_override('inline_actions_per_transaction', 4, group='engine')
-    env.create_workflows(_fanout(6).replace('fan6', 'fan6r'))
+    env.create_workflows(_fanout(6, 'fan6r'))
     ex = env.start('fan6r')
     assert env.wait(ex['id'], timeout=120).state == 'SUCCESS'
     before = {a.id: (a.state, a.updated_at) for a in _actions(ex['id'])}
@@ -86,7 +86,7 @@ def test_a_repeated_message_changes_nothing(env):
 
 def test_deferred_actions_of_a_finished_workflow_do_not_run(env):
     CONF.set_override('inline_actions_per_transaction', 2, group='engine')
-    env.create_workflows(_fanout(5).replace('fan5', 'fan5c'))
+    env.create_workflows(_fanout(5, 'fan5c'))
     ex = env.start('fan5c')
     assert env.wait(ex['id'], timeout=120).state == 'SUCCESS'
     # As if the workflow had been cancelled while one deferral waited.

@@ -71,9 +71,10 @@ def counting() -> Iterator[StatementCounter]:
         sa.event.remove(orm.Mapper, 'load', counter.on_load)
 
 
-def _fanout(n: int) -> str:
+def _fanout(n: int, name: str = '') -> str:
     branches = ['b%d' % i for i in range(n)]
-    lines = ['version: "2.0"', 'fan%d:' % n, '  tasks:', '    start:',
+    lines = ['version: "2.0"', '%s:' % (name or 'fan%d' % n), '  tasks:',
+             '    start:',
              '      action: std.noop', '      on-success:']
     lines += ['        - %s' % b for b in branches]
     for b in branches:
@@ -84,8 +85,8 @@ def _fanout(n: int) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _chain(n: int) -> str:
-    lines = ['version: "2.0"', 'chain%d:' % n, '  tasks:']
+def _chain(n: int, name: str = '') -> str:
+    lines = ['version: "2.0"', '%s:' % (name or 'chain%d' % n), '  tasks:']
     for i in range(n):
         lines += ['    t%d:' % i, '      action: std.echo output=%d' % i,
                   '      publish:', '        last: <% task().result %>']
@@ -94,17 +95,18 @@ def _chain(n: int) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _with_items(n: int, concurrency: int | None) -> str:
+def _with_items(n: int, concurrency: int | None, name: str = '') -> str:
     conc = '      concurrency: %d\n' % concurrency if concurrency else ''
     return ('version: "2.0"\n'
-            'items%d:\n'
+            '%s:\n'
             '  tasks:\n'
             '    loop:\n'
             '      with-items: i in <%% range(%d) %%>\n'
             '%s'
             '      action: std.echo output=<%% $.i %%>\n'
             '      publish:\n'
-            '        total: <%% len(task().result) %%>\n' % (n, n, conc))
+            '        total: <%% len(task().result) %%>\n'
+            % (name or 'items%d' % n, n, conc))
 
 
 INLINE = pytest.mark.parametrize('inline', [True, False],
@@ -138,45 +140,45 @@ def _per_unit_growth(small: StatementCounter, n_small: int,
     return max(growth(small.total, large.total), loaded)
 
 
-@INLINE
-def test_join_arrivals_cost_the_same_for_10_and_80_branches(env, inline):
+def _assert_constant_cost(env, make, n_small: int, n_large: int,
+                          units, suffix: str) -> None:
+    """Run ``make(n, name)`` for both sizes; ``units(n)`` is what one run
+    does (tasks, items)."""
+    runs = []
+    for n in (n_small, n_large):
+        name = 'w%d%s' % (n, suffix)
+        runs.append(_run(env, make(n, name), name))
+    small, large = runs
+    growth = _per_unit_growth(small, units(n_small), large, units(n_large))
+    # Constant cost per unit keeps the growth near 1; an O(N) step per
+    # unit makes it about n_large / n_small.
+    assert growth < 2, (growth, small.counts, large.counts)
+    # And the absolute cost per unit stays small.
+    assert large.total / units(n_large) < 30, large.counts
+
+
+def _suffix(inline: bool) -> str:
     CONF.set_override('inline_builtin_actions', inline, group='engine')
     # Distinct names per case: the definitions live for the whole module.
-    suffix = 'i' if inline else 'x'
-    small = _run(env, _fanout(10).replace('fan10', 'fan10' + suffix),
-                 'fan10' + suffix)
-    large = _run(env, _fanout(80).replace('fan80', 'fan80' + suffix),
-                 'fan80' + suffix)
-    growth = _per_unit_growth(small, 12, large, 82)
-    # Constant cost per arrival keeps the growth near 1; an O(N) step per
-    # arrival makes it about N_large / N_small (8 here).
-    assert growth < 2, (growth, small.counts, large.counts)
-    # And the absolute cost per task stays small.
-    assert large.total / 82 < 30, large.counts
+    return 'i' if inline else 'x'
+
+
+@INLINE
+def test_join_arrivals_cost_the_same_for_10_and_80_branches(env, inline):
+    # start + branches + join_all
+    _assert_constant_cost(env, _fanout, 10, 80, lambda n: n + 2,
+                          'f' + _suffix(inline))
 
 
 @INLINE
 def test_chain_steps_cost_the_same_for_5_and_40_tasks(env, inline):
-    CONF.set_override('inline_builtin_actions', inline, group='engine')
-    suffix = 'i' if inline else 'x'
-    small = _run(env, _chain(5).replace('chain5', 'chain5' + suffix),
-                 'chain5' + suffix)
-    large = _run(env, _chain(40).replace('chain40', 'chain40' + suffix),
-                 'chain40' + suffix)
-    growth = _per_unit_growth(small, 5, large, 40)
-    assert growth < 2, (growth, small.counts, large.counts)
-    assert large.total / 40 < 30, large.counts
+    _assert_constant_cost(env, _chain, 5, 40, lambda n: n,
+                          'c' + _suffix(inline))
 
 
 @INLINE
 @pytest.mark.parametrize('concurrency', [None, 5])
 def test_with_items_cost_per_item_is_constant(env, concurrency, inline):
-    CONF.set_override('inline_builtin_actions', inline, group='engine')
-    suffix = 'c%s%s' % (concurrency, 'i' if inline else 'x')
-    small = _run(env, _with_items(20, concurrency).replace(
-        'items20', 'items20' + suffix), 'items20' + suffix)
-    large = _run(env, _with_items(200, concurrency).replace(
-        'items200', 'items200' + suffix), 'items200' + suffix)
-    growth = _per_unit_growth(small, 20, large, 200)
-    assert growth < 2, (growth, small.counts, large.counts)
-    assert large.total / 200 < 30, large.counts
+    _assert_constant_cost(
+        env, lambda n, name: _with_items(n, concurrency, name), 20, 200,
+        lambda n: n, 'i%s%s' % (concurrency, _suffix(inline)))
