@@ -35,17 +35,11 @@ def _argspec_of(func: Any) -> Any:
 
 
 def _getargspec(method: Any) -> Any:
-    # Bound methods are new objects on each access; their function is not.
-    func = getattr(method, '__func__', method)
-    if getattr(method, '__self__', None) is not None and func is not method:
-        # pecan only looks at the names; the same for every instance.
-        try:
-            return _argspec_of(func)
-        except TypeError:  # unhashable callable
-            return _original(method)
+    # Bound methods are new objects on each access; their function is not,
+    # and pecan only looks at the names, the same for every instance.
     try:
-        return _argspec_of(method)
-    except TypeError:
+        return _argspec_of(getattr(method, '__func__', method))
+    except TypeError:  # an unhashable callable
         return _original(method)
 
 
