@@ -48,6 +48,26 @@ def _profiling() -> bool:
         return False
 
 
+class _WhenEnabled:
+    """Route through an oslo.middleware filter only while it has work.
+
+    Those filters inspect their own ``process_response`` signature on every
+    request, a cost worth skipping while they are switched off (CORS with
+    no allowed origin, proxy headers not trusted)."""
+
+    def __init__(self, app: Callable[..., Any], middleware: Callable[..., Any],
+                 enabled: Callable[[], bool]) -> None:
+        self._app = app
+        self._middleware = middleware
+        self._enabled = enabled
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Any:
+        if self._enabled():
+            return self._middleware(environ, start_response)
+        return self._app(environ, start_response)
+
+
 def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Build the API WSGI application from ``CONF``."""
     pecan_speedups.install()
@@ -82,8 +102,12 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
         # X-Trace-HMAC) are traced; others pass untouched.
         app = osprofiler_web.WsgiMiddleware(
             app, hmac_keys=CONF.profiler.hmac_keys, enabled=True)
-    app = cors.CORS(app, CONF)
-    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, CONF)
+    cors_mw = cors.CORS(app, CONF)
+    app = _WhenEnabled(app, cors_mw, lambda: bool(cors_mw.allowed_origins))
+    proxy_mw = http_proxy_to_wsgi.HTTPProxyToWSGI(app, CONF)
+    app = _WhenEnabled(
+        app, proxy_mw,
+        lambda: bool(CONF.oslo_middleware.enable_proxy_headers_parsing))
     if CONF.healthcheck.enabled:
         from mistral.api import healthcheck
 

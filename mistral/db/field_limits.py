@@ -69,12 +69,28 @@ def _before_flush(session: orm.Session, _context: Any,
 
 
 def _has_nul(params: Any) -> bool:
+    # Runs for every statement on PostgreSQL: a loop over the values with
+    # exact type checks, recursing only into containers (executemany
+    # parameter lists, dicts), costs a fraction of a generic recursion.
     if isinstance(params, str):
         return '\x00' in params
     if isinstance(params, dict):
-        return any(_has_nul(v) for v in params.values())
-    if isinstance(params, (list, tuple)):
-        return any(_has_nul(v) for v in params)
+        values: Any = params.values()
+    elif isinstance(params, (list, tuple)):
+        values = params
+    else:
+        return False
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            if '\x00' in value:
+                return True
+        elif kind is dict or kind is list or kind is tuple:
+            if _has_nul(value):
+                return True
+        elif isinstance(value, (str, dict, list, tuple)) and \
+                _has_nul(value):
+            return True
     return False
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -14,9 +15,26 @@ from mistral.db import models
 from mistral.lang import parser
 from mistral.utils.lru import LRU
 
-# Parsed specs by (definition id, updated_at): a definition's spec is parsed
-# once per process until the definition changes.
-_specs: LRU[Any] = LRU(512)
+# A stored definition's spec, as stored (dict) and parsed, by (id,
+# version): loaded and parsed once per process until the definition changes.
+_specs: LRU[tuple[Any, Any]] = LRU(512)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowRef:
+    """What starting an execution needs of a stored workflow definition.
+
+    Looked up with a narrow column list: the definition text and its spec
+    JSON are only read (and parsed) once per version, not per start.
+    """
+
+    id: str
+    name: str
+    namespace: str
+    project_id: str | None
+    tags: Any
+    version: tuple[Any, ...]
+    spec: Any  # the stored spec dict: shared between starts, never mutated
 
 
 def _is_uuid(value: str) -> bool:
@@ -32,40 +50,77 @@ def _visible(model: type, project_id: str | None):
     return listing.scope_condition(model, project_id)
 
 
+def _lookup_columns() -> tuple[Any, ...]:
+    wf = models.WorkflowDefinition
+    return (wf.id, wf.name, wf.namespace, wf.project_id, wf.tags,
+            wf.created_at, wf.updated_at, wf.checksum)
+
+
+# Built statements per (kind, project): building the scope condition costs
+# more than running the cached compiled form, and starts repeat them.
+_statements: LRU[Any] = LRU(256)
+
+
+def _statement(by_id: bool, project_id: str | None) -> Any:
+    key = (by_id, project_id)
+    stmt = _statements.get(key)
+    if stmt is None:
+        wf = models.WorkflowDefinition
+        if by_id:
+            where = [wf.id == sa.bindparam('ident')]
+        else:
+            where = [wf.name == sa.bindparam('ident'),
+                     wf.namespace == sa.bindparam('ns')]
+        stmt = sa.select(*_lookup_columns()).where(
+            *where, _visible(wf, project_id))
+        _statements.put(key, stmt)
+    return stmt
+
+
+def _ref(session: orm.Session, row: Any) -> WorkflowRef:
+    version = (row.updated_at or row.created_at, row.checksum)
+    cached = _specs.get((row.id, version))
+    if cached is None:
+        wf = models.WorkflowDefinition
+        spec_dict = session.execute(
+            sa.select(wf.spec).where(wf.id == row.id)).scalar_one()
+        cached = (spec_dict, parser.workflow_spec_from_dict(spec_dict))
+        _specs.put((row.id, version), cached)
+    return WorkflowRef(id=row.id, name=row.name, namespace=row.namespace,
+                       project_id=row.project_id, tags=row.tags,
+                       version=version, spec=cached[0])
+
+
 def find_workflow(session: orm.Session, identifier: str, namespace: str,
-                  project_id: str | None) -> models.WorkflowDefinition:
+                  project_id: str | None) -> WorkflowRef:
     """A workflow by id, or by name in ``namespace`` (then the default
     namespace); the project's own definition wins over a public one."""
-    wf = models.WorkflowDefinition
-    stmt = sa.select(wf).options(orm.undefer(wf.spec))
     if _is_uuid(identifier):
-        row = session.execute(stmt.where(
-            wf.id == identifier,
-            _visible(wf, project_id))).scalar_one_or_none()
+        row = session.execute(_statement(True, project_id),
+                              {'ident': identifier}).first()
         if row is not None:
-            return row
+            return _ref(session, row)
     namespaces = [namespace or '']
     if namespace:
         namespaces.append('')
     for ns in namespaces:
-        found = session.execute(stmt.where(
-            wf.name == identifier, wf.namespace == ns,
-            _visible(wf, project_id))).scalars().all()
+        found = session.execute(_statement(False, project_id),
+                                {'ident': identifier, 'ns': ns}).all()
         if found:
             own = [r for r in found if r.project_id == project_id]
-            return (own or found)[0]
+            return _ref(session, (own or found)[0])
     raise exc.DBEntityNotFoundError(
         'Workflow not found [workflow_identifier=%s, namespace=%s]'
         % (identifier, namespace or ''))
 
 
-def workflow_spec(wf_def: models.WorkflowDefinition) -> Any:
-    key = (wf_def.id, wf_def.updated_at or wf_def.created_at)
-    spec = _specs.get(key)
-    if spec is None:
-        spec = parser.workflow_spec_from_dict(wf_def.spec)
-        _specs.put(key, spec)
-    return spec
+def workflow_spec(wf_def: WorkflowRef) -> Any:
+    """The parsed spec of a definition found with find_workflow."""
+    cached = _specs.get((wf_def.id, wf_def.version))
+    if cached is None:
+        cached = (wf_def.spec, parser.workflow_spec_from_dict(wf_def.spec))
+        _specs.put((wf_def.id, wf_def.version), cached)
+    return cached[1]
 
 
 def find_environment(session: orm.Session, name: str,

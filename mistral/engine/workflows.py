@@ -48,7 +48,7 @@ def _resolve_env(session: orm.Session, params: dict[str, Any],
     return env
 
 
-def _new_execution(session: orm.Session, wf_def: models.WorkflowDefinition,
+def _new_execution(session: orm.Session, wf_def: definitions.WorkflowRef,
                    spec: Any, wf_ex_id: str | None, description: str,
                    wf_input: dict[str, Any], params: dict[str, Any],
                    project_id: str | None,

@@ -147,3 +147,44 @@ def test_policy_tools() -> None:
     assert '"workflows:get": "rule:admin_only or rule:project_reader"' \
         in effective
     assert '"code_sources:create": "rule:admin_only"' in effective
+
+
+def test_decisions_are_cached_for_a_bounded_time(monkeypatch) -> None:
+    """Decisions are reused for DECISION_TTL seconds, per rule, target
+    and credentials; a changed rule applies once that time has passed."""
+    from oslo_policy import policy as oslo_policy
+
+    access.reset()
+    enforcer = access.get_enforcer(use_conf=False)
+    clock = [1000.0]
+    monkeypatch.setattr(access.time, 'monotonic', lambda: clock[0])
+    calls = []
+    real = enforcer.authorize
+
+    def counting(rule, target, creds, *args, **kwargs):
+        calls.append(rule)
+        return real(rule, target, creds, *args, **kwargs)
+
+    monkeypatch.setattr(enforcer, 'authorize', counting)
+    member, reader = _ctx('member'), _ctx('reader')
+    try:
+        access.enforce('executions:create', member)
+        access.enforce('executions:create', member)
+        assert calls == ['executions:create']
+        # Other credentials are decided on their own.
+        with pytest.raises(exc.NotAllowedException):
+            access.enforce('executions:create', reader)
+        assert len(calls) == 2
+        # Another project in the target is another decision too.
+        with pytest.raises(exc.NotAllowedException):
+            access.enforce('executions:create', member,
+                           {'project_id': 'q', 'user_id': None})
+        assert len(calls) == 3
+        enforcer.set_rules(oslo_policy.Rules.from_dict(
+            {'executions:create': '!'}), overwrite=False)
+        access.enforce('executions:create', member)  # still the old answer
+        clock[0] += access.DECISION_TTL
+        with pytest.raises(exc.NotAllowedException):
+            access.enforce('executions:create', member)
+    finally:
+        access.reset()

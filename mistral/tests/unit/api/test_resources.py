@@ -349,3 +349,26 @@ def test_workflow_fields_follow_the_spec(app: Any) -> None:
         'next': 'http://localhost/v2/workflows?sort_keys=created_at,id&'
                 'sort_dirs=asc,asc&limit=1&marker=%s&fields=id,name,spec'
                 % wf['id']}
+
+
+def test_cors_only_when_an_origin_is_allowed(app: Any) -> None:
+    import webtest
+    from oslo_config import cfg
+
+    from mistral.api import app as api_app
+
+    asked = {'Origin': 'https://ui.example'}
+    r = app.get('/v2/workflows', headers=asked)
+    assert 'Access-Control-Allow-Origin' not in r.headers
+    cfg.CONF.set_override('allowed_origin', ['https://ui.example'],
+                          group='cors')
+    try:
+        with_cors = webtest.TestApp(api_app.setup_app())
+        r = with_cors.get('/v2/workflows', headers=asked)
+        assert r.headers['Access-Control-Allow-Origin'] == \
+            'https://ui.example'
+        r = with_cors.get('/v2/workflows',
+                          headers={'Origin': 'https://other.example'})
+        assert 'Access-Control-Allow-Origin' not in r.headers
+    finally:
+        cfg.CONF.clear_override('allowed_origin', group='cors')
