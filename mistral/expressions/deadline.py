@@ -58,6 +58,11 @@ _watchdog: threading.Thread | None = None
 _wake_at: float | None = None
 # While a shielded evaluation is overdue, look again this often.
 _SHIELD_POLL = 0.01
+# With nothing to watch, the watchdog still wakes up this often. A new
+# evaluation whose deadline is later than that wake-up then needs no
+# notify(): waking the watchdog for every evaluation cost a thread switch
+# per expression (a measurable share of the engine's CPU).
+_IDLE_WAKE = 1.0
 
 
 def _set_async_exc(thread_id: int, exc: type | None) -> None:
@@ -86,7 +91,9 @@ def _watch() -> None:
                 else:
                     left = entry.deadline - now
                     wait = left if wait is None else min(wait, left)
-            _wake_at = None if wait is None else now + wait
+            if wait is None:
+                wait = _IDLE_WAKE
+            _wake_at = now + wait
             _lock.wait(wait)
 
 
@@ -144,4 +151,7 @@ def shielded() -> Iterator[None]:
         if entry is not None:
             with _lock:
                 entry.shield -= 1
-                _lock.notify()
+                # Overdue while shielded: the watchdog polls every
+                # _SHIELD_POLL; tell it now rather than then.
+                if entry.deadline <= time.monotonic():
+                    _lock.notify()
