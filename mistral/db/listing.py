@@ -18,6 +18,7 @@ from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral.db import types as db_types
+from mistral.utils.lru import LRU
 
 # Filter prefixes accepted in query values, e.g. ``state=neq:ERROR``.
 OPERATORS = ('eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'has', 'in', 'nin')
@@ -171,9 +172,24 @@ def shared_ids(project_id: str | None, resource_type: str) -> sa.Select:
 _SHARABLE = {'workflow_definitions_v2': 'workflow'}
 
 
+# Built conditions by (model, project): SQL expressions are immutable, so
+# one can serve every query of a project; building it costs about as much
+# as running a small cached query.
+_scopes: LRU[Any] = LRU(1024)
+
+
 def scope_condition(model: type, project_id: str | None) -> Any:
     """Rows of the caller's project, shared with everyone, or shared with
     the caller's project and accepted by it."""
+    key = (model, project_id)
+    cond = _scopes.get(key)
+    if cond is None:
+        cond = _build_scope_condition(model, project_id)
+        _scopes.put(key, cond)
+    return cond
+
+
+def _build_scope_condition(model: type, project_id: str | None) -> Any:
     own = model.project_id == project_id
     conds = [own]
     if hasattr(model, 'scope'):

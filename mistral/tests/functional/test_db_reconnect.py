@@ -81,3 +81,32 @@ def test_a_busy_dropped_connection_fails_once_then_retries(db,
 
     assert work() != first
     assert len(calls) == 2
+
+
+def test_reads_run_outside_a_transaction_and_leave_none_behind(db) -> None:
+    """On PostgreSQL a read session takes no transaction (no BEGIN and
+    ROLLBACK round trips); the pooled connection it used is transactional
+    again afterwards, so a write session on it still rolls back as one."""
+    with db_api.transaction() as s:
+        s.execute(sa.text('CREATE TABLE probe (v INTEGER)'))
+    postgres = db_api.get_engine().dialect.name == 'postgresql'
+    with db_api.read_session() as s:
+        rows = s.execute(sa.text('SELECT count(*) FROM probe')).scalar()
+        assert rows == 0
+        if postgres:
+            # now() is the start of the transaction: equal to the
+            # statement's own start time only outside a transaction block.
+            assert s.execute(sa.text(
+                'SELECT now() = statement_timestamp()')).scalar() is True
+            raw = s.connection().connection.dbapi_connection
+            assert raw.autocommit is True
+    with pytest.raises(RuntimeError):
+        with db_api.transaction() as s:
+            s.execute(sa.text('INSERT INTO probe VALUES (1)'))
+            if postgres:
+                assert s.connection().connection.dbapi_connection \
+                    .autocommit is False
+            raise RuntimeError('roll back')
+    with db_api.read_session() as s:
+        assert s.execute(sa.text('SELECT count(*) FROM probe')).scalar() \
+            == 0

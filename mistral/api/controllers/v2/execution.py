@@ -53,7 +53,8 @@ def to_resource(row: dict[str, Any], fields: Any = None
                                      or 'published_global' in fields):
         values['published_global'] = published_global(row)
     if fields:
-        values = {k: v for k, v in values.items() if k in fields}
+        wanted = frozenset(fields)
+        values = {k: v for k, v in values.items() if k in wanted}
     return resources.Execution.from_dict(values)
 
 

@@ -22,13 +22,25 @@ class Resource(wtypes.Base):
         super().__init_subclass__(**kwargs)
         wsme_json.tojson.when_object(cls)(_JsonRenderer())
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any change after from_dict() makes its record of the attributes
+        # it set stale: the renderer then looks at every attribute.
+        self.__dict__.pop('_wire_keys', None)
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__.pop('_wire_keys', None)
+        super().__delattr__(name)
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> 'Resource':
         obj = cls()
         plain = _plain_attributes(cls)
         holder = None
+        keys = set()
         for key, val in values.items():
             if key in cls._fields:
+                keys.add(key)
                 if isinstance(val, datetime.datetime):
                     val = timeutils.to_wire(val)
                 if key in plain and type(val) in plain[key]:
@@ -41,6 +53,12 @@ class Resource(wtypes.Base):
                     setattr(holder, key, val)
                 else:
                     setattr(obj, key, val)
+                    if val is wtypes.Unset:
+                        keys.discard(key)
+        # Which attributes are set, so rendering a row does not probe the
+        # unset ones (each probe of an empty slot raises AttributeError
+        # inside getattr: most of the cost of a narrow list).
+        obj.__dict__['_wire_keys'] = keys
         return obj
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,7 +114,10 @@ class _JsonRenderer:
         if holder is None:
             return out
         unset = wtypes.Unset
+        keys = value.__dict__.get('_wire_keys')
         for key, name, kind, attr_type in plan:
+            if keys is not None and key not in keys:
+                continue
             val = getattr(holder, key, unset)
             if val is unset:
                 continue
