@@ -149,6 +149,43 @@ def _lookup_path(path: str, context: Mapping[str, Any]) -> Any:
     return _MISSING  # anything else: let YAQL convert it
 
 
+# `task().result` (and `task().published.x`...): the usual way to publish a
+# task's result. Calling the registered task() function and reading the
+# path gives what YAQL gives, without its parser and overload resolution.
+_TASK_PATH_RE = re.compile(
+    r'^\s*task\(\s*\)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$')
+
+
+def _copy_plain(value: Any) -> Any:
+    # YAQL hands out copies of containers; so does the fast path.
+    if isinstance(value, dict):
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copy_plain(v) for v in value]
+    return value
+
+
+def _current_task_path(path: str) -> Any:
+    func = _yaql.registered_function('task')
+    if func is None:
+        return _MISSING
+    try:
+        value = func(_da.current_context())
+    except Exception:
+        # Evaluated again by YAQL, which words the error.
+        return _MISSING
+    for key in path[1:].split('.'):
+        if type(value) is not dict:
+            return _MISSING
+        value = value.get(key, _MISSING)
+        if value is _MISSING:
+            return _MISSING
+    if isinstance(value, (str, int, float, bool, dict, list)) or \
+            value is None:
+        return _copy_plain(value)
+    return _MISSING
+
+
 def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
     whole = _patterns.WHOLE_YAQL_RE.match(text)
 
@@ -156,6 +193,11 @@ def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
         path = _PATH_RE.match(whole.group(1))
         if path:
             found = _lookup_path(path.group(1), context)
+            if found is not _MISSING:
+                return found
+        task_path = _TASK_PATH_RE.match(whole.group(1))
+        if task_path:
+            found = _current_task_path(task_path.group(1))
             if found is not _MISSING:
                 return found
         return _yaql.evaluate(whole.group(1), context)

@@ -151,9 +151,21 @@ def _sequence(start: int = 0, step: int = 1) -> Iterator[int]:
     return _interruptible(itertools.count(start, step))
 
 
+# The functions registered in the engine, by name (for fast paths that
+# call one directly, see mistral.expressions).
+_registered: dict[str, Callable[..., Any]] = {}
+
+
+def registered_function(name: str) -> Callable[..., Any] | None:
+    """The function yaql calls for ``name()`` (a plugin may replace ours)."""
+    _engine_and_context()
+    return _registered.get(name)
+
+
 def _register_functions(context: Any) -> None:
     for name, func in custom_functions.load_functions().items():
         context.register_function(_yaql_function(func, name))
+        _registered[name] = func
     # yaql's own generators, made interruptible (they hide the originals).
     for func in (_range_stop, _range, _sequence):
         context.register_function(func, exclusive=True)

@@ -365,3 +365,50 @@ def test_warm_up_builds_engines():
 def test_lazy_context_values_compare_like_yaql_data(text, expected):
     ctx = {'d': {'x': 1}, 'l': [1, 2, 3], 'n': [{'a': 1}]}
     assert expr.evaluate(text, ctx) == expected
+
+
+class _TaskAccess:
+    """task() answers a fixed task dict; counts the calls."""
+
+    def __init__(self, task):
+        self.task_dict = task
+        self.calls = 0
+
+    def task(self, name, context):
+        self.calls += 1
+        return self.task_dict
+
+
+@pytest.mark.parametrize('text', [
+    '<% task().result %>', '<% task().result.items %>',
+    '<% task().published.x %>', '<% task().state %>',
+    '<% task().state_info %>', '<%task( ).result%>'])
+def test_task_path_shortcut_gives_what_yaql_gives(text):
+    from mistral.expressions import data_access as da
+    from mistral.expressions import yaql_engine
+
+    result = {'items': [1, {'a': [2]}], 'n': 3}
+    task = {'result': result, 'published': {'x': 'y'}, 'state': 'SUCCESS',
+            'state_info': None}
+    access = _TaskAccess(task)
+    fast = expr.evaluate(text, {}, access)
+    assert access.calls == 1
+    inner = text.strip()[2:-2]
+    with da.evaluation_frame({}, access):
+        slow = yaql_engine.evaluate(inner, {})
+    assert fast == slow
+    # Copies, as YAQL hands out: changing one leaves the task untouched.
+    if isinstance(fast, dict):
+        fast['items'].append('changed')
+        assert result['items'] == [1, {'a': [2]}]
+
+
+def test_task_path_shortcut_leaves_errors_to_yaql():
+    access = _TaskAccess({'result': 1})
+    with pytest.raises(exc.YaqlEvaluationException) as e:
+        expr.evaluate('<% task().missing %>', {}, access)
+    assert 'missing' in str(e.value)
+    # Not a task at all: YAQL's own error as well.
+    with pytest.raises(exc.YaqlEvaluationException):
+        expr.evaluate('<% task().result.x %>', {}, _TaskAccess(
+            {'result': 'text'}))
