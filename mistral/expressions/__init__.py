@@ -174,16 +174,8 @@ def _current_task_path(path: str) -> Any:
     except Exception:
         # Evaluated again by YAQL, which words the error.
         return _MISSING
-    for key in path[1:].split('.'):
-        if type(value) is not dict:
-            return _MISSING
-        value = value.get(key, _MISSING)
-        if value is _MISSING:
-            return _MISSING
-    if isinstance(value, (str, int, float, bool, dict, list)) or \
-            value is None:
-        return _copy_plain(value)
-    return _MISSING
+    found = _lookup_path(path, value)
+    return _MISSING if found is _MISSING else _copy_plain(found)
 
 
 def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
