@@ -16,6 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event, orm
 
+# Imported first so its before_flush check (length/NUL of new rows) is
+# registered before, and runs before, the direct insert below.
+from mistral.db import field_limits  # noqa: F401
+
 _KEY = 'mistral_pending_rows'
 _DELETES = 'mistral_pending_deletes'
 
@@ -98,9 +102,6 @@ def insert_new(session: orm.Session) -> None:
             groups.setdefault(name, []).append(obj)
     if not groups:
         return
-    from mistral.db import field_limits
-
-    nul_ok = session.get_bind().dialect.name != 'postgresql'
     conn = session.connection()
     for name in _DIRECT:
         objs = groups.get(name)
@@ -110,7 +111,6 @@ def insert_new(session: orm.Session) -> None:
         plan = _column_plan(cls)
         rows = []
         for obj in objs:
-            field_limits.check(obj, nul_ok)
             values = obj.__dict__
             row = {}
             for key, column in plan:
