@@ -332,7 +332,9 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         # Inline elements beyond this transaction's budget wait too; a
         # later engine transaction continues them (see _launch_pending).
         start = limit
-        if runs and _inline_ok(run, runs[0], descs.get(runs[0].index)):
+        inline_items = bool(runs) and _inline_ok(run, runs[0],
+                                                 descs.get(runs[0].index))
+        if inline_items:
             start = min(limit, max(run.inline_budget, 1))
         first, rest = runs[:start], runs[start:]
         # Counted so that completions look for waiting items only when
@@ -340,10 +342,8 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         rc['pending_items'] = len(rest)
         task_ex.runtime_context = rc
         if rest:
-            run.session.execute(sa.insert(models.PendingItem), [
-                {'task_execution_id': task_ex.id, 'item_index': r.index,
-                 'run': {'kind': plan.type,
-                         'item': dataclasses.asdict(r)}} for r in rest])
+            _store_pending(run, task_ex, plan.type, rest,
+                           inline_chunks=inline_items)
     else:
         first = runs
     task_ex.active_children = len(first)
@@ -582,6 +582,35 @@ def child_done(run: Run, task_ex: models.TaskExecution,
 _PENDING_READ_AHEAD = 100
 
 
+def _store_pending(run: Run, task_ex: models.TaskExecution, kind: str,
+                   rest: list[Any], inline_chunks: bool) -> None:
+    """Write the waiting elements, several to a row when they run inline
+    (taken in runs within a transaction, so a row per element would cost
+    as much as running it); one to a row when each waits for an executor
+    to free a ``concurrency`` slot.
+
+    A row's ``item_index`` is that of its first element; how many of a
+    row's elements were taken is kept in the task's runtime context
+    (``pending_taken``), so a partly taken row is never rewritten."""
+    size = (max(1, CONF.engine.inline_actions_per_transaction)
+            if inline_chunks else 1)
+    rows = []
+    for at in range(0, len(rest), size):
+        chunk = rest[at:at + size]
+        rows.append({'task_execution_id': task_ex.id,
+                     'item_index': chunk[0].index,
+                     'run': {'kind': kind,
+                             'items': [_plain(r) for r in chunk]}})
+    run.session.execute(sa.insert(models.PendingItem), rows)
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every input; the row is serialised
+    # at once, so the fields themselves will do.
+    return {f.name: getattr(item, f.name)
+            for f in dataclasses.fields(item)}
+
+
 def _read_ahead(session: orm.Session) -> dict[str, dict[str, Any]]:
     """Waiting with-items elements read ahead in this transaction, by task
     id: ``queue`` of (item_index, run) in index order, ``after`` the last
@@ -600,29 +629,16 @@ def _launch_pending(run: Run, task_ex: models.TaskExecution
     ahead_of = _read_ahead(run.session)
     queue = ahead_of['queue'].get(task_ex.id)
     if not queue:
-        # Read ahead, doubling each time this transaction comes back for
-        # more: a completion that frees one slot reads one row, a
-        # transaction that runs many elements inline reads them in a few
-        # queries instead of one per element.
-        ahead = min(2 * ahead_of['size'].get(task_ex.id, 0) or 1,
-                    _PENDING_READ_AHEAD)
-        ahead_of['size'][task_ex.id] = ahead
-        pi = models.PendingItem
-        with run.session.no_autoflush:
-            found = run.session.execute(
-                sa.select(pi.item_index, pi.run).where(
-                    pi.task_execution_id == task_ex.id,
-                    pi.item_index > ahead_of['after'].get(task_ex.id, -1))
-                .order_by(pi.item_index).limit(ahead)).all()
-        queue = ahead_of['queue'][task_ex.id] = collections.deque(found)
+        queue = ahead_of['queue'][task_ex.id] = _read_pending(
+            run, task_ex, rc, ahead_of)
     if not queue:
         return None
-    item_index, data = queue[0]
+    row_key, pos, count, kind, data = queue[0]
     item: task_plan.ActionRun | task_plan.WorkflowRun
-    if data['kind'] == 'WORKFLOW':
-        item = task_plan.WorkflowRun(**data['item'])
+    if kind == 'WORKFLOW':
+        item = task_plan.WorkflowRun(**data)
     else:
-        item = task_plan.ActionRun(**data['item'])
+        item = task_plan.ActionRun(**data)
     desc = None
     if isinstance(item, task_plan.ActionRun):
         desc = _find_action(run, item)
@@ -631,15 +647,52 @@ def _launch_pending(run: Run, task_ex: models.TaskExecution
             _continue_items_later(run, task_ex)
             return []
     queue.popleft()
-    ahead_of['after'][task_ex.id] = item_index
     rc['pending_items'] -= 1
+    if pos + 1 < count:
+        rc['pending_taken'] = [row_key, pos + 1]
+    else:
+        rc.pop('pending_taken', None)
+        # Deleted with the others taken in this transaction, before any
+        # other statement could read the table (mistral.engine.bulk).
+        bulk.delete_item_later(run.session, models.PendingItem, task_ex.id,
+                               row_key)
     task_ex.runtime_context = rc
-    # Deleted with the others taken in this transaction, before any other
-    # statement could read the table (mistral.engine.bulk).
-    bulk.delete_item_later(run.session, models.PendingItem, task_ex.id,
-                           item_index)
     task_ex.active_children += 1
     return _launch(run, task_ex, item, desc)
+
+
+def _read_pending(run: Run, task_ex: models.TaskExecution,
+                  rc: dict[str, Any], ahead_of: dict[str, dict[str, Any]]
+                  ) -> collections.deque:
+    """The next waiting elements as (row key, position in the row, row
+    size, kind, fields), skipping those of a partly taken row that were
+    taken already."""
+    # Read ahead, doubling each time this transaction comes back for
+    # more: a completion that frees one slot reads one row, a transaction
+    # that runs many elements inline reads them in a few queries.
+    ahead = min(2 * ahead_of['size'].get(task_ex.id, 0) or 1,
+                _PENDING_READ_AHEAD)
+    ahead_of['size'][task_ex.id] = ahead
+    pi = models.PendingItem
+    with run.session.no_autoflush:
+        found = run.session.execute(
+            sa.select(pi.item_index, pi.run).where(
+                pi.task_execution_id == task_ex.id,
+                pi.item_index > ahead_of['after'].get(task_ex.id, -1))
+            .order_by(pi.item_index).limit(ahead)).all()
+    taken = rc.get('pending_taken') or (None, 0)
+    queue: collections.deque = collections.deque()
+    for key, data in found:
+        # Rows of one element ('item') come from before rows held several.
+        items = data['items'] if 'items' in data else [data['item']]
+        skip = taken[1] if key == taken[0] else 0
+        for pos in range(skip, len(items)):
+            queue.append((key, pos, len(items), data['kind'], items[pos]))
+    if found:
+        # Every element read is taken before the next read (the queue is
+        # empty then), so the next read starts after the last row.
+        ahead_of['after'][task_ex.id] = found[-1][0]
+    return queue
 
 
 def _inline_ok(run: Run, item: Any, desc: Any) -> bool:
@@ -803,6 +856,7 @@ def time_out(run: Run, task_ex: models.TaskExecution,
     _read_ahead(run.session)['queue'].pop(task_ex.id, None)
     rc = _rc(task_ex)
     rc['pending_items'] = 0
+    rc.pop('pending_taken', None)
     task_ex.runtime_context = rc
     info = 'Task timed out [timeout(s)=%s].' % _fmt(timeout)
     # Its still running actions will never count: close them, so that no

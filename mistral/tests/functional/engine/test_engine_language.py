@@ -701,10 +701,28 @@ batched:
       action: std.echo output=<% $.i %>
       publish: {r: <% task().result %>}
 """, namespace='batched')
+    import sqlalchemy as sa
+
+    from mistral.db import api as db_api
+    from mistral.db import models
+
+    pending_rows = []
+
+    def seen(conn, clause, multiparams, params, options):
+        if isinstance(clause, sa.Insert) and \
+                clause.table.name == 'with_items_pending':
+            for group in multiparams or [params]:
+                pending_rows.extend(
+                    group if isinstance(group, list) else [group])
+
     cfg.CONF.set_override('inline_actions_per_transaction', 5,
                           group='engine')
+    sa.event.listen(db_api.get_engine(), 'before_execute', seen)
     try:
-        for concurrency in (0, 3):
+        # Without a limit 5 run at once and 18 wait; with 3, 20 wait and
+        # rows are taken part by part (a completion frees one slot).
+        for concurrency, waiting in ((0, 18), (3, 20)):
+            pending_rows.clear()
             ex = lang_env.start('batched', {'n': 23, 'c': concurrency},
                                 wf_namespace='batched')
             wf = lang_env.wait(ex['id'])
@@ -712,9 +730,25 @@ batched:
             assert wf.output == {'r': list(range(23))}
             [task] = lang_env.tasks(ex['id'])
             assert task.runtime_context['pending_items'] == 0
-            # All inline, over several transactions.
-            assert {a.executor_id for a in lang_env.actions(task.id)} == {
-                'inline'}
+            assert 'pending_taken' not in task.runtime_context
+            # All inline, over several transactions, each element once.
+            actions = lang_env.actions(task.id)
+            assert {a.executor_id for a in actions} == {'inline'}
+            assert sorted(a.runtime_context['index'] for a in actions) == \
+                list(range(23))
+            # Waiting inline elements are stored five (the budget) to a
+            # row, not one row each.
+            assert [len(r['run']['items']) for r in pending_rows] == \
+                [5] * (waiting // 5) + ([waiting % 5] if waiting % 5 else [])
+            assert [i['index'] for r in pending_rows
+                    for i in r['run']['items']] == list(range(23 - waiting,
+                                                             23))
+            with db_api.read_session() as s:
+                assert s.execute(sa.select(sa.func.count()).select_from(
+                    models.PendingItem).where(
+                        models.PendingItem.task_execution_id == task.id)
+                ).scalar() == 0
     finally:
+        sa.event.remove(db_api.get_engine(), 'before_execute', seen)
         cfg.CONF.clear_override('inline_actions_per_transaction',
                                 group='engine')
