@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,46 +10,94 @@ from sqlalchemy import orm
 
 from mistral.db import models
 from mistral.db import rows
+from mistral.utils import timeutils
 
 
 def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
     """The result of a task: its action's result, a sub-workflow's output,
     or for with-items the list of results ordered by item index."""
-    if task_ex.type == 'WORKFLOW':
-        wf = models.WorkflowExecution
-        found = session.execute(
-            sa.select(wf.output, wf.params)
-            .where(wf.task_execution_id == task_ex.id,
-                   wf.accepted.is_(True))
-            .order_by(wf.created_at)).all()
-        items = [((r.params or {}).get('index', 0), r.output) for r in found]
-    else:
-        ae = models.ActionExecution
-        # Plain rows, not ORM objects: a with-items task may have
-        # thousands.
-        found = session.execute(
-            sa.select(ae.output, ae.runtime_context)
-            .where(ae.task_execution_id == task_ex.id,
-                   ae.accepted.is_(True))
-            .order_by(ae.created_at)).all()
-        items = [((r.runtime_context or {}).get('index', 0),
-                  (r.output or {}).get('result')) for r in found]
-    if 'with_items' in (task_ex.runtime_context or {}):
+    children = _children(session, task_ex.type == 'WORKFLOW', [task_ex.id])
+    return _result(children.get(task_ex.id, []),
+                   'with_items' in (task_ex.runtime_context or {}))
+
+
+_IN_CHUNK = 500  # ids per IN list: SQLite caps bound parameters
+
+
+def _children(session: orm.Session, workflows: bool, task_ids: list[str]
+              ) -> dict[str, list[tuple[int, Any]]]:
+    """(item index, result) of the accepted children of each task, oldest
+    first. Plain rows, not ORM objects: a with-items task may have
+    thousands."""
+    out: dict[str, list[tuple[int, Any]]] = {}
+    for at in range(0, len(task_ids), _IN_CHUNK):
+        ids = task_ids[at:at + _IN_CHUNK]
+        if workflows:
+            wf = models.WorkflowExecution
+            for r in session.execute(
+                    sa.select(wf.task_execution_id, wf.output, wf.params)
+                    .where(wf.task_execution_id.in_(ids),
+                           wf.accepted.is_(True))
+                    .order_by(wf.created_at)):
+                out.setdefault(r.task_execution_id, []).append(
+                    ((r.params or {}).get('index', 0), r.output))
+        else:
+            ae = models.ActionExecution
+            for r in session.execute(
+                    sa.select(ae.task_execution_id, ae.output,
+                              ae.runtime_context)
+                    .where(ae.task_execution_id.in_(ids),
+                           ae.accepted.is_(True))
+                    .order_by(ae.created_at)):
+                out.setdefault(r.task_execution_id, []).append(
+                    ((r.runtime_context or {}).get('index', 0),
+                     (r.output or {}).get('result')))
+    return out
+
+
+def _result(items: list[tuple[int, Any]], with_items: bool) -> Any:
+    if with_items:
         return [out for _, out in sorted(items, key=lambda p: p[0])]
     return items[-1][1] if items else None
+
+
+_RECORD_COLUMNS = ('id', 'name', 'state', 'state_info', 'published', 'type',
+                   'workflow_execution_id', 'created_at', 'updated_at')
 
 
 def task_record(session: orm.Session, task_ex: models.TaskExecution,
                 result: Any = None, with_result: bool = True
                 ) -> dict[str, Any]:
-    data = rows.to_dict(task_ex, ('id', 'name', 'state', 'state_info',
-                                  'published', 'type',
-                                  'workflow_execution_id', 'created_at',
-                                  'updated_at'))
+    data = rows.to_dict(task_ex, _RECORD_COLUMNS)
     data['result'] = (task_result(session, task_ex) if with_result
                       else result)
     data['spec'] = None
     return data
+
+
+def task_records(session: orm.Session, found: list[Any]
+                 ) -> list[dict[str, Any]]:
+    """task_record of many tasks given as rows of _RECORD_COLUMNS and
+    ``runtime_context``, with two queries for their results instead of
+    one per task."""
+    children: dict[str, list[tuple[int, Any]]] = {}
+    for workflows in (False, True):
+        ids = [r.id for r in found if (r.type == 'WORKFLOW') == workflows]
+        if ids:
+            children.update(_children(session, workflows, ids))
+    out = []
+    for r in found:
+        data = {}
+        for name in _RECORD_COLUMNS:
+            value = getattr(r, name)
+            if isinstance(value, datetime.datetime):
+                value = timeutils.to_wire(value)
+            data[name] = value
+        data['result'] = _result(children.get(r.id, []),
+                                 'with_items' in (r.runtime_context or {}))
+        data['spec'] = None
+        out.append(data)
+    return out
 
 
 class DbDataAccess:
@@ -89,23 +138,27 @@ class DbDataAccess:
         ids = [wf_ex_id]
         if recursive:
             ids = self._descendants(wf_ex_id)
-        stmt = sa.select(models.TaskExecution).where(
-            models.TaskExecution.workflow_execution_id.in_(ids))
+        te = models.TaskExecution
+        # Columns, not ORM objects: tasks of earlier transactions would
+        # each be built as an object (and all of them tracked) only to be
+        # read once.
+        stmt = sa.select(*[getattr(te, c) for c in _RECORD_COLUMNS],
+                         te.runtime_context).where(
+            te.workflow_execution_id.in_(ids))
         if state:
-            stmt = stmt.where(models.TaskExecution.state == state)
-        found = self._s.execute(
-            stmt.order_by(models.TaskExecution.created_at)).scalars().all()
+            stmt = stmt.where(te.state == state)
+        found = self._s.execute(stmt.order_by(te.created_at)).all()
         if flat:
             found = [t for t in found if t.type == 'ACTION'
-                     or self._differs_from_child(t)]
-        return [task_record(self._s, t) for t in found]
+                     or self._differs_from_child(t.id, t.state)]
+        return task_records(self._s, found)
 
-    def _differs_from_child(self, task_ex: models.TaskExecution) -> bool:
+    def _differs_from_child(self, task_ex_id: str, task_state: str) -> bool:
         child_states = self._s.execute(
             sa.select(models.WorkflowExecution.state).where(
-                models.WorkflowExecution.task_execution_id == task_ex.id)
+                models.WorkflowExecution.task_execution_id == task_ex_id)
         ).scalars().all()
-        return any(s != task_ex.state for s in child_states)
+        return any(s != task_state for s in child_states)
 
     def _descendants(self, wf_ex_id: str) -> list[str]:
         found = [wf_ex_id]

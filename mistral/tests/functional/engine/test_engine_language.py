@@ -752,3 +752,48 @@ batched:
         sa.event.remove(db_api.get_engine(), 'before_execute', seen)
         cfg.CONF.clear_override('inline_actions_per_transaction',
                                 group='engine')
+
+
+def test_tasks_function_results_match_task_function(lang_env):
+    """tasks() reads every task's result in two queries; each must equal
+    what task(<name>) gives, for an action, a with-items and a
+    sub-workflow task, and for tasks of earlier transactions."""
+    lang_env.create_workflows("""
+version: '2.0'
+tr_child:
+  output: {c: done}
+  tasks:
+    one:
+      action: std.echo output=sub
+tr_parent:
+  tasks:
+    a:
+      action: std.echo
+      input:
+        output: [1, {x: 2}]
+      on-success: [many]
+    many:
+      with-items: i in <% [3, 1, 2] %>
+      action: std.echo output=<% $.i * 10 %>
+      on-success: [sub]
+    sub:
+      workflow: tr_child
+      on-success: [report]
+    report:
+      action: std.noop
+      publish:
+        all: <% tasks(execution().id).select([$.name, $.result, $.state]) %>
+        one_by_one: <% [task(a).result, task(many).result, task(sub).result] %>
+        done: <% tasks(execution().id, false, SUCCESS).select($.name) %>
+""", namespace='tr')
+    ex = lang_env.start('tr_parent', wf_namespace='tr')
+    wf = lang_env.wait(ex['id'])
+    assert wf.state == 'SUCCESS', wf.state_info
+    report = [t for t in lang_env.tasks(ex['id']) if t.name == 'report'][0]
+    pub = report.published
+    assert pub['all'] == [['a', [1, {'x': 2}], 'SUCCESS'],
+                          ['many', [30, 10, 20], 'SUCCESS'],
+                          ['sub', {'c': 'done'}, 'SUCCESS'],
+                          ['report', None, 'RUNNING']]
+    assert pub['one_by_one'] == [[1, {'x': 2}], [30, 10, 20], {'c': 'done'}]
+    assert pub['done'] == ['a', 'many', 'sub']
