@@ -264,16 +264,24 @@ class Engine:
                         .execution_options(populate_existing=True)
                 ).scalars():
                     run.tasks[task_ex.id] = task_ex
-            for ax in waiting:
-                if finished:
-                    # As for an executor's late result: the workflow is
-                    # over, nothing runs any more.
-                    ax.state, ax.accepted = states.CANCELLED, True
-                    ax.state_info = ('Not run: the workflow execution '
-                                     'finished first.')
-                    ax.updated_at = timeutils.utcnow()
-                    continue
-                latest = tasks.run_deferred_inline(run, ax)
+            if finished:
+                # As for an executor's late result: the workflow is over,
+                # nothing runs any more.
+                tasks.finish_deferred(run, [
+                    {'ax_id': ax.id, 'state': states.CANCELLED,
+                     'state_info': 'Not run: the workflow execution '
+                                   'finished first.', 'output': None}
+                    for ax in waiting])
+                return
+            # All run first and their rows are written in one statement,
+            # before the tasks go on (which may read those rows).
+            done = [(ax, tasks.run_deferred_inline(run, ax))
+                    for ax in waiting]
+            tasks.finish_deferred(run, [
+                {'ax_id': ax.id, 'state': state, 'state_info': info,
+                 'output': {'result': value}}
+                for ax, (state, info, value) in done])
+            for ax, latest in done:
                 task_ex = run.tasks[ax.task_execution_id]
                 _after(run, tasks.child_done(run, task_ex, latest))
 

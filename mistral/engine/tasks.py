@@ -385,8 +385,25 @@ def _defer_inline(run: Run, task_ex: models.TaskExecution,
     (``executor_id`` inline, so recovery leaves it alone), and an engine
     message lists it. The message is durable in the outbox and deleted by
     the transaction that runs the actions it lists."""
-    ax = _new_action(run, task_ex, item)
-    ax.executor_id = inline.EXECUTOR_ID
+    wf_ex = run.wf_ex
+    ax_id = models.new_id()
+    now = timeutils.utcnow()
+    # A plain row like those of _run_inline (same keys: one multi-row
+    # INSERT takes both); a fan-out defers hundreds at once.
+    bulk.add(run.session, models.ActionExecution, {
+        'id': ax_id, 'name': item.action_name,
+        'workflow_name': wf_ex.workflow_name,
+        'workflow_namespace': wf_ex.workflow_namespace,
+        'task_execution_id': task_ex.id, 'workflow_execution_id': wf_ex.id,
+        'project_id': wf_ex.project_id, 'scope': 'private',
+        'state': states.RUNNING, 'state_info': None, 'input': item.input,
+        'output': None, 'accepted': False, 'is_sync': True,
+        'description': '',
+        'runtime_context': {'index': item.index,
+                            'safe_rerun': item.safe_rerun,
+                            'target': item.target},
+        'executor_id': inline.EXECUTOR_ID, 'created_at': now,
+        'updated_at': now, 'last_heartbeat': now})
     ids = run.deferred_inline
     if ids is None or len(ids) >= CONF.engine.inline_actions_per_transaction:
         # The list is serialised when the unit of work writes the batch.
@@ -394,25 +411,27 @@ def _defer_inline(run: Run, task_ex: models.TaskExecution,
         run.batch.add('engine', 'run_inline_actions',
                       {'wf_ex_id': run.wf_ex.id, 'action_ex_ids': ids},
                       ctx=run.ctx)
-    ids.append(ax.id)
+    ids.append(ax_id)
 
 
 def deferred_inline_actions(run: Run, action_ex_ids: list[str]
-                            ) -> list[models.ActionExecution]:
-    """Those of ``action_ex_ids`` that still wait to run inline, in the
-    order given (a duplicate message finds none)."""
+                            ) -> list[Any]:
+    """Rows (id, name, input, task, namespace, project) of those of
+    ``action_ex_ids`` that still wait to run inline, in the order given (a
+    duplicate message finds none)."""
     ae = models.ActionExecution
-    found = run.session.execute(sa.select(ae).where(
+    found = run.session.execute(sa.select(
+        ae.id, ae.name, ae.input, ae.task_execution_id,
+        ae.workflow_namespace, ae.project_id).where(
         ae.id.in_(action_ex_ids), ae.state == states.RUNNING,
-        ae.executor_id == inline.EXECUTOR_ID)
-        .options(orm.undefer(ae.input))).scalars().all()
+        ae.executor_id == inline.EXECUTOR_ID)).all()
     by_id = {ax.id: ax for ax in found}
     return [by_id[i] for i in action_ex_ids if i in by_id]
 
 
-def run_deferred_inline(run: Run, ax: models.ActionExecution
-                        ) -> tuple[str, str | None, Any]:
-    """Run a deferred inline action; (state, state_info, value)."""
+def run_deferred_inline(run: Run, ax: Any) -> tuple[str, str | None, Any]:
+    """Run a deferred inline action (a row of deferred_inline_actions);
+    (state, state_info, value). Its row is updated by the caller."""
     from mistral.actions import registry
 
     desc = registry.find(ax.name, ax.workflow_namespace or '',
@@ -429,11 +448,25 @@ def run_deferred_inline(run: Run, ax: models.ActionExecution
             'callback_url': '/v2/action_executions/%s' % ax.id})
     state, value = result_state(result)
     info = error_text(value) if state == states.ERROR else None
-    ax.state, ax.state_info = state, info
-    ax.output = {'result': value}
-    ax.accepted = True
-    ax.updated_at = timeutils.utcnow()
     return state, info, value
+
+
+def finish_deferred(run: Run, outcomes: list[dict[str, Any]]) -> None:
+    """Write the outcomes of deferred inline actions ({'ax_id', 'state',
+    'state_info', 'output'}) in one statement."""
+    if not outcomes:
+        return
+    ae = models.ActionExecution
+    now = timeutils.utcnow()
+    for o in outcomes:
+        o['now'] = now
+    run.session.connection().execute(
+        sa.update(ae.__table__).where(ae.__table__.c.id == sa.bindparam(
+            'ax_id')).values(state=sa.bindparam('state'),
+                             state_info=sa.bindparam('state_info'),
+                             output=sa.bindparam('output'), accepted=True,
+                             updated_at=sa.bindparam('now')),
+        outcomes)
 
 
 def _run_inline(run: Run, task_ex: models.TaskExecution,

@@ -59,6 +59,20 @@ def test_wide_fan_out_runs_inline_over_several_transactions(env):
     join = [t for t in tasks if t.name == 'join_all'][0]
     assert join.state == 'SUCCESS'
     assert _run_inline_messages() == 0
+    # Deferred or not, each action row holds its own result, and each
+    # branch published it.
+    with db_api.read_session() as s:
+        outputs = dict(s.execute(sa.select(
+            models.ActionExecution.task_execution_id,
+            models.ActionExecution.output).where(
+            models.ActionExecution.workflow_execution_id == ex['id'])
+        ).all())
+    for t in tasks:
+        if t.name.startswith('b'):
+            assert outputs[t.id] == {'result': t.name}
+            assert t.published == {t.name: t.name}
+        else:
+            assert outputs[t.id] == {'result': None}
 
 
 def test_long_inline_chain_continues_past_the_budget(env):
