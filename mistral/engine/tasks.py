@@ -385,25 +385,9 @@ def _defer_inline(run: Run, task_ex: models.TaskExecution,
     (``executor_id`` inline, so recovery leaves it alone), and an engine
     message lists it. The message is durable in the outbox and deleted by
     the transaction that runs the actions it lists."""
-    wf_ex = run.wf_ex
     ax_id = models.new_id()
-    now = timeutils.utcnow()
-    # A plain row like those of _run_inline (same keys: one multi-row
-    # INSERT takes both); a fan-out defers hundreds at once.
-    bulk.add(run.session, models.ActionExecution, {
-        'id': ax_id, 'name': item.action_name,
-        'workflow_name': wf_ex.workflow_name,
-        'workflow_namespace': wf_ex.workflow_namespace,
-        'task_execution_id': task_ex.id, 'workflow_execution_id': wf_ex.id,
-        'project_id': wf_ex.project_id, 'scope': 'private',
-        'state': states.RUNNING, 'state_info': None, 'input': item.input,
-        'output': None, 'accepted': False, 'is_sync': True,
-        'description': '',
-        'runtime_context': {'index': item.index,
-                            'safe_rerun': item.safe_rerun,
-                            'target': item.target},
-        'executor_id': inline.EXECUTOR_ID, 'created_at': now,
-        'updated_at': now, 'last_heartbeat': now})
+    # A plain row like those of _run_inline; a fan-out defers hundreds.
+    _add_inline_row(run, task_ex, item, ax_id, states.RUNNING, None, None)
     ids = run.deferred_inline
     if ids is None or len(ids) >= CONF.engine.inline_actions_per_transaction:
         # The list is serialised when the unit of work writes the batch.
@@ -479,21 +463,33 @@ def _run_inline(run: Run, task_ex: models.TaskExecution,
         'callback_url': '/v2/action_executions/%s' % ax_id})
     state, value = result_state(result)
     info = error_text(value) if state == states.ERROR else None
+    _add_inline_row(run, task_ex, item, ax_id, state, info,
+                    {'result': value})
+    return ChildDone(task_ex, (state, info, value))
+
+
+def _add_inline_row(run: Run, task_ex: models.TaskExecution,
+                    item: task_plan.ActionRun, ax_id: str, state: str,
+                    info: str | None, output: dict[str, Any] | None) -> None:
+    """The action execution of an inline action as a plain row, inserted
+    in bulk (see mistral.engine.bulk). Rows of actions already run
+    (``output`` given) are accepted; a deferred one waits RUNNING. Every
+    row has the same keys, so one multi-row INSERT takes them all."""
+    wf_ex = run.wf_ex
     now = timeutils.utcnow()
-    # A plain row, inserted in bulk (see mistral.engine.bulk).
     bulk.add(run.session, models.ActionExecution, {
         'id': ax_id, 'name': item.action_name,
         'workflow_name': wf_ex.workflow_name,
         'workflow_namespace': wf_ex.workflow_namespace,
         'task_execution_id': task_ex.id, 'workflow_execution_id': wf_ex.id,
         'project_id': wf_ex.project_id, 'scope': 'private', 'state': state,
-        'state_info': info, 'input': item.input, 'output': {'result': value},
-        'accepted': True, 'is_sync': True, 'description': '',
+        'state_info': info, 'input': item.input, 'output': output,
+        'accepted': output is not None, 'is_sync': True, 'description': '',
         'runtime_context': {'index': item.index,
-                            'safe_rerun': item.safe_rerun},
+                            'safe_rerun': item.safe_rerun,
+                            'target': item.target},
         'executor_id': inline.EXECUTOR_ID, 'created_at': now,
         'updated_at': now, 'last_heartbeat': now})
-    return ChildDone(task_ex, (state, info, value))
 
 
 def result_state(result: dict[str, Any]) -> tuple[str, Any]:

@@ -35,6 +35,13 @@ _FAKE_SERVER = r"""
 import argparse, configparser, http.server, json, os, signal, subprocess
 import sys, threading, time
 
+
+def print(text, flush=True):
+    # One write per line: the components share the log file, and the
+    # builtin's separate writes of text and newline could interleave.
+    os.write(1, (text + '\n').encode())
+
+
 ALL = ['api', 'engine', 'executor', 'scheduler', 'notifier', 'event-engine']
 parser = argparse.ArgumentParser()
 parser.add_argument('--config-file', action='append', default=[])
