@@ -20,6 +20,12 @@ def to_dict(row: Any, columns: Iterable[str] | None = None) -> dict[str, Any]:
     names = (list(columns) if columns is not None
              else [a.key for a in state.mapper.column_attrs
                    if a.key not in state.unloaded])
+    return columns_dict(row, names)
+
+
+def columns_dict(row: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The named attributes of ``row`` (an ORM object or a Core result
+    row); timestamps in the API's wire format."""
     out: dict[str, Any] = {}
     for name in names:
         value = getattr(row, name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +9,6 @@ from sqlalchemy import orm
 
 from mistral.db import models
 from mistral.db import rows
-from mistral.utils import timeutils
 
 
 def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
@@ -87,12 +85,7 @@ def task_records(session: orm.Session, found: list[Any]
             children.update(_children(session, workflows, ids))
     out = []
     for r in found:
-        data = {}
-        for name in _RECORD_COLUMNS:
-            value = getattr(r, name)
-            if isinstance(value, datetime.datetime):
-                value = timeutils.to_wire(value)
-            data[name] = value
+        data = rows.columns_dict(r, _RECORD_COLUMNS)
         data['result'] = _result(children.get(r.id, []),
                                  'with_items' in (r.runtime_context or {}))
         data['spec'] = None
