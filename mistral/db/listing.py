@@ -280,10 +280,13 @@ def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
     for key, d in zip(sort_keys, sort_dirs):
         col = _column(model, key)
         ordered = col.asc() if d == 'asc' else col.desc()
-        if postgres:
+        if postgres and col.property.columns[0].nullable:
             # NULL sorts lowest everywhere (as on SQLite and MariaDB), the
             # order the marker criteria assume; PostgreSQL sorts it
-            # highest by default.
+            # highest by default. Only for columns that can hold NULL:
+            # the clause keeps PostgreSQL from reading a page in the order
+            # of an index (created_at, id), so that it would sort the
+            # whole table for each page.
             ordered = (ordered.nulls_first() if d == 'asc'
                        else ordered.nulls_last())
         order.append(ordered)

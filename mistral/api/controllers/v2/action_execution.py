@@ -40,12 +40,17 @@ ENGINE_FIELDS = tuple(f for f in resources.ActionExecution._fields
 TERMINAL_STATES = ('SUCCESS', 'ERROR', 'CANCELLED')
 
 
+def to_values(row: dict[str, Any], fields: Any = None) -> dict[str, Any]:
+    # from_dict and wire_from_dict take the resource's attributes of a
+    # row and format its timestamps themselves.
+    if fields:
+        return {k: v for k, v in row.items() if k in fields}
+    return row
+
+
 def to_resource(row: dict[str, Any], fields: Any = None
                 ) -> resources.ActionExecution:
-    values = resources.wire_dict(row, resources.ActionExecution._fields)
-    if fields:
-        values = {k: v for k, v in values.items() if k in fields}
-    return resources.ActionExecution.from_dict(values)
+    return resources.ActionExecution.from_dict(to_values(row, fields))
 
 
 def from_engine(values: dict[str, Any]) -> resources.ActionExecution:
@@ -61,7 +66,7 @@ LISTING = collection.Listing(
     key='action_executions',
     default_columns=LIST_COLUMNS,
     field_columns=FIELD_COLUMNS,
-    to_resource=to_resource,
+    to_values=to_values,
     enums={'state': states.ALL},
 )
 

@@ -35,9 +35,10 @@ class Listing:
     # DB columns needed to produce one wire field (identity by default).
     field_columns: dict[str, Sequence[str]] = dataclasses.field(
         default_factory=dict)
-    # Builds the resource from one row dict and the requested fields.
-    to_resource: Callable[[dict[str, Any], Sequence[str] | None],
-                          resources.Resource] | None = None
+    # The values of the resource (what its from_dict takes) of one row
+    # dict and the requested fields; the row itself when not given.
+    to_values: Callable[[dict[str, Any], Sequence[str] | None],
+                        dict[str, Any]] | None = None
     # Fills computed fields for a whole page at once (no N+1 queries).
     enrich: Callable[[list[dict[str, Any]], Sequence[str] | None],
                      None] | None = None
@@ -128,7 +129,10 @@ def next_link(key: str, items: list[Any], limit: int, sort_keys: list[str],
     args += [(k, _link_value(v)) for k, v in link_filters.items()
              if v is not None]
     query = ''.join('%s=%s&' % kv for kv in args)
-    query += 'limit=%d&marker=%s' % (limit, getattr(items[-1], marker_attr))
+    last = items[-1]
+    marker = (last[marker_attr] if isinstance(last, dict)
+              else getattr(last, marker_attr))
+    query += 'limit=%d&marker=%s' % (limit, marker)
     if fields:
         query += '&fields=%s' % ','.join(fields)
     return '%s/v2/%s?%s' % (pecan.request.application_url, key, query)
@@ -184,11 +188,13 @@ def get_all(spec: Listing, *, marker: str | None = None,
             insecure=insecure)
     if spec.enrich is not None:
         spec.enrich(rows, fields or None)
-    to_res = spec.to_resource or (
-        lambda row, _f: spec.resource.from_dict(row))
-    items = [to_res(row, fields or None) for row in rows]
+    wire = spec.resource.wire_from_dict
+    to_values = spec.to_values
+    items = resources.WireRows(
+        wire(to_values(row, fields or None) if to_values else row)
+        for row in rows)
     result = spec.collection()
-    setattr(result, spec.key, items)
+    resources.set_wire_rows(result, spec.key, items)
     link = next_link(spec.key, items, limit, sort_keys, sort_dirs,
                      link_fields, filters)
     if link:

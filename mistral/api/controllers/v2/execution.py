@@ -46,16 +46,22 @@ def published_global(row: dict[str, Any]) -> dict[str, Any]:
     return dict(runtime.get('published_global') or {})
 
 
-def to_resource(row: dict[str, Any], fields: Any = None
-                ) -> resources.Execution:
-    values = resources.wire_dict(row, resources.Execution._fields)
+def to_values(row: dict[str, Any], fields: Any = None) -> dict[str, Any]:
+    # from_dict and wire_from_dict take the resource's attributes of a
+    # row and format its timestamps themselves.
+    values = row
     if 'runtime_context' in row and (not fields
                                      or 'published_global' in fields):
-        values['published_global'] = published_global(row)
+        values = dict(row, published_global=published_global(row))
     if fields:
         wanted = frozenset(fields)
         values = {k: v for k, v in values.items() if k in wanted}
-    return resources.Execution.from_dict(values)
+    return values
+
+
+def to_resource(row: dict[str, Any], fields: Any = None
+                ) -> resources.Execution:
+    return resources.Execution.from_dict(to_values(row, fields))
 
 
 LISTING = collection.Listing(
@@ -65,7 +71,7 @@ LISTING = collection.Listing(
     key='executions',
     default_columns=LIST_COLUMNS,
     field_columns=FIELD_COLUMNS,
-    to_resource=to_resource,
+    to_values=to_values,
     enums={'state': STATES},
 )
 

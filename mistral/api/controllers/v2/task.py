@@ -92,11 +92,17 @@ def enrich(rows: list[dict[str, Any]], fields: Sequence[str] | None
             row['result'] = json.dumps(results.get(row['id']))
 
 
-def to_resource(row: dict[str, Any], fields: Any = None) -> resources.Task:
-    values = resources.wire_dict(row, resources.Task._fields)
+def to_values(row: dict[str, Any], fields: Any = None) -> dict[str, Any]:
+    # from_dict and wire_from_dict take the resource's attributes of a
+    # row and format its timestamps themselves.
     if fields:
-        values = {k: v for k, v in values.items() if k in fields}
-    return resources.Task.from_dict(values)
+        return {k: v for k, v in row.items() if k in fields}
+    return row
+
+
+def to_resource(row: dict[str, Any], fields: Any = None
+                ) -> resources.Task:
+    return resources.Task.from_dict(to_values(row, fields))
 
 
 LISTING = collection.Listing(
@@ -106,7 +112,7 @@ LISTING = collection.Listing(
     key='tasks',
     default_columns=COLUMNS,
     field_columns=FIELD_COLUMNS,
-    to_resource=to_resource,
+    to_values=to_values,
     enrich=enrich,
     enums={'state': states.ALL},
 )

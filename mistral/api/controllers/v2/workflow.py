@@ -72,7 +72,7 @@ LISTING = collection.Listing(
     key='workflows',
     default_columns=COLUMNS,
     field_columns={'input': ('spec',), 'interface': ('spec',)},
-    to_resource=to_resource,
+    to_values=lambda row, _fields: to_wire(row),
 )
 
 
