@@ -101,8 +101,12 @@ engine_opts = [
     cfg.IntOpt('execution_field_size_limit_kb', default=1024,
                help='Largest input/output/params/published value in KB '
                     '(-1: unlimited).'),
-    cfg.IntOpt('workers', default=16, min=1,
-               help='Threads that process engine requests.'),
+    cfg.IntOpt('workers', default=4, min=1,
+               help='Engine transactions one engine process runs at once '
+                    '(its RPC server has twice as many threads). Engine '
+                    'work is mostly Python under one GIL between short '
+                    'database waits: more at once contend for the GIL and '
+                    'cost CPU.'),
     cfg.StrOpt('merge_strategy', default='replace',
                choices=['replace', 'merge'],
                help='How published variables merge into a task context.'),
