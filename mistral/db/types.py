@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+
+from mistral.utils import json_codec
 
 
 def LongText() -> sa.types.TypeEngine:
@@ -33,12 +34,12 @@ class JsonEncoded(sa.types.TypeDecorator):
     def process_bind_param(self, value: Any, dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, separators=(',', ':'), default=str)
+        return json_codec.dumps_compact(value)
 
     def process_result_value(self, value: str | None, dialect) -> Any:
         if value is None:
             return None
-        return json.loads(value)
+        return json_codec.loads(value)
 
 
 def DateTime() -> sa.types.TypeEngine:

@@ -9,6 +9,7 @@ import uuid as uuid_lib
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
+from mistral.utils import json_codec
 
 
 class JsonType(wtypes.UserType):
@@ -36,7 +37,7 @@ class JsonType(wtypes.UserType):
     def tobasetype(self, value: Any) -> Any:
         if value is None:
             return None
-        return json.dumps(value)
+        return json_codec.dumps(value)
 
 
 class ListType(wtypes.UserType):
