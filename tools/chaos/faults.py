@@ -277,7 +277,7 @@ class Duplicator:
 
         with self.engine.connect() as conn:
             rows = conn.execute(sa.text(
-                'SELECT id, name, state, output, project_id, '
+                'SELECT id, name, state, output, project_id, executor_id, '
                 'workflow_execution_id, task_execution_id, workflow_name, '
                 'workflow_namespace FROM action_executions_v2 '
                 'WHERE workflow_execution_id IS NOT NULL')).all()
@@ -298,6 +298,13 @@ class Duplicator:
                         ctx, 'on_action_complete', action_ex_id=ax.id,
                         result={key: value}, wf_action=False)
                     sent += 1
+                if ax.executor_id is None:
+                    # Not received by any executor yet: a broker redelivers
+                    # only what a consumer got. A duplicate marked
+                    # redelivered would be failed (the documented outcome
+                    # for an action that is not safe-rerun), so the run
+                    # would end in an error the fault did not model.
+                    continue
                 clients.executor().run_action(
                     ctx, ax.id, action_name=ax.name,
                     namespace=ax.workflow_namespace or '',
