@@ -15,6 +15,7 @@ from tools.chaos import workflows
 
 TERMINAL = ('SUCCESS', 'ERROR', 'CANCELLED')
 LOST_EXECUTOR = 'executor running this action stopped'
+REDELIVERED = 'Request to run an action was redelivered'
 
 # Violations that reproduce a bug already described in
 # doc/source/admin/reliability.rst ("Known bugs"): (pattern, bug id). The
@@ -79,15 +80,30 @@ def _pid(executor_id: str | None) -> int | None:
 
 
 def explained_errors(data: dict[str, list[Any]],
-                     killed: set[int] | None = None
+                     killed: set[int] | None = None,
+                     redelivered: set[str] | None = None
                      ) -> tuple[set[str], list[str]]:
     """Root executions whose ERROR comes from an action that was not
-    safe-rerun and lost its executor: failing it is the documented
-    outcome, not a violation. An action failed as lost although its
-    executor was never killed is a violation (returned second)."""
+    safe-rerun and lost its executor, or that the harness sent a
+    run_action marked redelivered for (``redelivered``: action ids):
+    failing it is the documented outcome, not a violation. An action
+    failed as lost although its executor was never killed, or failed as
+    redelivered although no such message was sent for it, is a violation
+    (returned second)."""
     roots = {e.id: (e.root_execution_id or e.id) for e in data['executions']}
     out, false_lost = set(), []
     for a in data['actions']:
+        if a.state == 'ERROR' and (a.state_info or '').startswith(
+                REDELIVERED):
+            if redelivered is None or a.id not in redelivered:
+                false_lost.append(
+                    'false redelivery: action %s (%s) was failed as '
+                    'redelivered, but no redelivered message was sent for '
+                    'it' % (a.id, a.name))
+                continue
+            out.add(roots.get(a.workflow_execution_id,
+                              a.workflow_execution_id))
+            continue
         if a.state == 'ERROR' and LOST_EXECUTOR in (a.state_info or ''):
             pid = _pid(getattr(a, 'executor_id', None))
             if killed is not None and pid not in killed:
@@ -103,16 +119,19 @@ def explained_errors(data: dict[str, list[Any]],
 
 def outcomes(data: dict[str, list[Any]],
              submitted: dict[str, tuple[str, int]],
-             killed: set[int] | None = None
+             killed: set[int] | None = None,
+             redelivered: set[str] | None = None
              ) -> tuple[list[str], dict[str, int]]:
     """Every submitted execution ended as a clean run ends.
 
     ``killed``: pids of the processes killed; when given, only their
-    actions may have been failed as lost.
+    actions may have been failed as lost. ``redelivered``: ids of the
+    actions a run_action marked redelivered was sent for; only they may
+    have been failed as redelivered.
     """
     counts = {'success': 0, 'explained_error': 0}
     by_id = {e.id: e for e in data['executions']}
-    explained, violations = explained_errors(data, killed)
+    explained, violations = explained_errors(data, killed, redelivered)
     for ex_id, (wf, n) in sorted(submitted.items()):
         ex = by_id.get(ex_id)
         if ex is None:

@@ -231,6 +231,8 @@ class Duplicator:
         self.outbox_copies = 0
         self.rpc_casts = 0
         self.errors = 0
+        # Actions a run_action marked redelivered was sent for.
+        self.redelivered: set[str] = set()
         self._rpc_ready = False
 
     def outbox(self, count: int) -> int:
@@ -305,6 +307,7 @@ class Duplicator:
                     # for an action that is not safe-rerun), so the run
                     # would end in an error the fault did not model.
                     continue
+                self.redelivered.add(ax.id)
                 clients.executor().run_action(
                     ctx, ax.id, action_name=ax.name,
                     namespace=ax.workflow_namespace or '',

@@ -278,7 +278,8 @@ def run(cfg: Config) -> Result:
         ledger = ledger_srv.ledger.snapshot()
         completer.stop_event.set()
         killed = monkey.killed_pids if monkey else scripted_pids
-        v, outcome = checks.outcomes(data, submitted, killed)
+        v, outcome = checks.outcomes(data, submitted, killed,
+                                     dup.redelivered)
         violations += v
         violations += checks.stuck(data)
         violations += checks.orphans(data)

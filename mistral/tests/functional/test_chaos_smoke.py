@@ -117,6 +117,27 @@ def test_lost_executor_errors_are_explained_not_hidden():
     assert any('wrong outcome' in x for x in v)
 
 
+
+def test_redelivered_errors_are_explained_only_for_injected_messages():
+    failed = _data(
+        executions=[_row(**dict(vars(_data()['executions'][0]),
+                                state='ERROR', output='{}'))],
+        actions=_data()['actions'][:1] + [_row(
+            id='a1', task_execution_id='t1', workflow_execution_id='e1',
+            name='std.http', state='ERROR', is_sync=True,
+            executor_id='host:123:abc',
+            state_info='Request to run an action was redelivered, but it '
+                       'cannot be re-run safely. The only safe thing to do '
+                       'is fail it [action=std.http].')])
+    v, counts = checks.outcomes(failed, {'e1': ('chaos_chain', 1)}, set(),
+                                {'a1'})
+    assert v == [] and counts['explained_error'] == 1
+    # No redelivered message was sent for it: a violation.
+    v, counts = checks.outcomes(failed, {'e1': ('chaos_chain', 1)}, set(),
+                                {'other'})
+    assert any('false redelivery' in x for x in v)
+    assert any('wrong outcome' in x for x in v)
+
 def test_chaos_smoke():
     cfg = chaos_run.Config(
         db='postgresql', workflows=30, processes=SMOKE_PROCESSES,
