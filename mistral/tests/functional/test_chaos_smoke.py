@@ -99,16 +99,21 @@ def test_checks_catch_violations():
     assert any('twice' in v for v in _all(dup, {'call/e1/b': 1}))
 
 
-def test_lost_executor_errors_are_explained_not_hidden():
-    lost = _data(
+def _failed_http(state_info):
+    """A chaos_chain run whose std.http action (executor pid 123) failed
+    with ``state_info``."""
+    return _data(
         executions=[_row(**dict(vars(_data()['executions'][0]),
                                 state='ERROR', output='{}'))],
         actions=_data()['actions'][:1] + [_row(
             id='a1', task_execution_id='t1', workflow_execution_id='e1',
             name='std.http', state='ERROR', is_sync=True,
-            executor_id='host:123:abc',
-            state_info='The executor running this action stopped before '
-                       'it reported a result')])
+            executor_id='host:123:abc', state_info=state_info)])
+
+
+def test_lost_executor_errors_are_explained_not_hidden():
+    lost = _failed_http('The executor running this action stopped before '
+                        'it reported a result')
     v, counts = checks.outcomes(lost, {'e1': ('chaos_chain', 1)}, {123})
     assert v == [] and counts['explained_error'] == 1
     # Failed as lost while its executor (pid 123) was never killed.
@@ -117,18 +122,10 @@ def test_lost_executor_errors_are_explained_not_hidden():
     assert any('wrong outcome' in x for x in v)
 
 
-
 def test_redelivered_errors_are_explained_only_for_injected_messages():
-    failed = _data(
-        executions=[_row(**dict(vars(_data()['executions'][0]),
-                                state='ERROR', output='{}'))],
-        actions=_data()['actions'][:1] + [_row(
-            id='a1', task_execution_id='t1', workflow_execution_id='e1',
-            name='std.http', state='ERROR', is_sync=True,
-            executor_id='host:123:abc',
-            state_info='Request to run an action was redelivered, but it '
-                       'cannot be re-run safely. The only safe thing to do '
-                       'is fail it [action=std.http].')])
+    failed = _failed_http(
+        'Request to run an action was redelivered, but it cannot be re-run '
+        'safely. The only safe thing to do is fail it [action=std.http].')
     v, counts = checks.outcomes(failed, {'e1': ('chaos_chain', 1)}, set(),
                                 {'a1'})
     assert v == [] and counts['explained_error'] == 1
@@ -137,6 +134,7 @@ def test_redelivered_errors_are_explained_only_for_injected_messages():
                                 {'other'})
     assert any('false redelivery' in x for x in v)
     assert any('wrong outcome' in x for x in v)
+
 
 def test_chaos_smoke():
     cfg = chaos_run.Config(
