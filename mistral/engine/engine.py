@@ -37,9 +37,15 @@ LOG = logging.getLogger(__name__)
 
 
 def _ctx_dict(ctx: Any) -> dict[str, Any]:
-    if isinstance(ctx, MistralContext):
-        return ctx.to_dict()
-    return dict(ctx or {})
+    data = ctx.to_dict() if isinstance(ctx, MistralContext) \
+        else dict(ctx or {})
+    # 'redelivered' describes the message that carried it. The engine
+    # writes this context into every message that follows from it: a
+    # completion of a re-sent safe-rerun action would mark the next
+    # task's run_action redelivered too, and an executor would fail that
+    # action if it is not safe-rerun.
+    data.pop('redelivered', None)
+    return data
 
 
 def _wf_dict(wf_ex: models.WorkflowExecution) -> dict[str, Any]:

@@ -205,6 +205,11 @@ lost:
     a:
       action: std.echo output=1
       safe-rerun: <% $.safe %>
+      on-success: b
+    # Not safe-rerun: it must run although a's message was redelivered
+    # (that flag describes one message, not what follows from it).
+    b:
+      action: std.echo output=2
   input: [safe]
 """, namespace='lost')
 
