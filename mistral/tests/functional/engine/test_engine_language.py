@@ -754,6 +754,63 @@ batched:
                                 group='engine')
 
 
+
+def test_waiting_elements_in_rows_of_one_still_run(lang_env):
+    """Rows written before waiting elements were stored several to a row
+    hold one element under 'item' (a with-items task running during an
+    upgrade): they are still read and run, each element once."""
+    from oslo_config import cfg
+    import sqlalchemy as sa
+
+    from mistral.db import api as db_api
+
+    lang_env.create_workflows("""
+version: '2.0'
+old_rows:
+  input: [n]
+  output: {r: <% $.r %>}
+  tasks:
+    t:
+      with-items: i in <% range($.n).toList() %>
+      action: std.echo output=<% $.i %>
+      publish: {r: <% task().result %>}
+""", namespace='old_rows')
+    written = []
+
+    def as_rows_of_one(conn, clause, multiparams, params, options):
+        # Rewrite each several-element row into the older layout.
+        if not (isinstance(clause, sa.Insert)
+                and clause.table.name == 'with_items_pending'):
+            return clause, multiparams, params
+        groups = multiparams or [params]
+        rows = [r for g in groups for r in (g if isinstance(g, list)
+                                            else [g])]
+        old = [{'task_execution_id': r['task_execution_id'],
+                'item_index': item['index'],
+                'run': {'kind': r['run']['kind'], 'item': item}}
+               for r in rows for item in r['run']['items']]
+        written.extend(old)
+        return clause, old, {}
+
+    cfg.CONF.set_override('inline_actions_per_transaction', 5,
+                          group='engine')
+    sa.event.listen(db_api.get_engine(), 'before_execute', as_rows_of_one,
+                    retval=True)
+    try:
+        ex = lang_env.start('old_rows', {'n': 17}, wf_namespace='old_rows')
+        wf = lang_env.wait(ex['id'])
+    finally:
+        sa.event.remove(db_api.get_engine(), 'before_execute',
+                        as_rows_of_one)
+        cfg.CONF.clear_override('inline_actions_per_transaction',
+                                group='engine')
+    assert len(written) == 12 and all('item' in r['run'] for r in written)
+    assert wf.state == 'SUCCESS', wf.state_info
+    assert wf.output == {'r': list(range(17))}
+    [task] = lang_env.tasks(ex['id'])
+    assert sorted(a.runtime_context['index']
+                  for a in lang_env.actions(task.id)) == list(range(17))
+
 def test_tasks_function_results_match_task_function(lang_env):
     """tasks() reads every task's result in two queries; each must equal
     what task(<name>) gives, for an action, a with-items and a
