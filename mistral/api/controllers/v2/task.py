@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
+from mistral.utils import json_codec
 from mistral.workflow import states
 
 COLUMNS = ('id', 'name', 'type', 'workflow_name', 'workflow_namespace',
@@ -89,7 +89,7 @@ def enrich(rows: list[dict[str, Any]], fields: Sequence[str] | None
         with db_api.read_session() as session:
             results = task_results(session, rows)
         for row in rows:
-            row['result'] = json.dumps(results.get(row['id']))
+            row['result'] = json_codec.dumps(results.get(row['id']))
 
 
 def to_values(row: dict[str, Any], fields: Any = None) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def load_task(ctx: Any, id_: str, fields: list[str] | None = None
         row = lookup.get_row(session, models.TaskExecution, ctx, id_,
                              columns)
         if not fields or 'result' in fields:
-            row['result'] = json.dumps(task_results(session, [row])[id_])
+            row['result'] = json_codec.dumps(task_results(session, [row])[id_])
     return to_resource(row, fields or None)
 
 
