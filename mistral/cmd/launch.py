@@ -65,6 +65,17 @@ class _Stopper:
 _GC_THRESHOLDS = (7000, 20, 20)
 
 
+def tune_gc() -> None:
+    """Called once the components have started. What starting left
+    behind (modules, registries, compiled expressions) lives as long as
+    the process: frozen, it is no longer rescanned by every full
+    collection, which otherwise stalls a busy engine for tens of
+    milliseconds each time."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLDS)
+
+
 def run_in_process(names: list[str]) -> int:
     from mistral.service import components
 
@@ -76,13 +87,7 @@ def run_in_process(names: list[str]) -> int:
             comp = components.build(name)
             comp.start()
             started.append(comp)
-        # What starting left behind (modules, registries, compiled
-        # expressions) lives as long as the process: frozen, it is no
-        # longer rescanned by every full collection, which otherwise
-        # stalls a busy engine for tens of milliseconds each time.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*_GC_THRESHOLDS)
+        tune_gc()
         LOG.info('mistral-server ready: %s', ', '.join(names))
         while not stopper.event.wait(1.0):
             pass
