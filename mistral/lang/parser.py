@@ -36,13 +36,21 @@ def _check_version(data: dict[str, Any]) -> None:
             "only '2.0' is supported.")
 
 
-def _document(text: str, kind: str) -> dict[str, Any]:
+def _document(text: str, kind: str, validate: bool = True
+              ) -> dict[str, Any]:
     data = parse_yaml(text)
 
     if not isinstance(data, dict):
         raise exc.DSLParsingException(
             f'Invalid DSL: a {kind} definition must be a YAML mapping, '
             f'got {type(data).__name__}.')
+
+    # Upstream's schema makes the key mandatory in every validated
+    # document (a parse without validation defaults it to 2.0).
+    if validate and 'version' not in data:
+        raise exc.InvalidModelException(
+            f"Invalid DSL: the {kind} definition has no 'version' key "
+            "(it is required; add version: '2.0').")
 
     _check_version(data)
 
@@ -71,7 +79,7 @@ def _named(name: Any, value: dict[str, Any]) -> dict[str, Any]:
 
 def parse_workflows(text: str, validate: bool = True) -> list[WorkflowSpec]:
     """A workflow file: ``version`` plus one key per workflow."""
-    data = _document(text, 'workflow')
+    data = _document(text, 'workflow', validate)
     items = _items(data, 'workflow')
     single = len(items) == 1
 
@@ -84,7 +92,7 @@ def parse_workflows(text: str, validate: bool = True) -> list[WorkflowSpec]:
 
 def parse_actions(text: str, validate: bool = True) -> list[ActionSpec]:
     """An ad-hoc action file: ``version`` plus one key per action."""
-    data = _document(text, 'action')
+    data = _document(text, 'action', validate)
     items = _items(data, 'action')
     single = len(items) == 1
 
@@ -96,7 +104,7 @@ def parse_actions(text: str, validate: bool = True) -> list[ActionSpec]:
 
 
 def parse_workbook(text: str, validate: bool = True) -> WorkbookSpec:
-    data = _document(text, 'workbook')
+    data = _document(text, 'workbook', validate)
 
     if validate:
         checks.check_schema(data, schemas.WORKBOOK, 'workbook')

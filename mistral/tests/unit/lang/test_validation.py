@@ -7,6 +7,8 @@ from mistral import lang
 
 
 def fails(text, *fragments, error=exc.DSLParsingException):
+    if 'version:' not in text:
+        text = "version: '2.0'\n" + text
     with pytest.raises(error) as e:
         lang.parse_workflows(text)
     message = str(e.value)
@@ -135,7 +137,7 @@ wf:
 
 def test_task_name_of_208_chars_may_join():
     name = 'j' * 208
-    [spec] = lang.parse_workflows(f"""
+    [spec] = lang.parse_workflows(f"""version: '2.0'
 wf:
   tasks:
     a: {{action: std.noop, on-success: {name}}}
@@ -313,7 +315,7 @@ wf:
 
 def test_reverse_requires_self_cycle_through_task_defaults():
     # A task-defaults 'requires' never makes a task require itself ...
-    lang.parse_workflows("""
+    lang.parse_workflows("""version: '2.0'
 wf:
   type: reverse
   task-defaults: {requires: [setup]}
@@ -337,6 +339,7 @@ def test_reverse_requires_long_chain_is_not_a_cycle():
     tasks = ''.join('    t%d: {action: std.noop, requires: t%d}\n'
                     % (i, i - 1) for i in range(1, 3000))
     [spec] = lang.parse_workflows(
+        "version: '2.0'\n"
         'wf:\n  type: reverse\n  tasks:\n    t0: {action: std.noop}\n'
         + tasks)
     assert len(spec.tasks) == 3000

@@ -33,8 +33,13 @@ wf1:
 """
 
 
+def versioned(text):
+    """The document with the ``version`` key every stored one needs."""
+    return text if 'version:' in text else "version: '2.0'\n" + text
+
+
 def one(text, **kw):
-    specs = lang.parse_workflows(text, **kw)
+    specs = lang.parse_workflows(versioned(text), **kw)
     assert len(specs) == 1
     return specs[0]
 
@@ -87,7 +92,11 @@ def test_version_forms():
     body = 'wf:\n  tasks:\n    a:\n      action: std.noop\n'
     for version in ("'2.0'", '2.0', '2'):
         assert one(f'version: {version}\n' + body).name == 'wf'
-    assert one(body).name == 'wf'
+    # Without the key: refused when validated (as upstream), 2.0 otherwise.
+    with pytest.raises(exc.InvalidModelException) as e:
+        lang.parse_workflows(body)
+    assert "no 'version' key" in str(e.value)
+    assert lang.parse_workflows(body, validate=False)[0].name == 'wf'
     with pytest.raises(exc.DSLParsingException) as e:
         one('version: 1.0\n' + body)
     assert 'Unsupported DSL version' in str(e.value)
