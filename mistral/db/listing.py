@@ -45,15 +45,17 @@ def parse_filter(column: str, raw: Any) -> Filter:
 
 
 def validate_paging(limit: int | None, sort_keys: list[str],
-                    sort_dirs: list[str], max_limit: int
-                    ) -> tuple[int, list[str], list[str]]:
+                    sort_dirs: list[str], max_limit: int | None
+                    ) -> tuple[Any, list[str], list[str]]:
     """Check limit and sort arguments; returns the effective values.
 
-    The messages are the ones upstream clients show to users.
+    The limit is capped at ``max_limit`` (none when that is None: then no
+    limit stays None). The messages are the ones upstream clients show to
+    users.
     """
     if limit is not None and limit <= 0:
         raise exc.InputException('Limit must be positive.')
-    if limit is None or limit > max_limit:
+    if max_limit is not None and (limit is None or limit > max_limit):
         limit = max_limit
     if len(sort_dirs) > len(sort_keys):
         raise exc.InputException(
@@ -107,10 +109,14 @@ def _coerce(col: Any, value: Any) -> Any:
             and isinstance(ctype.impl_instance, sa.DateTime)):
         return _parse_datetime(value, name)
     if isinstance(ctype, db_types.JsonEncoded):
+        # A JSON field is compared with a JSON value (as upstream, which
+        # answers 400 for text that is not JSON).
         try:
             return json.loads(value)
         except ValueError:
-            return value
+            raise exc.InputException(
+                'Invalid value for %s: %s (expected a JSON value, e.g. '
+                '{"key": "value"})' % (name, value)) from None
     return value
 
 

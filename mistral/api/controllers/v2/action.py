@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any, Sequence
 
 import pecan
@@ -10,6 +11,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
@@ -32,14 +34,44 @@ COLUMNS = ('id', 'name', 'is_system', 'input', 'description', 'tags',
 
 
 def row_wire(row: Any) -> dict[str, Any]:
-    return resources.wire_dict({c: getattr(row, c) for c in COLUMNS},
-                               COLUMNS)
+    """An ad-hoc action as GET and lists show it: no input is ""."""
+    out = resources.wire_dict({c: getattr(row, c) for c in COLUMNS},
+                              COLUMNS)
+    if out.get('input') is None:
+        out['input'] = ''
+    return out
 
 
-def text_dict(row: Any) -> dict[str, Any]:
-    out = row_wire(row)
-    return {k: v for k, v in out.items()
-            if not (k == 'updated_at' and v is None)}
+def text_dict(row: Any, created: bool = False) -> dict[str, Any]:
+    """An ad-hoc action as create and update answer it: the stored row,
+    so an action without input has "input": null (as upstream). A new
+    one is shown without updated_at; an updated one with it, null when
+    the update changed nothing."""
+    out = resources.wire_dict({c: getattr(row, c) for c in COLUMNS},
+                              COLUMNS)
+    if created:
+        out.pop('updated_at', None)
+    return out
+
+
+def input_text(spec: Any) -> str | None:
+    """The stored ``input`` of an ad-hoc action: its parameters, defaults
+    as JSON (``a, b=2, c="x"``); None when it has none."""
+    parts = []
+    for param in spec.input_spec:
+        if isinstance(param, dict):
+            parts.extend('%s=%s' % (k, json.dumps(v))
+                         for k, v in param.items())
+        else:
+            parts.append(str(param))
+    return ', '.join(parts) or None
+
+
+def not_found(identifier: str, namespace: str
+              ) -> exc.DBEntityNotFoundError:
+    return exc.DBEntityNotFoundError(
+        'Action definition not found [action_name=%s, namespace=%s]'
+        % (identifier, namespace))
 
 
 def system_wire(desc: Any) -> dict[str, Any]:
@@ -129,8 +161,21 @@ def _compare(a: Any, b: Any) -> int:
     return (a > b) - (a < b)
 
 
-def find_row(session: Any, ctx: Any, identifier: str, namespace: str
-             ) -> models.ActionDefinition | None:
+def find_row(session: Any, ctx: Any, identifier: str, namespace: str,
+             fallback: bool = False) -> models.ActionDefinition | None:
+    """The ad-hoc action ``identifier`` (id or name in ``namespace``).
+
+    With ``fallback``, a name not found in ``namespace`` is looked up in
+    the default namespace, as upstream's GET does.
+    """
+    row = _find_row(session, ctx, identifier, namespace)
+    if row is None and fallback and namespace:
+        row = _find_row(session, ctx, identifier, '')
+    return row
+
+
+def _find_row(session: Any, ctx: Any, identifier: str, namespace: str
+              ) -> models.ActionDefinition | None:
     stmt = sa.select(models.ActionDefinition)
     if lookup.is_uuid(identifier):
         stmt = stmt.where(models.ActionDefinition.id == identifier)
@@ -160,8 +205,8 @@ def find_system(identifier: str, namespace: str,
 
 
 def _create(session: Any, ctx: Any, spec: Any, name: str, namespace: str,
-            scope: str, workbook_name: str | None = None
-            ) -> models.ActionDefinition:
+            scope: str, workbook_name: str | None = None,
+            definition: str | None = None) -> models.ActionDefinition:
     exists = session.execute(sa.select(models.ActionDefinition.id).where(
         models.ActionDefinition.name == name,
         models.ActionDefinition.namespace == namespace,
@@ -172,45 +217,61 @@ def _create(session: Any, ctx: Any, spec: Any, name: str, namespace: str,
             "'project_id']: %s, %s, %s" % (name, namespace, ctx.project_id))
     row = models.ActionDefinition(
         id=models.new_id(), name=name, namespace=namespace,
-        definition=spec.definition, spec=spec.to_dict(),
+        definition=definition or spec.definition, spec=spec.to_dict(),
         tags=list(spec.tags or []), scope=scope, project_id=ctx.project_id,
-        description=spec.description, input=spec.input_string,
+        description=spec.description, input=input_text(spec),
         is_system=False, workbook_name=workbook_name,
         created_at=timeutils.utcnow())
     session.add(row)
     return row
 
 
-def _update(row: models.ActionDefinition, spec: Any, scope: str) -> None:
+def _update(row: models.ActionDefinition, spec: Any, scope: str,
+            definition: str | None = None, **extra: Any) -> None:
     if row.is_system:
-        raise exc.InvalidModelException(
-            'Can not modify a system action [name=%s]' % row.name)
-    row.definition = spec.definition
-    row.spec = spec.to_dict()
-    row.tags = list(spec.tags or [])
-    row.scope = scope
-    row.description = spec.description
-    row.input = spec.input_string
-    row.updated_at = timeutils.utcnow()
+        raise exc.InvalidActionException(
+            'Attempt to modify a system action: %s' % row.name)
+    changes.apply(row, dict(
+        definition=definition or spec.definition, spec=spec.to_dict(),
+        tags=list(spec.tags or []), scope=scope,
+        description=spec.description, input=input_text(spec), **extra))
+
+
+def _own_row(session: Any, ctx: Any, name: str, namespace: str
+             ) -> models.ActionDefinition | None:
+    return session.execute(sa.select(models.ActionDefinition).where(
+        models.ActionDefinition.name == name,
+        models.ActionDefinition.namespace == namespace,
+        models.ActionDefinition.project_id == ctx.project_id)).scalar()
 
 
 def upsert(session: Any, ctx: Any, specs: Sequence[tuple[str, Any]],
            namespace: str, scope: str, workbook_name: str | None = None,
-           create_only: bool = False) -> list[models.ActionDefinition]:
+           create_only: bool = False, update_only: bool = False,
+           definition: str | None = None
+           ) -> list[models.ActionDefinition]:
+    """Create or update the actions ``specs`` (``(name, spec)`` pairs).
+
+    ``create_only``: an existing one is a duplicate (409);
+    ``update_only``: a missing one is not found (404). ``definition``
+    is stored as every action's definition (the text of a POST or PUT,
+    as upstream); each spec's own otherwise (workbooks).
+    """
     rows = []
     for name, spec in specs:
-        row = None
-        if not create_only:
-            row = session.execute(sa.select(models.ActionDefinition).where(
-                models.ActionDefinition.name == name,
-                models.ActionDefinition.namespace == namespace,
-                models.ActionDefinition.project_id == ctx.project_id)
-            ).scalar()
+        row = None if create_only else _own_row(session, ctx, name,
+                                                namespace)
+        if row is None and update_only:
+            raise not_found(name, namespace)
         if row is None:
             row = _create(session, ctx, spec, name, namespace, scope,
-                          workbook_name)
+                          workbook_name, definition)
         else:
-            _update(row, spec, scope)
+            # A standalone update leaves the workbook the action came
+            # from as it was.
+            extra = {'workbook_name': workbook_name} if workbook_name \
+                else {}
+            _update(row, spec, scope, definition, **extra)
         rows.append(row)
     session.flush()
     return rows
@@ -237,12 +298,23 @@ class ActionsController(rest.RestController):
         if fields and 'id' not in fields:
             fields.insert(0, 'id')
         listing.validate_fields(fields, resources.Action._fields)
+        namespace = namespace or ''
         with db_api.read_session() as session:
-            row = find_row(session, ctx, identifier, namespace or '')
+            row = find_row(session, ctx, identifier, namespace)
             values = None if row is None else row_wire(row)
         if values is None:
-            values = find_system(identifier, namespace or '',
-                                 ctx.project_id)
+            try:
+                values = find_system(identifier, namespace, ctx.project_id)
+            except exc.DBEntityNotFoundError:
+                if not namespace:
+                    raise
+                # Not in that namespace: the default one's, as upstream
+                # (what `action-get-definition --namespace` relies on).
+                with db_api.read_session() as session:
+                    row = find_row(session, ctx, identifier, '')
+                    values = None if row is None else row_wire(row)
+                if values is None:
+                    raise
         if fields:
             values = {k: v for k, v in values.items() if k in fields}
         return resources.Action.from_dict(values)
@@ -254,14 +326,15 @@ class ActionsController(rest.RestController):
         ctx = hooks.current_context()
         access.enforce('actions:create', ctx)
         scope = lookup.check_scope(scope, ctx, 'actions')
-        specs = spec_parser.parser().parse_actions(
-            hooks.request_text())
+        text = hooks.request_text()
+        specs = spec_parser.parser().parse_actions(text)
         for spec in specs:
             _check_not_system(spec.name)
         with db_api.transaction() as session:
             rows = upsert(session, ctx, [(s.name, s) for s in specs],
-                          namespace or '', scope, create_only=True)
-            body = {'actions': [text_dict(r) for r in rows]}
+                          namespace or '', scope, create_only=True,
+                          definition=text)
+            body = {'actions': [text_dict(r, created=True) for r in rows]}
         return errors.json_response(body, 201)
 
     @pecan.expose()
@@ -271,24 +344,27 @@ class ActionsController(rest.RestController):
         ctx = hooks.current_context()
         access.enforce('actions:update', ctx)
         scope = lookup.check_scope(scope, ctx, 'actions')
-        specs = spec_parser.parser().parse_actions(
-            hooks.request_text())
+        text = hooks.request_text()
+        specs = spec_parser.parser().parse_actions(text)
         if identifier and len(specs) > 1:
             raise exc.InputException(
                 'More than one action is in the definition, but an id can '
                 'only name one action [id=%s]' % identifier)
+        namespace = namespace or ''
         with db_api.transaction() as session:
             if identifier:
-                row = find_row(session, ctx, identifier, namespace or '')
+                row = find_row(session, ctx, identifier, namespace)
                 if row is None:
-                    raise exc.DBEntityNotFoundError(
-                        'Action not found [id=%s]' % identifier)
+                    raise not_found(identifier, namespace)
                 lookup.check_owner(row, ctx, 'action')
-                _update(row, specs[0], scope)
+                # The definition names the action: it may rename it.
+                _update(row, specs[0], scope, text, name=specs[0].name)
                 rows = [row]
             else:
+                # An update, not a create: every action must exist.
                 rows = upsert(session, ctx, [(s.name, s) for s in specs],
-                              namespace or '', scope)
+                              namespace, scope, update_only=True,
+                              definition=text)
             body = {'actions': [text_dict(r) for r in rows]}
         return errors.json_response(body, 200)
 
@@ -296,17 +372,18 @@ class ActionsController(rest.RestController):
     def delete(self, identifier: str, namespace: str = '') -> None:
         ctx = hooks.current_context()
         access.enforce('actions:delete', ctx)
+        namespace = namespace or ''
         with db_api.transaction() as session:
-            row = find_row(session, ctx, identifier, namespace or '')
-            if row is not None and not row.is_system:
-                lookup.check_owner(row, ctx, 'action')
-                session.delete(row)
-                return
-        if row is None:
-            find_system(identifier, namespace or '',
-                        ctx.project_id)  # 404 if unknown
-        raise exc.DataAccessException(
-            'Attempt to delete a system action: %s' % identifier)
+            row = find_row(session, ctx, identifier, namespace)
+            # Actions of providers (std.*, dynamic, plugins) are no
+            # definitions: not found, as upstream.
+            if row is None:
+                raise not_found(identifier, namespace)
+            if row.is_system:
+                raise exc.DataAccessException(
+                    'Attempt to delete a system action: %s' % identifier)
+            lookup.check_owner(row, ctx, 'action')
+            session.delete(row)
 
     # The marker of actions is a name (system actions have no UUID).
     @expose.wsme_query(resources.Actions, overrides={'marker': wtypes.text})
@@ -327,8 +404,10 @@ class ActionsController(rest.RestController):
             model=models.ActionDefinition, resource=resources.Action,
             collection=resources.Actions, key='actions',
             default_columns=COLUMNS, default_sort_key='name')
+        # No cap on the page size: upstream's action list has none, and
+        # `mistral action-list` asks for every action without a limit.
         limit, sort_keys, sort_dirs, fields = collection.prepare(
-            spec, limit, sort_keys, sort_dirs, fields)
+            spec, limit, sort_keys, sort_dirs, fields, max_limit=None)
         for key in sort_keys:
             if key not in COLUMNS:
                 raise exc.InputException('Unknown sort key: %s' % key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from oslo_config import cfg
@@ -93,9 +94,16 @@ def load(ctx: Any, id_: str, fields: list[str] | None = None,
 
 def _filters(**values: Any) -> dict[str, Any]:
     # task_name and params are not stored: upstream accepts and ignores
-    # them as filters.
+    # them as filters (params must still be JSON there).
     values.pop('task_name', None)
-    values.pop('params', None)
+    params = values.pop('params', None)
+    if params is not None:
+        try:
+            json.loads(params)
+        except ValueError:
+            raise exc.InputException(
+                'Invalid value for params: %s (expected a JSON value)'
+                % params) from None
     return values
 
 
@@ -253,6 +261,7 @@ class TaskActionExecutionsController(rest.RestController):
                 ) -> resources.ActionExecutions:
         ctx = hooks.current_context()
         access.enforce('action_executions:list', ctx)
+        lookup.check_uuid('task_execution_id', task_execution_id)
         with db_api.read_session() as session:
             lookup.get_row(session, models.TaskExecution, ctx,
                            task_execution_id, ('id',))

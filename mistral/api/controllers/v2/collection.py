@@ -51,9 +51,10 @@ class Listing:
 
 SCOPES = ('private', 'public')
 
-# Filters on references to other objects, whose ids are UUIDs.
+# Filters on references to other objects, whose ids are UUIDs (project
+# ids too: Keystone's, as upstream types them).
 UUID_FILTERS = ('workflow_id', 'workflow_execution_id', 'task_execution_id',
-                'root_execution_id')
+                'root_execution_id', 'project_id')
 
 
 def _is_uuid(value: Any) -> bool:
@@ -138,16 +139,25 @@ def next_link(key: str, items: list[Any], limit: int, sort_keys: list[str],
     return '%s/v2/%s?%s' % (pecan.request.application_url, key, query)
 
 
+_DEFAULT = object()
+
+
 def prepare(spec: Listing, limit: int | None, sort_keys: list[str] | None,
-            sort_dirs: list[str] | None, fields: list[str] | None
-            ) -> tuple[int, list[str], list[str], list[str]]:
+            sort_dirs: list[str] | None, fields: list[str] | None,
+            max_limit: Any = _DEFAULT
+            ) -> tuple[Any, list[str], list[str], list[str]]:
+    """Checked paging arguments. The limit is capped at ``max_limit``
+    ([api] max_limit by default); with ``max_limit=None`` it is not, and
+    no limit stays None (everything)."""
     sort_keys = list(sort_keys or [spec.default_sort_key])
     sort_dirs = list(sort_dirs or ['asc'])
     fields = list(fields or [])
     if fields and 'id' not in fields:
         fields.insert(0, 'id')
+    if max_limit is _DEFAULT:
+        max_limit = CONF.api.max_limit
     limit, sort_keys, sort_dirs = listing.validate_paging(
-        limit, sort_keys, sort_dirs, CONF.api.max_limit)
+        limit, sort_keys, sort_dirs, max_limit)
     listing.validate_fields(fields, spec.resource._fields)
     return limit, sort_keys, sort_dirs, fields
 

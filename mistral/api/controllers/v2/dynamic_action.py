@@ -8,6 +8,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import code_source
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
@@ -155,19 +156,19 @@ class DynamicActionsController(rest.RestController):
         with db_api.transaction() as session:
             row = find(session, ctx, ident, namespace)
             lookup.check_owner(row, ctx, 'dynamic action')
+            new: dict[str, Any] = {}
             if values.get('scope'):
-                row.scope = lookup.check_scope(values['scope'], ctx,
-                                               'dynamic_actions')
+                new['scope'] = lookup.check_scope(values['scope'], ctx,
+                                                  'dynamic_actions')
             source = session.get(models.CodeSource, row.code_source_id)
             if values.get('code_source_id') or \
                     values.get('code_source_name'):
                 source = _code_source(session, ctx, values, namespace)
             class_name = values.get('class_name') or row.class_name
             _check_class(source, class_name)
-            row.class_name = class_name
-            row.code_source_id = source.id
-            row.code_source_name = source.name
-            row.updated_at = timeutils.utcnow()
+            new.update(class_name=class_name, code_source_id=source.id,
+                       code_source_name=source.name)
+            changes.apply(row, new)
             session.flush()
             return _resource(row)
 

@@ -8,6 +8,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
@@ -54,12 +55,18 @@ def find(session: Any, ctx: Any, name: str) -> models.Environment:
     return row
 
 
-def _resource(row: models.Environment, created: bool = False
-              ) -> resources.Environment:
+def _resource(row: models.Environment,
+              given: Any = None) -> resources.Environment:
+    """The answer of a create (``given``: the keys of its body) or an
+    update (every field)."""
     values = {c: getattr(row, c) for c in COLUMNS}
-    if created:
-        # A new environment is shown without updated_at, as upstream does.
+    if given is not None:
+        # As upstream: a new environment is shown without updated_at,
+        # and without the optional fields its body did not give.
         values.pop('updated_at')
+        for key in ('description', 'variables'):
+            if key not in given:
+                values.pop(key)
     return resources.Environment.from_dict(values)
 
 
@@ -105,7 +112,7 @@ class EnvironmentController(rest.RestController):
                 project_id=ctx.project_id, created_at=timeutils.utcnow())
             session.add(row)
             session.flush()
-            return _resource(row, created=True)
+            return _resource(row, given=values)
 
     @expose.wsme(resources.Environment, body=resources.Environment)
     def put(self, env: resources.Environment) -> resources.Environment:
@@ -118,14 +125,12 @@ class EnvironmentController(rest.RestController):
         with db_api.transaction() as session:
             row = find(session, ctx, values['name'])
             lookup.check_owner(row, ctx, 'environment')
+            new = {k: values[k] for k in ('description', 'variables')
+                   if k in values}
             if 'scope' in values:
-                row.scope = lookup.check_scope(values['scope'], ctx,
-                                               'environments')
-            if 'description' in values:
-                row.description = values['description']
-            if 'variables' in values:
-                row.variables = values['variables']
-            row.updated_at = timeutils.utcnow()
+                new['scope'] = lookup.check_scope(values['scope'], ctx,
+                                                  'environments')
+            changes.apply(row, new)
             session.flush()
             return _resource(row)
 

@@ -14,6 +14,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
@@ -26,7 +27,6 @@ from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.services import triggers
-from mistral.utils import timeutils
 
 LOG = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ LISTING = collection.Listing(
 
 
 def _find(session: Any, ctx: Any, id_: str) -> models.EventTrigger:
+    lookup.check_uuid('id', id_)
     stmt = sa.select(models.EventTrigger).where(
         models.EventTrigger.id == id_)
     if not ctx.is_admin:
@@ -121,6 +122,8 @@ class EventTriggersController(rest.RestController):
         ctx = hooks.current_context()
         access.enforce('event_triggers:create', ctx)
         values = trigger.to_dict()
+        # The workflow is given by id, as upstream (its field is a UUID).
+        lookup.check_uuid('workflow_id', values.get('workflow_id'))
         values['scope'] = lookup.check_scope(values.get('scope'), ctx,
                                              'event_triggers')
         with db_api.transaction() as session:
@@ -146,18 +149,19 @@ class EventTriggersController(rest.RestController):
         with db_api.transaction() as session:
             row = _find(session, ctx, id)
             lookup.check_owner(row, ctx, 'event trigger')
+            new: dict[str, Any] = {}
             if 'scope' in values:
-                row.scope = lookup.check_scope(values['scope'], ctx,
-                                               'event_triggers')
+                new['scope'] = lookup.check_scope(values['scope'], ctx,
+                                                  'event_triggers')
             if 'name' in values:
-                row.name = values['name']
+                new['name'] = values['name']
             for key in ('workflow_input', 'workflow_params'):
                 if key in values:
                     if not isinstance(values[key] or {}, dict):
                         raise exc.InputException(
                             '%s must be a JSON object.' % key)
-                    setattr(row, key, values[key] or {})
-            row.updated_at = timeutils.utcnow()
+                    new[key] = values[key] or {}
+            changes.apply(row, new)
             session.flush()
             result = _resource(row)
             message = triggers.event_trigger_dict(row)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from pecan import rest
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
@@ -18,10 +19,10 @@ from mistral.api import access
 from mistral.api import expose
 from mistral.api import hooks
 from mistral.db import api as db_api
+from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
-from mistral.utils import timeutils
 
 # Columns of a list entry (no output, no published_global by default).
 LIST_COLUMNS = ('id', 'workflow_id', 'workflow_name', 'workflow_namespace',
@@ -186,21 +187,25 @@ class ExecutionsController(rest.RestController):
         lookup.check_owner(current, ctx, 'execution')
         values = wf_ex.to_dict()
         state = values.get('state')
-        description = values.get('description')
+        # As upstream: an empty description or env is not given.
+        description = values.get('description') or None
         params = values.get('params')
-        env = params.get('env') if isinstance(params, dict) else None
-        if not (state or description is not None or env):
+        env = (params.get('env') or None) if isinstance(params, dict) \
+            else None
+        if not (state or description or env):
             raise exc.InputException(
                 'The property state, description, or env is not provided '
                 'for update.')
-        if description is not None and (state or env):
+        if description and state:
             raise exc.InputException(
                 'The description can only be updated on its own, without '
-                'state or env.')
-        if description is not None:
-            return self._update_description(ctx, id, description)
+                'a state.')
+        if env and state and state != 'RUNNING':
+            raise exc.InputException(
+                'The env can only be given with the state RUNNING (a '
+                'resume), or without a state.')
         if not state:
-            return self._update_env(ctx, id, env)
+            return self._update_fields(ctx, id, description, env)
         engine = clients.engine()
         if state == 'RUNNING':
             result = engine.resume_workflow(ctx, id, env=env)
@@ -217,36 +222,39 @@ class ExecutionsController(rest.RestController):
         return from_engine(result)
 
     @staticmethod
-    def _update_description(ctx: Any, id_: str, description: str
-                            ) -> resources.Execution:
-        with db_api.transaction() as session:
-            row = lookup.get_row(session, models.WorkflowExecution, ctx,
-                                 id_)
-            row.description = description
-            row.updated_at = timeutils.utcnow()
-        return to_resource(load(ctx, id_, GET_COLUMNS[:-1]))
-
-    @staticmethod
-    def _update_env(ctx: Any, id_: str, env: Any) -> resources.Execution:
-        if not isinstance(env, dict):
+    def _update_fields(ctx: Any, id_: str, description: str | None,
+                       env: Any) -> resources.Execution:
+        """Update the description and/or merge ``env`` into the env of a
+        stopped execution. The answer has the columns upstream's has
+        loaded: no input or output, and params only when env changed."""
+        if env is not None and not isinstance(env, dict):
             raise exc.InputException('The env must be a JSON object.')
         with db_api.transaction() as session:
+            # The env is merged under the execution's lock (put()
+            # checked that the caller may change it).
             row = db_api.lock_for_update(session, models.WorkflowExecution,
                                          id_)
             if row is None:
                 raise exc.DBEntityNotFoundError(
                     'WorkflowExecution not found [id=%s]' % id_)
-            if row.state not in ('IDLE', 'PAUSED', 'ERROR'):
-                raise exc.NotAllowedException(
-                    'Updating env to workflow execution is only permitted '
-                    'if it is in IDLE, PAUSED, or ERROR state.')
-            params = dict(row.params or {})
-            merged = dict(params.get('env') or {})
-            merged.update(env)
-            params['env'] = merged
-            row.params = params
-            row.updated_at = timeutils.utcnow()
-        return to_resource(load(ctx, id_, GET_COLUMNS[:-1]))
+            new: dict[str, Any] = {}
+            if description:
+                new['description'] = description
+            if env:
+                if row.state not in ('IDLE', 'PAUSED', 'ERROR'):
+                    raise exc.NotAllowedException(
+                        'Updating env to workflow execution is only '
+                        'permitted if it is in IDLE, PAUSED, or ERROR '
+                        'state.')
+                params = dict(row.params or {})
+                params['env'] = {**(params.get('env') or {}), **env}
+                new['params'] = params
+            changes.apply(row, new)
+        columns = tuple(c for c in LIST_COLUMNS
+                        if c not in ('input', 'params'))
+        if env:
+            columns += ('params',)
+        return to_resource(load(ctx, id_, columns))
 
     @expose.wsme(None, wtypes.text, types.boolean, status_code=204)
     def delete(self, id: str, force: bool = False) -> None:
@@ -285,6 +293,8 @@ class ExecutionsController(rest.RestController):
                 all_projects: bool = False,
                 nulls: list[str] | None = None) -> resources.Executions:
         if project_id is not None:
+            collection.check_enum_filters(
+                [listing.parse_filter('project_id', project_id)], {})
             # Another project's executions are an admin's business.
             collection.check_all_projects(True, 'executions')
         access.enforce('executions:list', hooks.current_context())

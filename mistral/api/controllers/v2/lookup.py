@@ -23,6 +23,15 @@ def is_uuid(value: str) -> bool:
     return bool(_UUID.match(value or ''))
 
 
+def check_uuid(name: str, value: Any) -> None:
+    """400 when an argument that upstream types as a UUID is not one
+    (e.g. a name given where only an id is understood)."""
+    if value is not None and not is_uuid(str(value)):
+        raise exc.InputException(
+            "Invalid input for field/attribute %s. Value: '%s'. It must "
+            "be a UUID (an id, not a name)." % (name, value))
+
+
 def entity_name(model: type) -> str:
     """The name in "not found" messages: the model's, as upstream's."""
     return model.__name__

@@ -15,6 +15,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import resources
 from mistral.api import access
 from mistral.api import expose
@@ -173,8 +174,7 @@ class MembersController(rest.RestController):
                 m.member_id == member_id)).scalar()
             if row is None:
                 raise _not_found(resource_id, self.type, member_id)
-            row.status = status
-            row.updated_at = timeutils.utcnow()
+            changes.apply(row, {'status': status})
             session.flush()
             return _to_resource(row)
 

@@ -142,17 +142,27 @@ def _list(filters: dict[str, Any], extra: Sequence[listing.Filter] = (),
 class TaskSubExecutionsController(rest.RestController):
     """/v2/tasks/<id>/workflow_executions: sub-workflows of a task."""
 
+    # The filters of upstream's list (its state filter is typed with task
+    # states there; sub-workflow executions have workflow states).
     @expose.wsme_query(resources.Executions)
     def get_all(self, task_execution_id: str, marker: str | None = None,
                 limit: int | None = None,
                 sort_keys: list[str] | None = None,
                 sort_dirs: list[str] | None = None,
                 fields: list[str] | None = None,
+                workflow_name: str | None = None,
+                workflow_id: str | None = None,
+                description: str | None = None, tags: str | None = None,
+                params: str | None = None, state: str | None = None,
+                state_info: str | None = None, input: str | None = None,
+                output: str | None = None, created_at: str | None = None,
+                updated_at: str | None = None,
                 include_output: bool = False) -> resources.Executions:
         from mistral.api.controllers.v2 import execution
 
         ctx = hooks.current_context()
         access.enforce('executions:list', ctx)
+        lookup.check_uuid('task_execution_id', task_execution_id)
         with db_api.read_session() as session:
             lookup.get_row(session, models.TaskExecution, ctx,
                            task_execution_id, ('id',))
@@ -160,7 +170,14 @@ class TaskSubExecutionsController(rest.RestController):
             marker=marker, limit=limit, sort_keys=sort_keys,
             sort_dirs=sort_dirs, fields=fields,
             include_output=include_output,
-            filters={'task_execution_id': task_execution_id})
+            filters={'task_execution_id': task_execution_id,
+                     'workflow_name': workflow_name,
+                     'workflow_id': workflow_id,
+                     'description': description, 'tags': tags,
+                     'params': params, 'state': state,
+                     'state_info': state_info, 'input': input,
+                     'output': output, 'created_at': created_at,
+                     'updated_at': updated_at})
 
 
 class TasksController(rest.RestController):
@@ -271,6 +288,7 @@ class ExecutionTasksController(rest.RestController):
                 env: str | None = None) -> resources.Tasks:
         ctx = hooks.current_context()
         access.enforce('tasks:list', ctx)
+        lookup.check_uuid('workflow_execution_id', workflow_execution_id)
         with db_api.read_session() as session:
             lookup.get_row(session, models.WorkflowExecution, ctx,
                            workflow_execution_id, ('id',))

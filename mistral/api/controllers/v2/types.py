@@ -41,7 +41,12 @@ class JsonType(wtypes.UserType):
 
 
 class ListType(wtypes.UserType):
-    """A comma separated list in a query string."""
+    """A comma separated list in a query string.
+
+    Items are lower-cased, as upstream does: the lists name columns and
+    sort directions (``sort_keys=Description&sort_dirs=DESC`` works), and
+    the mistral CLI passes what the user typed.
+    """
 
     basetype = wtypes.text
     name = 'list'
@@ -52,7 +57,7 @@ class ListType(wtypes.UserType):
             items = value
         else:
             items = [v.strip() for v in str(value).split(',')]
-        items = [v for v in items if v]
+        items = [v.lower() for v in items if v]
         if self.unique:
             seen: list[str] = []
             for v in items:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from wsme import types as wtypes
 
 from mistral.api.controllers.v2 import action as action_ctl
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
@@ -38,11 +39,15 @@ LISTING = collection.Listing(
 )
 
 
-def text_dict(row: models.Workbook) -> dict[str, Any]:
+def text_dict(row: models.Workbook, created: bool = False
+              ) -> dict[str, Any]:
+    """The JSON of create (no updated_at) and update (updated_at, null
+    when the update changed nothing) answers."""
     out = resources.wire_dict({c: getattr(row, c) for c in COLUMNS},
                               COLUMNS)
-    return {k: v for k, v in out.items()
-            if not (k == 'updated_at' and v is None)}
+    if created:
+        out.pop('updated_at', None)
+    return out
 
 
 def find(session: Any, ctx: Any, name: str, namespace: str
@@ -58,6 +63,14 @@ def find(session: Any, ctx: Any, name: str, namespace: str
 
 def _store(session: Any, ctx: Any, spec: Any, namespace: str, scope: str,
            update: bool) -> models.Workbook:
+    """Create or update the workbook row, then create or update its
+    workflows and actions, in one transaction.
+
+    As upstream, the workflows and actions a workbook defines are
+    created, or updated in place when they exist (their ids and
+    created_at stay): deleting a workbook leaves them, and creating it
+    again takes them back.
+    """
     row = session.execute(sa.select(models.Workbook).where(
         models.Workbook.name == spec.name,
         models.Workbook.namespace == namespace,
@@ -71,31 +84,22 @@ def _store(session: Any, ctx: Any, spec: Any, namespace: str, scope: str,
         raise exc.DBEntityNotFoundError(
             'Workbook not found [name=%s, namespace=%s]'
             % (spec.name, namespace))
+    values = dict(definition=spec.definition, spec=spec.to_dict(),
+                  tags=list(spec.tags or []), scope=scope)
     if row is None:
         row = models.Workbook(id=models.new_id(), name=spec.name,
                               namespace=namespace, project_id=ctx.project_id,
-                              created_at=timeutils.utcnow())
+                              created_at=timeutils.utcnow(), **values)
         session.add(row)
     else:
-        row.updated_at = timeutils.utcnow()
-    row.definition = spec.definition
-    row.spec = spec.to_dict()
-    row.tags = list(spec.tags or [])
-    row.scope = scope
+        changes.apply(row, values)
     wfs = list(spec.workflows.values())
     actions = [('%s.%s' % (spec.name, short), a)
                for short, a in spec.actions.items()]
-    # Everything in one transaction: a workbook never half exists.
-    if update:
-        workflow_ctl.upsert_definitions(session, ctx, wfs, namespace,
-                                        scope, workbook_name=spec.name)
-        action_ctl.upsert(session, ctx, actions, namespace, scope,
-                          workbook_name=spec.name)
-    else:
-        workflow_ctl.create_definitions(session, ctx, wfs, namespace,
-                                        scope, workbook_name=spec.name)
-        action_ctl.upsert(session, ctx, actions, namespace, scope,
-                          workbook_name=spec.name, create_only=True)
+    workflow_ctl.upsert_definitions(session, ctx, wfs, namespace, scope,
+                                    workbook_name=spec.name)
+    action_ctl.upsert(session, ctx, actions, namespace, scope,
+                      workbook_name=spec.name)
     session.flush()
     return row
 
@@ -136,7 +140,7 @@ class WorkbooksController(rest.RestController):
         spec = _parse(skip_validation)
         with db_api.transaction() as session:
             row = _store(session, ctx, spec, namespace or '', scope, False)
-            body = text_dict(row)
+            body = text_dict(row, created=True)
         return errors.json_response(body, 201)
 
     @pecan.expose()
@@ -159,19 +163,9 @@ class WorkbooksController(rest.RestController):
         with db_api.transaction() as session:
             row = find(session, ctx, name, namespace)
             lookup.check_owner(row, ctx, 'workbook')
-            wf = models.WorkflowDefinition
-            workflow_ctl.check_not_triggered(session, ctx, [
-                (r.id, r.name) for r in session.execute(
-                    sa.select(wf.id, wf.name).where(
-                        wf.workbook_name == row.name,
-                        wf.namespace == row.namespace,
-                        wf.project_id == row.project_id))])
-            for model in (models.WorkflowDefinition,
-                          models.ActionDefinition):
-                session.execute(sa.delete(model).where(
-                    model.workbook_name == row.name,
-                    model.namespace == row.namespace,
-                    model.project_id == row.project_id))
+            # Only the workbook: its workflows and actions stay, as
+            # upstream (delete them by name, or create the workbook
+            # again to take them back).
             session.delete(row)
 
     @expose.wsme_query(resources.Workbooks)

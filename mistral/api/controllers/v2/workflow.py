@@ -10,6 +10,7 @@ from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
 
+from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import member
@@ -58,11 +59,15 @@ def row_dict(obj: models.WorkflowDefinition) -> dict[str, Any]:
     return {c: getattr(obj, c) for c in COLUMNS}
 
 
-def text_dict(obj: models.WorkflowDefinition) -> dict[str, Any]:
-    """The hand-built JSON of the text endpoints: unset fields left out."""
+def text_dict(obj: models.WorkflowDefinition, created: bool = False
+              ) -> dict[str, Any]:
+    """The hand-built JSON of the text endpoints: a created workflow
+    without updated_at, an updated one with it (null when the update
+    changed nothing), as upstream."""
     out = to_wire(row_dict(obj))
-    return {k: v for k, v in out.items()
-            if not (k == 'updated_at' and v is None)}
+    if created:
+        out.pop('updated_at', None)
+    return out
 
 
 LISTING = collection.Listing(
@@ -173,25 +178,29 @@ def create_definitions(session: Any, ctx: Any, specs: Sequence[Any],
 
 
 def update_definition(row: models.WorkflowDefinition, spec: Any,
-                      scope: str, name: str | None = None) -> None:
+                      scope: str, name: str | None = None,
+                      workbook_name: str | None = None) -> None:
+    """Store ``spec`` in ``row``; ``updated_at`` moves only when
+    something changed (as upstream)."""
     if row.is_system:
         raise exc.InvalidModelException(
             'Can not modify a system workflow definition [name=%s]'
             % row.name)
-    row.name = name or spec.name
-    row.definition = spec.definition
-    row.spec = spec.to_dict()
-    row.tags = list(spec.tags or [])
-    row.scope = scope
-    row.checksum = checksum(spec.definition)
-    row.updated_at = timeutils.utcnow()
+    values = dict(name=name or spec.name, definition=spec.definition,
+                  spec=spec.to_dict(), tags=list(spec.tags or []),
+                  scope=scope, checksum=checksum(spec.definition))
+    if workbook_name:
+        values['workbook_name'] = workbook_name
+    changes.apply(row, values)
 
 
 def upsert_definitions(session: Any, ctx: Any, specs: Sequence[Any],
                        namespace: str, scope: str,
-                       workbook_name: str | None = None
+                       workbook_name: str | None = None,
+                       update_only: bool = False
                        ) -> list[models.WorkflowDefinition]:
-    """Update workflows that exist (own project), create the others."""
+    """Update workflows that exist (own project), create the others
+    (with ``update_only``, a missing one is not found: 404)."""
     prefix = workbook_name + '.' if workbook_name else ''
     rows = []
     for spec in specs:
@@ -202,11 +211,15 @@ def upsert_definitions(session: Any, ctx: Any, specs: Sequence[Any],
                 models.WorkflowDefinition.namespace == namespace,
                 models.WorkflowDefinition.project_id == ctx.project_id)
         ).scalar()
+        if row is None and update_only:
+            raise exc.DBEntityNotFoundError(
+                'Workflow not found [workflow_identifier=%s, namespace=%s]'
+                % (name, namespace))
         if row is None:
             rows += create_definitions(session, ctx, [spec], namespace,
                                        scope, workbook_name)
         else:
-            update_definition(row, spec, scope, name)
+            update_definition(row, spec, scope, name, workbook_name)
             rows.append(row)
     session.flush()
     return rows
@@ -247,7 +260,7 @@ class WorkflowsController(rest.RestController):
         with db_api.transaction() as session:
             rows = create_definitions(session, ctx, specs, namespace or '',
                                       scope)
-            body = {'workflows': [text_dict(r) for r in rows]}
+            body = {'workflows': [text_dict(r, created=True) for r in rows]}
         return errors.json_response(body, 201)
 
     @pecan.expose()
@@ -272,8 +285,10 @@ class WorkflowsController(rest.RestController):
                 update_definition(row, specs[0], scope)
                 session.flush()
                 return errors.json_response(text_dict(row), 200)
+            # An update, not a create: every workflow must exist (the
+            # transaction leaves all of them as they were otherwise).
             rows = upsert_definitions(session, ctx, specs, namespace or '',
-                                      scope)
+                                      scope, update_only=True)
             body = {'workflows': [text_dict(r) for r in rows]}
         return errors.json_response(body, 200)
 

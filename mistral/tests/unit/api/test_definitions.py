@@ -51,16 +51,20 @@ def test_workbook_lifecycle(app: Any) -> None:
                     'version: "2.0"\n').json['valid'] is False
     app.delete('/v2/workbooks/wb1', status=204)
     app.get('/v2/workbooks/wb1', status=404)
-    app.get('/v2/workflows/wb1.w', status=404)
-    app.get('/v2/actions/wb1.act1', status=404)
+    # Its workflows and actions stay (as upstream).
+    app.get('/v2/workflows/wb1.w', status=200)
+    app.get('/v2/actions/wb1.act1', status=200)
 
 
-def test_workbook_is_all_or_nothing(app: Any) -> None:
-    app.post('/v2/workflows', "version: '2.0'\nwb1.w:\n  tasks:\n"
-             "    a:\n      action: std.noop\n", status=201)
-    app.post('/v2/workbooks', WB, status=409)
-    app.get('/v2/workbooks/wb1', status=404)
-    app.get('/v2/actions/wb1.act1', status=404)
+def test_workbook_takes_over_existing_definitions(app: Any) -> None:
+    wf = app.post('/v2/workflows', "version: '2.0'\nwb1.w:\n  tasks:\n"
+                  "    a:\n      action: std.noop\n", status=201
+                  ).json['workflows'][0]
+    app.post('/v2/workbooks', WB, status=201)
+    got = app.get('/v2/workflows/wb1.w').json
+    assert got['id'] == wf['id'] and got['created_at'] == wf['created_at']
+    assert 'act1' in got['definition'] and got['updated_at']
+    app.get('/v2/actions/wb1.act1', status=200)
 
 
 def test_system_actions(app: Any) -> None:
@@ -80,7 +84,8 @@ def test_system_actions(app: Any) -> None:
     r = app.get('/v2/actions?name=std.echo&fields=name,input')
     assert r.json['actions'] == [{'id': 'std.echo', 'name': 'std.echo',
                                   'input': 'output, delay=0'}]
-    r = app.delete('/v2/actions/std.echo', status=400)
+    # Provider actions are no definitions: nothing to delete (upstream).
+    r = app.delete('/v2/actions/std.echo', status=404)
     assert 'std.echo' in r.json['faultstring']
     app.get('/v2/actions/no.such.action', status=404)
 
@@ -90,7 +95,7 @@ def test_adhoc_actions(app: Any) -> None:
                  headers={'Content-Type': 'text/plain'})
     assert r.status_int == 201
     act = r.json['actions'][0]
-    assert act['name'] == 'my_echo' and act['input'] == 'text, flag="True"'
+    assert act['name'] == 'my_echo' and act['input'] == 'text, flag=true'
     assert act['description'] == 'Echoes.' and 'updated_at' not in act
     assert app.get('/v2/actions/my_echo').json['id'] == act['id']
     assert app.get('/v2/actions/%s' % act['id']).json['name'] == 'my_echo'

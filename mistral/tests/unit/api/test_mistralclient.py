@@ -119,7 +119,7 @@ def test_definitions_through_the_client(client: Any, tmp_path: Any
     client.workbooks.update(d.WB)
     actions = client.actions.create(d.ACTIONS)
     assert [a.name for a in actions] == ['my_echo']
-    assert client.actions.get('my_echo').input == 'text, flag="True"'
+    assert client.actions.get('my_echo').input == 'text, flag=true'
     assert client.actions.get('std.echo').name == 'std.echo'
     names = [a.name for a in client.actions.list()]
     assert 'std.echo' in names and 'my_echo' in names and \

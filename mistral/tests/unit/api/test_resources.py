@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+import uuid
 
 import sqlalchemy as sa
 
@@ -95,7 +96,12 @@ def test_workflow_namespace_multi_and_update(app: Any) -> None:
     assert r.status_int == 200
     assert [w['id'] for w in r.json['workflows']] == [
         w['id'] for w in wfs]
+    # The same definitions: nothing changed, updated_at stays null.
+    assert [w['updated_at'] for w in r.json['workflows']] == [None, None]
+    r = app.put('/v2/workflows?namespace=ns1',
+                TWO_WFS.replace('std.noop', 'std.echo output=1', 1))
     assert r.json['workflows'][0]['updated_at']
+    assert r.json['workflows'][1]['updated_at'] is None
     r = app.put('/v2/workflows/%s?namespace=ns1' % wfs[0]['id'],
                 TWO_WFS, status=400)
     single = TWO_WFS.split('wb:')[0]
@@ -228,7 +234,8 @@ def test_tasks(app: Any, engine: Any) -> None:
     assert entries[0]['runtime_context'] == '{}'
     assert app.get('/v2/tasks/%s' % plain).json['result'] == '"hello"'
     assert app.get('/v2/tasks/%s' % items).json['result'] == '[1, 2, 3]'
-    app.get('/v2/executions/missing/tasks', status=404)
+    app.get('/v2/executions/missing/tasks', status=400)
+    app.get('/v2/executions/%s/tasks' % uuid.uuid4(), status=404)
     r = app.get('/v2/tasks?workflow_execution_id=%s&name=b' % ex['id'])
     assert [t['id'] for t in r.json['tasks']] == [items]
     r = app.get('/v2/tasks/%s/action_executions' % plain)

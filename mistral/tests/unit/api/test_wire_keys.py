@@ -22,8 +22,8 @@ ACTION_EX = {'id', 'workflow_name', 'workflow_namespace',
              'task_execution_id', 'state', 'state_info', 'tags', 'name',
              'description', 'project_id', 'accepted', 'input', 'created_at',
              'updated_at'}
-ENVIRONMENT = {'id', 'name', 'description', 'variables', 'scope',
-               'project_id', 'created_at'}
+# A new environment shows description and variables only when given.
+ENVIRONMENT = {'id', 'name', 'scope', 'project_id', 'created_at'}
 WORKBOOK = {'id', 'name', 'namespace', 'definition', 'tags', 'scope',
             'project_id', 'created_at'}
 ACTION = {'id', 'name', 'is_system', 'input', 'description', 'tags',
@@ -62,7 +62,10 @@ def test_keys(app: Any) -> None:
     env = app.post_json('/v2/environments', {'name': 'e'}).json
     assert set(env) == ENVIRONMENT
     assert set(app.get('/v2/environments/e').json) == ENVIRONMENT | {
-        'updated_at'}
+        'description', 'variables', 'updated_at'}
+    env = app.post_json('/v2/environments', {
+        'name': 'e2', 'description': 'd', 'variables': {'a': 1}}).json
+    assert set(env) == ENVIRONMENT | {'description', 'variables'}
 
     wb = app.post('/v2/workbooks', d.WB).json
     assert set(wb) == WORKBOOK
