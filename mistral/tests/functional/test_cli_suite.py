@@ -265,7 +265,10 @@ def test_workbook_commands(dep: Deployment, files: Any) -> None:
 
     dep.cli('workbook-delete', 'cli_wb')
     assert client.workbooks.list() == []
-    assert 'cli_wb.inner' not in [w.name for w in client.workflows.list()]
+    # As upstream: the workbook's workflows and actions stay.
+    assert 'cli_wb.inner' in [w.name for w in client.workflows.list()]
+    dep.cli('workflow-delete', 'cli_wb.inner')
+    dep.cli('action-delete', 'cli_wb.greet')
 
 
 def test_action_commands(dep: Deployment, files: Any) -> None:
@@ -298,9 +301,10 @@ def test_action_commands(dep: Deployment, files: Any) -> None:
     # The CLI prints its own message for failed deletes.
     assert 'Unable to delete the specified action(s).' in fails(
         dep, 'action-delete', 'std.echo')
+    # A provider action is no definition: not found, as upstream.
     r = requests.delete(dep.api_url + '/actions/std.echo', timeout=30)
-    assert r.status_code == 400
-    assert 'Attempt to delete a system action' in r.json()['faultstring']
+    assert r.status_code == 404
+    assert 'Action definition not found' in r.json()['faultstring']
     dep.cli('action-delete', 'cli_greet')
     assert 'not found' in fails(dep, 'action-get', 'cli_greet')
 
