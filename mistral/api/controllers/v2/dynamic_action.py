@@ -46,9 +46,13 @@ def _values(body: resources.DynamicAction) -> dict[str, Any]:
     return values
 
 
-def _resource(row: models.DynamicActionDefinition) -> resources.DynamicAction:
-    return resources.DynamicAction.from_dict(
-        {c: getattr(row, c) for c in COLUMNS})
+def _resource(row: models.DynamicActionDefinition, created: bool = False
+              ) -> resources.DynamicAction:
+    values = {c: getattr(row, c) for c in COLUMNS}
+    if created:
+        # A new one is shown without updated_at, as upstream does.
+        values.pop('updated_at')
+    return resources.DynamicAction.from_dict(values)
 
 
 def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
@@ -140,7 +144,7 @@ class DynamicActionsController(rest.RestController):
                         created_at=timeutils.utcnow())
             session.add(row)
             session.flush()
-            return _resource(row)
+            return _resource(row, created=True)
 
     @expose.wsme(resources.DynamicAction, body=resources.DynamicAction)
     def put(self, action: resources.DynamicAction

@@ -40,8 +40,13 @@ def _check_auth() -> None:
         raise exc.InputException(AUTH_REQUIRED)
 
 
-def _to_resource(row: models.ResourceMember) -> resources.Member:
-    return resources.Member.from_dict({c: getattr(row, c) for c in COLUMNS})
+def _to_resource(row: models.ResourceMember, created: bool = False
+                 ) -> resources.Member:
+    values = {c: getattr(row, c) for c in COLUMNS}
+    if created:
+        # A new share is shown without updated_at, as upstream does.
+        values.pop('updated_at')
+    return resources.Member.from_dict(values)
 
 
 def _owned_workflow(session: Any, ctx: Any, resource_id: str
@@ -148,7 +153,7 @@ class MembersController(rest.RestController):
                 created_at=timeutils.utcnow())
             session.add(row)
             session.flush()
-            return _to_resource(row)
+            return _to_resource(row, created=True)
 
     @expose.wsme(resources.Member, wtypes.text, wtypes.text,
                  body=resources.Member)

@@ -438,3 +438,39 @@ def test_unchanged_member_status(auth_app: Any) -> None:
     r = auth_app.put_json(path + '/p2', {'status': 'accepted'},
                           headers=member)
     assert r.json['updated_at'] != past
+
+
+def test_create_answers_without_updated_at(auth_app: Any) -> None:
+    # Upstream shows a new object with the columns it stored: no
+    # updated_at (code sources, dynamic actions and members alike).
+    from mistral.actions import dynamic
+    from mistral.actions import registry
+
+    admin = c.headers('adm', 'admin')
+    registry.reset()
+    dynamic.reset()
+    try:
+        cs = auth_app.post('/v2/code_sources?name=src',
+                           'class A:\n    pass\n',
+                           headers={**TEXT, **admin}).json
+        assert 'updated_at' not in cs
+        da = auth_app.post_json('/v2/dynamic_actions', {
+            'name': 'da', 'class_name': 'A', 'code_source_id': cs['id']},
+            headers=admin).json
+        assert 'updated_at' not in da and da['class_name'] == 'A'
+        # An update that changes nothing leaves it null.
+        r = auth_app.put_json('/v2/dynamic_actions', {
+            'name': 'da', 'class_name': 'A'}, headers=admin)
+        assert r.json['updated_at'] is None
+    finally:
+        registry.reset()
+        dynamic.reset()
+
+
+def test_member_create_answer_without_updated_at(auth_app: Any) -> None:
+    owner = c.headers('p1')
+    wf = auth_app.post('/v2/workflows', WF, headers={**TEXT, **owner}
+                       ).json['workflows'][0]
+    share = auth_app.post_json('/v2/workflows/%s/members' % wf['id'],
+                               {'member_id': 'p2'}, headers=owner).json
+    assert 'updated_at' not in share and share['status'] == 'pending'
