@@ -411,9 +411,11 @@ oslo_messaging.set_transport_defaults('mistral')
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Options for oslo-config-generator (entry point oslo.config.opts)."""
     from mistral.actions import opts as action_opts
+    from mistral.api import console
 
     return ([(group, list(opts)) for group, opts in _GROUPS]
-            + [(group, list(opts)) for group, opts in action_opts.GROUPS])
+            + [(group, list(opts)) for group, opts in action_opts.GROUPS]
+            + console.list_opts())
 
 
 def _env_config_args() -> list[str]:

@@ -9,6 +9,7 @@ from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 import pecan
 
+from mistral.api import console
 from mistral.api import errors
 from mistral.api import faults
 from mistral import config as _config  # noqa: F401  (options)
@@ -83,6 +84,7 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
         **{k: v for k, v in app_conf.items() if k in ('debug',)},
     )
     app = faults.JsonFaults(app)  # pecan's own errors as JSON too
+    app = console.mount_private(app)  # /ui/api/*, authenticated
     # WSME reads its own options from pecan.conf.
     pecan.conf.update({'wsme': {'debug': False}})
     if CONF.pecan.auth_enable:
@@ -117,4 +119,5 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
         from mistral.metrics import exposition
 
         app = exposition.mount(app)  # unauthenticated, like healthcheck
+    app = console.mount_public(app)  # /ui/: the web console
     return errors.AccessLogMiddleware(errors.CatchAllMiddleware(app))
