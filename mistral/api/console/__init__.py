@@ -98,7 +98,7 @@ class PublicConsole:
                  ) -> None:
         self.app = app
         self.store = store or assets.AssetStore()
-        self._pages: dict[str, bytes] = {}
+        self._pages: dict[tuple[str, str, str], bytes] = {}
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: StartResponse
@@ -161,24 +161,25 @@ class PublicConsole:
               ) -> Iterable[bytes]:
         script_name = environ.get('SCRIPT_NAME', '')
         mode = auth_mode()
-        key = script_name + '|' + mode
+        template = self.store.get('index.html')
+        if template is None:
+            return _fault(start_response, 500, 'The console files are '
+                          'missing from the package (index.html).')
+        key = (script_name, mode, template.etag)
         with self._lock:
             page = self._pages.get(key)
         if page is None:
-            page = self._render(script_name, mode)
+            page = self._render(template, script_name, mode)
             with self._lock:
                 self._pages[key] = page
         return self._send(environ, start_response,
                           assets.Asset(page, assets.content_type('x.html')),
                           SECURITY_HEADERS)
 
-    def _render(self, script_name: str, mode: str) -> bytes:
+    def _render(self, template: assets.Asset, script_name: str,
+                mode: str) -> bytes:
         from mistral import version
 
-        template = self.store.get('index.html')
-        if template is None:
-            raise RuntimeError('the console files are missing from the '
-                               'package (index.html)')
         values = {
             '__BASE__': script_name + PREFIX + '/',
             '__API__': script_name + '/v2',

@@ -1,10 +1,11 @@
 """The console's files: read from the package, served with validators.
 
 Every file lives in ``mistral/api/console/static`` and ships in the Python
-package. A file is read once, kept in memory with its ETag and a gzip copy
-(when that is smaller), and answered with ``Cache-Control: no-cache``: a
-browser keeps it but asks again with ``If-None-Match`` and gets a 304, so
-an upgraded server is seen on the next page load without hashed names.
+package. A file is read once (again when it changes on disk) and kept in
+memory with its ETag and a gzip copy (when that is smaller). It is
+answered with ``Cache-Control: no-cache``: a browser keeps it but asks
+again with ``If-None-Match`` and gets a 304, so an upgraded server is seen
+on the next page load without hashed file names.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import gzip
 import hashlib
 import os
 import posixpath
+import stat
 import threading
 from typing import Iterable
 
@@ -76,24 +78,34 @@ class AssetStore:
 
     def __init__(self, root: str = STATIC_DIR) -> None:
         self.root = root
-        self._cache: dict[str, Asset | None] = {}
+        self._cache: dict[str, tuple[tuple[int, int], Asset]] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str) -> Asset | None:
-        """The asset at ``path`` (relative, URL form), or None."""
+        """The asset at ``path`` (relative, URL form), or None.
+
+        A file changed on disk (an upgrade in place, a developer's edit)
+        is read again: one stat per request decides.
+        """
         rel = safe_relpath(path)
         if rel is None:
             return None
-        with self._lock:
-            if rel in self._cache:
-                return self._cache[rel]
         full = os.path.join(self.root, *rel.split('/'))
-        asset = None
-        if os.path.isfile(full):
-            with open(full, 'rb') as f:
-                asset = Asset(f.read(), content_type(rel))
+        try:
+            st = os.stat(full)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
         with self._lock:
-            self._cache[rel] = asset
+            cached = self._cache.get(rel)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        with open(full, 'rb') as f:
+            asset = Asset(f.read(), content_type(rel))
+        with self._lock:
+            self._cache[rel] = (stamp, asset)
         return asset
 
     def names(self) -> Iterable[str]:

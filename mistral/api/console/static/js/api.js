@@ -60,7 +60,9 @@ async function faultOf(resp) {
 }
 
 export async function request(method, url, {body, text, params, signal, raw} = {}) {
-  const headers = {Accept: 'application/json'};
+  // "*/*" too: the text endpoints (definitions, validate, report) are
+  // exposed without a JSON content type and refuse a JSON-only Accept.
+  const headers = {Accept: 'application/json, */*;q=0.1'};
   const saved = token.get();
   if (saved?.token) headers['X-Auth-Token'] = saved.token;
   let payload;

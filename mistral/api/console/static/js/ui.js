@@ -1,6 +1,6 @@
 // Shared widgets: state badges, notices, dialogs, tabs, JSON and code views.
 
-import {h, clear} from './dom.js';
+import {h, s, clear} from './dom.js';
 import {pretty, bytes} from './format.js';
 import {highlightYaml} from './yaml.js';
 
@@ -144,7 +144,9 @@ export function tabs(items, {initial, onChange} = {}) {
     if (onChange) onChange(id);
   }
   const el = h('div', {class: 'tabbed'}, bar, panels);
-  select(initial && items.some((x) => x.id === initial) ? initial : items[0].id);
+  // The first panel is built once the caller has put the tabs in the page,
+  // so that it can measure itself.
+  queueMicrotask(() => select(initial && items.some((x) => x.id === initial) ? initial : items[0].id));
   return {el, select, get active() { return active; }};
 }
 
@@ -200,11 +202,17 @@ export function facts(pairs) {
   return dl;
 }
 
+function copyIcon() {
+  return s('svg', {width: 13, height: 13, viewBox: '0 0 16 16', 'aria-hidden': 'true', class: 'icon'},
+    s('rect', {x: 5, y: 5, width: 9, height: 9, rx: 1.5, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5}),
+    s('path', {d: 'M11 3.5V3a1 1 0 0 0-1-1H3a1 1 0 0 0-1 1v7a1 1 0 0 0 1 1h.5', fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5}));
+}
+
 export function copyable(text, shown) {
   return h('span', {class: 'copyable'},
     h('code', shown || text),
     h('button', {class: 'icon-btn', title: 'Copy', 'aria-label': `Copy ${text}`,
-      onclick: (e) => { e.preventDefault(); navigator.clipboard?.writeText(text).then(() => toast('Copied')); }}, '⧉'));
+      onclick: (e) => { e.preventDefault(); navigator.clipboard?.writeText(text).then(() => toast('Copied')); }}, copyIcon()));
 }
 
 export function setContent(el, ...children) {

@@ -10,7 +10,9 @@ const DUMMY_LIMIT = 20000;
 // Returns {orientation, width, height, pos: Map(id -> {x, y, w, h}),
 //          routes: [points per edge, [] when not drawn], ranks}
 export function layout(nodes, edges, opts = {}) {
-  const rankGap = opts.rankGap ?? 56;
+  // Transitions carry their conditions as labels between the ranks: room
+  // for them is along the rank axis (wider when ranks are side by side).
+  const gapOf = (tbOrient) => opts.rankGap ?? (tbOrient ? 60 : 96);
   const crossGap = opts.crossGap ?? 18;
   const margin = opts.margin ?? 24;
   const n = nodes.length;
@@ -147,7 +149,7 @@ export function layout(nodes, edges, opts = {}) {
       let c = 0, a = 0;
       for (const v of layer) { c += (tb ? vSize[v].w : vSize[v].h) + crossGap; a = Math.max(a, tb ? vSize[v].h : vSize[v].w); }
       cross = Math.max(cross, c);
-      along += a + rankGap;
+      along += a + gapOf(tb);
     }
     return tb ? {w: cross, h: along} : {w: along, h: cross};
   };
@@ -155,10 +157,12 @@ export function layout(nodes, edges, opts = {}) {
   if (orientation !== 'TB' && orientation !== 'LR') {
     const vw = opts.viewport?.w || 1200, vh = opts.viewport?.h || 700;
     const tb = extent(true), lr = extent(false);
-    const fit = (e) => Math.min(vw / e.w, vh / e.h);
-    orientation = fit(tb) >= Math.min(1, fit(lr)) || fit(tb) >= fit(lr) ? 'TB' : 'LR';
+    const fit = (e) => Math.min(1, vw / e.w, vh / e.h);
+    // Top to bottom reads best; sideways only when it fits clearly better.
+    orientation = fit(tb) >= 0.8 * fit(lr) ? 'TB' : 'LR';
   }
   const tb = orientation === 'TB';
+  const rankGap = gapOf(tb);
   const crossSize = (v) => (tb ? vSize[v].w : vSize[v].h);
   const alongSize = (v) => (tb ? vSize[v].h : vSize[v].w);
 

@@ -34,9 +34,18 @@ function pathOf(pts, tb) {
   return d;
 }
 
-function midpoint(pts) {
-  if (pts.length === 2) return [(pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2];
-  return pts[Math.floor(pts.length / 2)];
+// Where a condition label goes: on the last segment, past its middle,
+// where transitions leaving the same task have spread apart.
+function labelPoint(pts, tb) {
+  const [x0, y0] = pts[pts.length - 2], [x1, y1] = pts[pts.length - 1];
+  const t = 0.62, u = 1 - t;
+  const b = (a, c1, c2, d) => u * u * u * a + 3 * u * u * t * c1 + 3 * u * t * t * c2 + t * t * t * d;
+  if (tb) {
+    const dy = (y1 - y0) / 2;
+    return [b(x0, x0, x1, x1), b(y0, y0 + dy, y1 - dy, y1)];
+  }
+  const dx = (x1 - x0) / 2;
+  return [b(x0, x0 + dx, x1 - dx, x1), b(y0, y0, y1, y1)];
 }
 
 function nodeSvg(node, p, i) {
@@ -103,7 +112,7 @@ export class GraphView {
       const title = `${edge.from} → ${edge.to.replace(/^(cmd|expr):/, '')} (${edge.kind}${edge.defaults ? ', from task-defaults' : ''})${edge.condition ? `\nwhen ${edge.condition}` : ''}`;
       parts.push(`<g class="${cls}" data-e="${i}"><title>${esc(title)}</title><path d="${pathOf(pts, tb)}" marker-end="url(#arrow-${EDGE_CLASS[edge.kind] || 'e-complete'})"/>`);
       if (edge.condition && labels) {
-        const [mx, my] = midpoint(pts);
+        const [mx, my] = pts.loop ? pts[1] : labelPoint(pts, tb);
         const text = truncate(edge.condition, 28);
         parts.push(`<g class="cond" transform="translate(${mx.toFixed(1)},${my.toFixed(1)})"><rect x="${-(text.length * 3.2 + 6)}" y="-9" width="${text.length * 6.4 + 12}" height="17" rx="8"/><text y="4" text-anchor="middle">${esc(text)}</text></g>`);
       }
@@ -112,7 +121,7 @@ export class GraphView {
     const edgeSvg = parts.join('');
     const nodeParts = this.graph.nodes.map((node, i) => nodeSvg(node, lay.pos.get(node.id), i));
     const markers = Object.values(EDGE_CLASS).map((cls) =>
-      `<marker id="arrow-${cls}" class="${cls}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`).join('');
+      `<marker id="arrow-${cls}" class="${cls}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>`).join('');
     this.viewport.innerHTML = `<svg class="graph ${tb ? 'tb' : 'lr'}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${lay.width.toFixed(0)} ${lay.height.toFixed(0)}" width="${lay.width.toFixed(0)}" height="${lay.height.toFixed(0)}">` +
       `<defs>${markers}</defs><g class="edges">${edgeSvg}</g><g class="nodes">${nodeParts.join('')}</g></svg>`;
     this.svg = this.viewport.firstChild;

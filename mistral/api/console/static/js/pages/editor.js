@@ -162,6 +162,6 @@ export async function render(view) {
       h('div', {class: 'field'}, h('label', {for: 'def-namespace'}, 'Namespace'), namespace),
       h('div', {class: 'field'}, h('label', {for: 'def-scope'}, 'Scope'), scope)),
     error,
-    h('div', {class: 'editor'}, h('div', area, status), preview));
+    h('div', {class: 'editor'}, h('div', status, area), preview));
   validate();
 }

@@ -119,12 +119,12 @@ export async function render(view) {
   function drawHead() {
     clear(title).append(h('span', ex.workflow_name), stateBadge(ex.state));
     const running = !TERMINAL.has(ex.state);
-    clear(sub).append(
+    clear(sub).append(h('span',
       copyable(ex.id), ' · started ', h('span', {title: localTime(ex.created_at)}, relativeTime(ex.created_at)),
       ' · ', running ? `running for ${duration(span(ex.created_at, null))}` : `took ${duration(span(ex.created_at, ex.updated_at))}`,
       ex.description ? h('span', ' · ', h('em', ex.description)) : null,
       ex.task_execution_id ? h('span', ' · sub-execution of ', link(href(`tasks/${ex.task_execution_id}`), 'a task'),
-        ex.root_execution_id ? h('span', ' in ', link(href(`executions/${ex.root_execution_id}`), 'the root execution')) : null) : null);
+        ex.root_execution_id ? h('span', ' in ', link(href(`executions/${ex.root_execution_id}`), 'the root execution')) : null) : null));
     clear(buttons);
     const may = can('executions:update', ex.project_id);
     if (may && ex.state === 'RUNNING') {

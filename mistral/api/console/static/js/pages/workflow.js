@@ -29,12 +29,12 @@ export async function render(view) {
     {id: 'executions', label: 'Executions', render: async (box) => {
       const r = await api.get('/executions', {workflow_id: wf.id, limit: 20, sort_keys: 'created_at', sort_dirs: 'desc', fields: 'id,state,created_at,description'});
       const rows = r.executions || [];
-      clear(box).append(rows.length ? h('div', {class: 'card'}, h('table', {class: 'list'},
+      clear(box).append(...(rows.length ? [h('div', {class: 'card'}, h('table', {class: 'list'},
         h('thead', h('tr', h('th', 'State'), h('th', 'Execution'), h('th', 'Started'), h('th', {class: 'hide-narrow'}, 'Description'))),
         h('tbody', rows.map((ex) => h('tr', h('td', stateBadge(ex.state)), h('td', link(href(`executions/${ex.id}`), shortId(ex.id))),
           h('td', {title: localTime(ex.created_at)}, relativeTime(ex.created_at)), h('td', {class: 'desc hide-narrow'}, ex.description || '')))))),
-        h('p', link(href(`executions?workflow=${encodeURIComponent(wf.name)}`), 'All executions of this workflow →')))
-        : empty('Never run', 'Its executions will be listed here.'));
+        h('p', link(href(`executions?workflow=${encodeURIComponent(wf.name)}`), 'All executions of this workflow →'))]
+        : [empty('Never run', 'Its executions will be listed here.')]));
     }},
   ], {initial: view.query.tab});
   view.main.append(t.el);
