@@ -92,16 +92,18 @@ def _ref(session: orm.Session, row: Any) -> WorkflowRef:
 
 
 def find_workflow(session: orm.Session, identifier: str, namespace: str,
-                  project_id: str | None) -> WorkflowRef:
-    """A workflow by id, or by name in ``namespace`` (then the default
-    namespace); the project's own definition wins over a public one."""
+                  project_id: str | None, fallback: bool = True
+                  ) -> WorkflowRef:
+    """A workflow by id, or by name in ``namespace`` (then, with
+    ``fallback``, the default namespace); the project's own definition wins
+    over a public one."""
     if _is_uuid(identifier):
         row = session.execute(_statement(True, project_id),
                               {'ident': identifier}).first()
         if row is not None:
             return _ref(session, row)
     namespaces = [namespace or '']
-    if namespace:
+    if namespace and fallback:
         namespaces.append('')
     for ns in namespaces:
         found = session.execute(_statement(False, project_id),

@@ -48,12 +48,7 @@ def _ctx_dict(ctx: Any) -> dict[str, Any]:
     return data
 
 
-def _wf_dict(wf_ex: models.WorkflowExecution) -> dict[str, Any]:
-    return rows.to_dict(wf_ex, [
-        'id', 'name', 'description', 'workflow_name', 'workflow_namespace',
-        'workflow_id', 'state', 'state_info', 'tags', 'input', 'output',
-        'params', 'task_execution_id', 'root_execution_id', 'project_id',
-        'scope', 'created_at', 'updated_at'])
+_wf_dict = workflows.answer
 
 
 def _post_process(ax: models.ActionExecution,
@@ -177,12 +172,12 @@ class Engine:
                        outbox_id: str | None = None) -> dict[str, Any]:
         try:
             with unit_of_work(outbox_id) as (session, batch):
-                wf_ex = workflows.start(session, batch, _ctx_dict(ctx),
-                                        wf_identifier, wf_namespace,
-                                        wf_ex_id, wf_input, description,
-                                        params or {})
+                started = workflows.start(session, batch, _ctx_dict(ctx),
+                                          wf_identifier, wf_namespace,
+                                          wf_ex_id, wf_input, description,
+                                          params or {})
                 session.flush()
-                return _wf_dict(wf_ex)
+                return started
         except exc.DBDuplicateEntryError:
             if not wf_ex_id:
                 raise
@@ -450,17 +445,24 @@ class Engine:
             wf_ex = run.wf_ex
             if from_parent and _parent_state(run) != states.RUNNING:
                 return _wf_dict(wf_ex)  # the parent paused again meanwhile
+            if wf_ex.state not in (states.PAUSED, states.IDLE):
+                # As upstream: only a paused execution resumes; any other
+                # is answered as it is (env unchanged), also one that
+                # finished (a failed one runs again through a task rerun).
+                return _wf_dict(wf_ex)
             if env:
                 params = dict(wf_ex.params or {})
                 params['env'] = {**(params.get('env') or {}), **env}
                 wf_ex.params = params
-            if wf_ex.state == states.RUNNING:
-                return _wf_dict(wf_ex)
             workflows.set_state(run, states.RUNNING,
                                 notify_parent=not from_parent)
             _cascade(run, 'resume_workflow', (states.PAUSED,))
+            # The answer is the execution as resumed, before its tasks go
+            # on (inline actions could finish it in this transaction; the
+            # caller learns what upstream answers, RUNNING).
+            resumed = _wf_dict(wf_ex)
             workflows.resume(run)
-            return _wf_dict(wf_ex)
+            return resumed
 
     @metrics.engine_request
     @_applies_message
@@ -473,6 +475,11 @@ class Engine:
             wf_ex = run.wf_ex
             if from_parent and _parent_state(run) != state:
                 return _wf_dict(wf_ex)  # the parent was rerun meanwhile
+            if states.is_completed(wf_ex.state) and \
+                    state in (states.ERROR, states.CANCELLED):
+                # As upstream: failing or cancelling an execution that
+                # already finished changes nothing.
+                return _wf_dict(wf_ex)
             if not states.is_valid_transition(wf_ex.state, state):
                 raise exc.WorkflowException(
                     "Can't change workflow execution state from %s to %s. "

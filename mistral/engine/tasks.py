@@ -985,6 +985,11 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
               'published': {}, 'type': task_ex.type,
               'workflow_execution_id': task_ex.workflow_execution_id,
               'spec': run.spec.tasks[task_ex.name].to_dict()}
+    # The task is in its final state while it publishes, as upstream
+    # has it: tasks() in its own publish (and transitions) lists it so.
+    before = task_ex.state, task_ex.state_info
+    task_ex.state = state
+    task_ex.state_info = state_info
     try:
         decision = direct.decide(
             run.spec, finished, env=run.env, wf_context=run.wf_context,
@@ -992,11 +997,11 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
             task_record=record, merge_strategy=run.merge_strategy)
         limits.check_size('published', decision.published, 'TaskExecution')
     except exc.MistralError as e:
+        # Failed here, it has not finished yet (fail_task counts it out).
+        task_ex.state, task_ex.state_info = before
         raise _failure(run, task_ex, e) from e
 
     now = timeutils.utcnow()
-    task_ex.state = state
-    task_ex.state_info = state_info
     task_ex.finished_at = now
     task_ex.updated_at = now
     task_ex.published = decision.published

@@ -13,6 +13,7 @@ from sqlalchemy import orm
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.db import models
+from mistral.db import rows
 from mistral.engine import contexts
 from mistral.engine import definitions
 from mistral.engine import limits
@@ -74,7 +75,33 @@ def _new_execution(session: orm.Session, wf_def: definitions.WorkflowRef,
     return wf_ex
 
 
-def _start_execution(run: Run) -> None:
+# Columns of an execution as the engine answers it (start, pause, resume,
+# stop): what the API shows of an execution, without published_global.
+ANSWER_COLUMNS = (
+    'id', 'name', 'description', 'workflow_name', 'workflow_namespace',
+    'workflow_id', 'state', 'state_info', 'tags', 'input', 'output',
+    'params', 'task_execution_id', 'root_execution_id', 'project_id',
+    'scope', 'created_at', 'updated_at')
+
+
+def answer(wf_ex: models.WorkflowExecution) -> dict[str, Any]:
+    """The execution as it is now, for an RPC answer.
+
+    The JSON values are copied one level deep: the answer is serialised
+    only when the transaction ends, and later steps replace or extend
+    them (a snapshot must not follow).
+    """
+    data = rows.to_dict(wf_ex, ANSWER_COLUMNS)
+    for key in ('input', 'output', 'params'):
+        if isinstance(data[key], dict):
+            data[key] = dict(data[key])
+    if isinstance(data['tags'], list):
+        data['tags'] = list(data['tags'])
+    return data
+
+
+def _launch(run: Run) -> None:
+    """Set up a new execution's context and announce it."""
     wf_ex = run.wf_ex
     try:
         variables = lifecycle.evaluate_vars(run.spec, env=run.env,
@@ -87,6 +114,11 @@ def _start_execution(run: Run) -> None:
     if CONF.pecan.auth_enable:
         wf_ex.context['openstack'] = _openstack_context(run.ctx)
     events.workflow_event(run, events.WORKFLOW_LAUNCHED)
+
+
+def _run_first_tasks(run: Run) -> None:
+    """Start the first tasks; inline actions may finish the execution."""
+    wf_ex = run.wf_ex
     if run.spec.type == 'reverse':
         first = reverse.start_commands(
             run.spec, reverse.target_task(run.spec, wf_ex.params))
@@ -110,32 +142,54 @@ def _openstack_context(ctx: dict[str, Any]) -> dict[str, Any]:
 def start(session: orm.Session, batch: Any, ctx: dict[str, Any],
           wf_identifier: str, wf_namespace: str, wf_ex_id: str | None,
           wf_input: dict[str, Any] | None, description: str,
-          params: dict[str, Any]) -> models.WorkflowExecution:
+          params: dict[str, Any]) -> dict[str, Any]:
+    """Start a workflow; the answer is the execution as it was once
+    started, before its first tasks ran.
+
+    Actions that run inline may finish the execution in this very
+    transaction, but what the caller learns is what upstream answers
+    (its actions always run after the start commits): RUNNING, no
+    output yet.
+    """
     if wf_ex_id:
         existing = session.get(models.WorkflowExecution, wf_ex_id)
         if existing is not None:
-            return existing
+            return answer(existing)
     project_id = ctx.get('project_id')
+    # A top-level workflow is looked up in the namespace asked for only
+    # (sub-workflows fall back to the default namespace, see start_child).
     wf_def = definitions.find_workflow(session, wf_identifier, wf_namespace,
-                                       project_id)
+                                       project_id, fallback=False)
     spec = definitions.workflow_spec(wf_def)
     full_input = lifecycle.complete_input(spec, wf_input)
     limits.check_size('input', full_input, 'WorkflowExecution')
     params = dict(params or {})
+    # params.namespace is the namespace the tree of executions was asked
+    # for, which its sub-workflows inherit; without one asked for, that
+    # of the definition (a workflow started by id).
+    if wf_namespace:
+        params['namespace'] = wf_namespace
+    elif 'namespace' not in params:
+        params['namespace'] = wf_def.namespace or ''
     params['env'] = _resolve_env(session, params, project_id)
-    params['namespace'] = wf_def.namespace or ''
     limits.check_size('params', params, 'WorkflowExecution')
     wf_ex = _new_execution(session, wf_def, spec, wf_ex_id, description,
                            full_input, params, project_id)
-    _start_execution(Run(session, batch, ctx, wf_ex, spec,
-                         all_tasks_known=True))
-    return wf_ex
+    run = Run(session, batch, ctx, wf_ex, spec, all_tasks_known=True)
+    _launch(run)
+    started = answer(wf_ex)
+    _run_first_tasks(run)
+    return started
 
 
 def start_child(run: Run, task_ex: models.TaskExecution,
                 item: task_plan.WorkflowRun) -> None:
     """Start a sub-workflow in the parent's transaction."""
     parent = run.wf_ex
+    # The namespace the tree was started in, then the default one (a
+    # parent stored before params carried it: its definition's).
+    namespace = (parent.params or {}).get('namespace',
+                                          parent.workflow_namespace) or ''
     names = [item.workflow_name]
     # Only workbook workflows have dots in their names (<workbook>.<name>);
     # inside a workbook short names resolve to the workbook's first.
@@ -147,8 +201,7 @@ def start_child(run: Run, task_ex: models.TaskExecution,
     for name in names:
         try:
             wf_def = definitions.find_workflow(
-                run.session, name, parent.workflow_namespace or '',
-                parent.project_id)
+                run.session, name, namespace, parent.project_id)
             break
         except exc.DBEntityNotFoundError as e:
             last_error = e
@@ -165,15 +218,20 @@ def start_child(run: Run, task_ex: models.TaskExecution,
             task_ex, 'Failed to run task [error=%s, wf=%s, task=%s]'
             % (e, parent.workflow_name, task_ex.name)) from e
     root_id = parent.root_execution_id or parent.id
-    params = {**extra, 'task_execution_id': task_ex.id,
-              'root_execution_id': root_id, 'index': item.index,
-              'namespace': wf_def.namespace or '', 'env': run.env}
+    # In upstream's order: the links, the inherited namespace, the task's
+    # extra input, the environment.
+    params = {'root_execution_id': root_id, 'task_execution_id': task_ex.id,
+              'index': item.index, 'namespace': namespace}
+    params.update((k, v) for k, v in extra.items() if k not in params)
+    params['env'] = run.env
     child = _new_execution(run.session, wf_def, spec, None,
                            'sub-workflow execution', full_input, params,
                            parent.project_id, task_execution_id=task_ex.id,
                            root_execution_id=root_id)
-    _start_execution(Run(run.session, run.batch, run.ctx, child, spec,
-                         all_tasks_known=True))
+    child_run = Run(run.session, run.batch, run.ctx, child, spec,
+                    all_tasks_known=True)
+    _launch(child_run)
+    _run_first_tasks(child_run)
 
 
 def dispatch(run: Run, effects: list[Any]) -> None:
@@ -386,10 +444,11 @@ def finish(run: Run, forced_state: str | None = None,
                                    te.error_handled.is_(False)),
                            te.state == states.CANCELLED))
                 .order_by(te.created_at)).scalars().all()
+        # Listed by name, as upstream lists them.
+        problem = sorted(problem, key=lambda t: t.name)
         cancelled = [t.name for t in problem if t.state == states.CANCELLED]
-        failed = [lifecycle.FailedTask(t.id, t.name, t.state_info,
-                                       _action_errors(s, t.id))
-                  for t in problem if t.state == states.ERROR]
+        failed = [_failed_task(s, t) for t in problem
+                  if t.state == states.ERROR]
 
     outcome = lifecycle.finish(
         run.spec, final_context=final_context, env=run.env,
@@ -416,6 +475,36 @@ def _known_tasks(run: Run) -> list[models.TaskExecution] | None:
         return None
     return [t for t in run.tasks.values()
             if t.workflow_execution_id == run.wf_ex.id]
+
+
+def _failed_task(s: orm.Session, task_ex: models.TaskExecution
+                 ) -> lifecycle.FailedTask:
+    if task_ex.type == 'WORKFLOW':
+        return lifecycle.FailedTask(task_ex.id, task_ex.name,
+                                    task_ex.state_info,
+                                    workflow_errors=_workflow_errors(
+                                        s, task_ex.id))
+    return lifecycle.FailedTask(task_ex.id, task_ex.name, task_ex.state_info,
+                                _action_errors(s, task_ex.id))
+
+
+def _workflow_errors(s: orm.Session, task_ex_id: str
+                     ) -> list[tuple[str, int, str]]:
+    """(id, item index, error) of the task's failed sub-workflows; the
+    error is the 'result' of the sub-workflow's output."""
+    wf = models.WorkflowExecution
+    found = s.execute(
+        sa.select(wf.id, wf.params, wf.output).where(
+            wf.task_execution_id == task_ex_id, wf.state == states.ERROR,
+            wf.accepted.is_(True))
+        .order_by(wf.created_at)).all()
+    out = []
+    for r in found:
+        error = (r.output or {}).get('result')
+        # None (a `fail` without a message) reads as upstream prints it.
+        out.append((r.id, (r.params or {}).get('index', 0),
+                    'None' if error is None else tasks.error_text(error)))
+    return out
 
 
 def _action_errors(s: orm.Session, task_ex_id: str

@@ -84,6 +84,15 @@ def _deep_merge(target: dict[str, Any], src: Mapping[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+def deep_merged(base: Mapping[str, Any], other: Mapping[str, Any]
+                ) -> dict[str, Any]:
+    """A new dict: ``other`` merged into ``base``, nested dicts merged
+    key by key, ``other`` winning elsewhere. Neither input changes."""
+    out = dict(base)
+    _deep_merge(out, other)
+    return out
+
+
 def outbound_context(in_context: Mapping[str, Any],
                      published: Mapping[str, Any] | None,
                      strategy: str = 'replace',

@@ -70,6 +70,8 @@ class FailedTask:
     state_info: str | None
     # (action_ex_id, index, error text) of the failed actions.
     action_errors: Sequence[tuple[str, int, str]] = ()
+    # (wf_ex_id, index, error text) of the failed sub-workflows.
+    workflow_errors: Sequence[tuple[str, int, str]] = ()
 
 
 @dataclasses.dataclass
@@ -89,6 +91,8 @@ def failure_info(failed: Sequence[FailedTask]) -> str:
         for ax_id, idx, err in t.action_errors:
             lines.append('    [action_ex_id=%s, idx=%s]: %s'
                          % (ax_id, idx, err))
+        for wf_id, idx, err in t.workflow_errors:
+            lines.append('    [wf_ex_id=%s, idx=%s]: %s' % (wf_id, idx, err))
     return '\n'.join(lines) + '\n'
 
 
@@ -127,12 +131,20 @@ def finish(wf_spec: Any, *, final_context: Mapping[str, Any],
             output = data_flow.strip_internal(final_context)
         return Outcome(state, info, output)
 
-    output = {'result': info}
-    if state == states.ERROR and wf_spec.output_on_error:
+    if state != states.ERROR:
+        return Outcome(state, info, {'result': info})
+    # A failed workflow's output is the error under 'result', with what
+    # output-on-error gives merged over it; without output-on-error (or
+    # when it gives nothing), the whole final context, as on SUCCESS.
+    extra: Any = None
+    if wf_spec.output_on_error:
         try:
-            output.update(expressions.evaluate_recursively(
-                dict(wf_spec.output_on_error), ctx, data_access))
+            extra = expressions.evaluate_recursively(
+                dict(wf_spec.output_on_error), ctx, data_access)
         except exc.ExpressionException as e:
             info = '%s\n%s' % (info, e) if info else str(e)
-            output = {'result': info}
-    return Outcome(state, info, output)
+            return Outcome(state, info, {'result': info})
+    if not extra:
+        extra = data_flow.strip_internal(final_context)
+    return Outcome(state, info,
+                   data_flow.deep_merged({'result': info}, extra))

@@ -166,8 +166,10 @@ class ExecutionsController(rest.RestController):
                 'ID is recommended.')
         wf_input = _dict_or_error(values.get('input'), 'input')
         params = dict(_dict_or_error(values.get('params'), 'params'))
-        namespace = values.get('workflow_namespace') or params.get(
-            'namespace') or ''
+        # Only workflow_namespace picks where the workflow is looked up
+        # (as upstream); a namespace in params is kept as the namespace
+        # its sub-workflows are looked up in.
+        namespace = values.get('workflow_namespace') or ''
         for reserved in ('wf_identifier', 'wf_namespace', 'wf_ex_id',
                          'wf_input', 'description', 'ctx'):
             params.pop(reserved, None)

@@ -50,6 +50,11 @@ def check_execution(exp: dict[str, Any], ex: dict[str, Any],
     output = ex['output']
     if 'output' in exp:
         expect(output == exp['output'], 'output', exp['output'], output)
+    if 'output_keys' in exp:
+        expect(isinstance(output, dict)
+               and sorted(output) == sorted(exp['output_keys']),
+               'output keys', sorted(exp['output_keys']),
+               sorted(output) if isinstance(output, dict) else output)
     if 'output_subset' in exp:
         expect(subset(exp['output_subset'], output), 'output subset',
                exp['output_subset'], output)

@@ -17,9 +17,9 @@ HERE = os.path.join(os.path.dirname(__file__), 'cases')
 CASE_KEYS = {'name', 'area', 'deploy', 'workflows', 'actions', 'workbook',
              'extra', 'namespace', 'start', 'input', 'params', 'conf',
              'steps', 'expect', 'timeout', 'why'}
-EXPECT_KEYS = {'state', 'state_info', 'output', 'output_subset',
-               'output_types', 'output_regex', 'tasks', 'tasks_run',
-               'start_error', 'define_error', 'task_count'}
+EXPECT_KEYS = {'state', 'state_info', 'output', 'output_keys',
+               'output_subset', 'output_types', 'output_regex', 'tasks',
+               'tasks_run', 'start_error', 'define_error', 'task_count'}
 TASK_KEYS = {'state', 'state_info', 'published', 'published_subset',
              'count', 'actions', 'runtime_context', 'first', 'timestamps'}
 WAIT_TASK_KEYS = {'task', 'state', 'state_info', 'actions', 'started'}

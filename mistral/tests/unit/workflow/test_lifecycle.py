@@ -156,3 +156,64 @@ wf:
     # A task's own value wins over task-defaults.
     assert [r.safe_rerun for r in runs('b', True)] == [False]
     assert [r.safe_rerun for r in runs('c', True)] == [True, True]
+
+
+PLAIN = """
+version: '2.0'
+wf:
+  input: [a: 1]
+  vars: {v: 2}
+  tasks:
+    t:
+      action: std.noop
+"""
+
+
+def test_failed_output_is_result_merged_with_final_context():
+    spec = parser.parse_workflows(PLAIN)[0]
+    failed = [lifecycle.FailedTask('tid', 'boom', 'bad', [('aid', 0, 'bad')])]
+    out = lifecycle.finish(spec, final_context={'p': 1, '__env': {}},
+                           env={}, wf_context={'v': 2}, wf_input={'a': 1},
+                           failed=failed)
+    assert out.state == states.ERROR
+    # Published values only: not the input, vars or internal keys.
+    assert out.output == {'result': out.state_info, 'p': 1}
+
+
+def test_forced_failure_and_fail_command_merge_the_final_context():
+    spec = parser.parse_workflows(PLAIN)[0]
+    out = lifecycle.finish(spec, final_context={'p': {'x': 1}}, env={},
+                           wf_context={}, wf_input={},
+                           forced_state=states.ERROR, forced_info=None)
+    assert out.output == {'result': None, 'p': {'x': 1}}
+    # A published 'result' wins over the message (merged over it).
+    out = lifecycle.finish(spec, final_context={'result': {'r': 1}},
+                           env={}, wf_context={}, wf_input={},
+                           forced_state=states.ERROR, forced_info='stop')
+    assert (out.state_info, out.output) == ('stop', {'result': {'r': 1}})
+    # Cancelled: the message only.
+    out = lifecycle.finish(spec, final_context={'p': 1}, env={},
+                           wf_context={}, wf_input={},
+                           forced_state=states.CANCELLED, forced_info='c')
+    assert out.output == {'result': 'c'}
+
+
+def test_failure_info_lists_failed_sub_workflows():
+    spec = parser.parse_workflows(PLAIN)[0]
+    failed = [lifecycle.FailedTask('tid', 'call', None,
+                                   workflow_errors=[('w1', 1, 'None')])]
+    out = lifecycle.finish(spec, final_context={}, env={}, wf_context={},
+                           wf_input={}, failed=failed)
+    assert out.state_info == (
+        'Failure caused by error in tasks: call\n\n'
+        '  call [task_ex_id=tid] -> None\n'
+        '    [wf_ex_id=w1, idx=1]: None\n')
+
+
+def test_deep_merged_leaves_its_inputs_alone():
+    base = {'a': {'x': 1}, 'b': 1}
+    other = {'a': {'y': 2}, 'b': {'z': 3}}
+    assert data_flow.deep_merged(base, other) == {
+        'a': {'x': 1, 'y': 2}, 'b': {'z': 3}}
+    assert base == {'a': {'x': 1}, 'b': 1}
+    assert other == {'a': {'y': 2}, 'b': {'z': 3}}
