@@ -121,6 +121,63 @@ class Browser:
     def js_async(self, script: str, *args: Any) -> Any:
         return self.driver.execute_async_script(script, *args)
 
+    def click(self, selector: str, timeout: float = 30.0) -> Any:
+        """Click the element once it is displayed and enabled."""
+        def ready() -> Any:
+            el = self.css(selector)
+            return el if el.is_displayed() and el.is_enabled() else None
+
+        el = self.wait(ready, timeout, 'a clickable %s' % selector)
+        el.click()
+        return el
+
+    def button(self, text: str, timeout: float = 30.0,
+               within: str = '') -> Any:
+        """The displayed, enabled button whose text contains ``text``."""
+        from selenium.webdriver.common.by import By
+
+        xpath = '%s//button[contains(normalize-space(.), "%s")]' % (
+            within, text)
+
+        def ready() -> Any:
+            for el in self.driver.find_elements(By.XPATH, xpath):
+                if el.is_displayed() and el.is_enabled():
+                    return el
+            return None
+
+        return self.wait(ready, timeout, 'a button "%s"' % text)
+
+    def buttons(self, text: str) -> list[Any]:
+        """Displayed buttons (or links styled as buttons) with ``text``."""
+        from selenium.webdriver.common.by import By
+
+        xpath = ('//*[self::button or contains(@class, "btn")]'
+                 '[contains(normalize-space(.), "%s")]' % text)
+        return [el for el in self.driver.find_elements(By.XPATH, xpath)
+                if el.is_displayed()]
+
+    def fill(self, selector: str, value: str) -> None:
+        """Set a field's value as typing would (an ``input`` event)."""
+        el = self.wait_css(selector)
+        self.js('arguments[0].value = arguments[1];'
+                'arguments[0].dispatchEvent(new Event("input", '
+                '{bubbles: true}));'
+                'arguments[0].dispatchEvent(new Event("change", '
+                '{bubbles: true}));', el, value)
+
+    def wait_text(self, selector: str, text: str,
+                  timeout: float = 30.0) -> str:
+        return self.wait(lambda: text in self.css(selector).text and
+                         self.css(selector).text, timeout,
+                         '"%s" in %s' % (text, selector))
+
+    def node_class(self, task: str) -> str:
+        """The class of a task's node in the graph."""
+        return self.js('const id = CSS.escape(arguments[0]);'
+                       'const el = document.querySelector('
+                       '`svg.graph g.node[data-id="${id}"]`);'
+                       'return el ? el.getAttribute("class") : null;', task)
+
     def screenshot(self, path: str) -> str:
         self.driver.save_screenshot(path)
         return path

@@ -52,12 +52,12 @@ function nodeSvg(node, p, i) {
   const title = [node.label, node.detail, ...node.badges.map((b) => b.title)].filter(Boolean).join('\n');
   const cls = `node k-${node.kind} st-NONE`;
   if (node.kind === 'command') {
-    return `<g class="${cls}" data-i="${i}" transform="translate(${p.x.toFixed(1)},${p.y.toFixed(1)})" tabindex="-1" role="img" aria-label="engine command ${esc(node.label)}">` +
+    return `<g class="${cls}" data-i="${i}" data-id="${esc(node.id)}" transform="translate(${p.x.toFixed(1)},${p.y.toFixed(1)})" tabindex="-1" role="img" aria-label="engine command ${esc(node.label)}">` +
       `<title>${esc(title)}</title><rect class="body" width="${p.w}" height="${p.h}" rx="${p.h / 2}"/>` +
       `<text class="label" x="${p.w / 2}" y="${p.h / 2 + 4}" text-anchor="middle">${esc(node.label)}</text></g>`;
   }
   const glyphs = node.badges.map((b) => GLYPHS[b.kind] || '•').join(' ');
-  return `<g class="${cls}" data-i="${i}" transform="translate(${p.x.toFixed(1)},${p.y.toFixed(1)})" tabindex="-1" role="button" aria-label="${esc(node.kind === 'workflow' ? 'sub-workflow task' : 'task')} ${esc(node.label)}">` +
+  return `<g class="${cls}" data-i="${i}" data-id="${esc(node.id)}" transform="translate(${p.x.toFixed(1)},${p.y.toFixed(1)})" tabindex="-1" role="button" aria-label="${esc(node.kind === 'workflow' ? 'sub-workflow task' : 'task')} ${esc(node.label)}">` +
     `<title>${esc(title)}</title>` +
     `<rect class="body" width="${p.w}" height="${p.h}" rx="7"/>` +
     `<rect class="strip" width="6" height="${p.h}" rx="3"/>` +
