@@ -131,12 +131,12 @@ class PublicConsole:
     def _send(self, environ: dict, start_response: StartResponse,
               asset: assets.Asset, extra: list[tuple[str, str]]
               ) -> Iterable[bytes]:
-        headers = [('Content-Type', asset.content_type),
-                   ('ETag', asset.etag), ('Cache-Control', 'no-cache'),
+        headers = [('ETag', asset.etag), ('Cache-Control', 'no-cache'),
                    ('Vary', 'Accept-Encoding')] + extra
         if asset.etag in (environ.get('HTTP_IF_NONE_MATCH') or ''):
             start_response('304 Not Modified', headers)
             return [b'']
+        headers.insert(0, ('Content-Type', asset.content_type))
         body = asset.body
         if asset.gzipped is not None and 'gzip' in (
                 environ.get('HTTP_ACCEPT_ENCODING') or ''):
