@@ -133,6 +133,7 @@ export class GraphView {
     const first = this.nodeEls.find((el) => el.classList.contains('k-task') || el.classList.contains('k-workflow')) || this.nodeEls[0];
     if (first && this.selected === null) first.setAttribute('tabindex', '0');
     this.renderMs = performance.now() - started;
+    performance.measure('console:graph-layout-and-svg', {start: started, duration: this.renderMs});
     this.setScale(this.scale);
   }
 

@@ -93,6 +93,8 @@ export async function render(view) {
     graphNote = `The workflow definition could not be read (${e.message}); the graph shows the tasks that ran.`;
   }
   if (!graph) graph = runtimeGraph([...tasks.values()]);
+  // Marks for tools/bench/console.py: data loaded, graph on screen.
+  performance.mark('console:data-loaded');
 
   const main = view.main;
   const title = h('h1');
@@ -241,6 +243,7 @@ export async function render(view) {
     if (graph.type === 'reverse') left.append(h('p', {class: 'graph-note'}, 'A reverse workflow: arrows go from a required task to the task that requires it.'));
     applyStates();
     drawPanel();
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('console:graph-painted')));
   }
 
   function applyStates() {
@@ -369,5 +372,4 @@ export async function render(view) {
   // While it runs: every second; once it has ended, now and then (a rerun
   // or a resume brings it back to life).
   view.poll(refresh, () => (TERMINAL.has(ex.state) ? 5000 : FAST));
-  window.__consoleExecution = {id, get renderMs() { return graphView?.renderMs; }, graph};
 }
