@@ -51,14 +51,18 @@ def shot(browser: Browser, artifacts: str) -> Callable[..., str]:
         safe = re.sub(r'[^A-Za-z0-9_.-]+', '-', name)
         path = os.path.join(artifacts, safe + '.png')
         if width:
-            size = browser.driver.get_window_size()
-            browser.driver.set_window_size(width, height or 800)
+            # A phone-sized viewport (the window itself cannot be made
+            # narrower than Chromium's minimum).
+            browser.driver.execute_cdp_cmd(
+                'Emulation.setDeviceMetricsOverride', {
+                    'width': width, 'height': height or 800,
+                    'deviceScaleFactor': 1, 'mobile': True})
             try:
                 time.sleep(0.5)  # media queries and transitions settle
                 browser.screenshot(path)
             finally:
-                browser.driver.set_window_size(size['width'],
-                                               size['height'])
+                browser.driver.execute_cdp_cmd(
+                    'Emulation.clearDeviceMetricsOverride', {})
                 time.sleep(0.5)
         else:
             browser.screenshot(path)

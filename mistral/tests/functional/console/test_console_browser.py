@@ -183,6 +183,7 @@ def test_start_from_form_and_watch_the_graph_live(
                  30, 'gate to be drawn RUNNING')
     assert 'st-SUCCESS' in browser.node_class('greet')
     shot('execution-running')
+    shot('execution-phone', width=390, height=844)
     browser.js('window.__noReload = "still here"')
 
     # The callback arrives (through the API, as the action's own callback

@@ -104,7 +104,7 @@ export async function render(view) {
           h('td', stateBadge(r.state)),
           h('td', r.kind === 'workflow' ? link(href(`executions/${r.id}`), `${r.name} ${shortId(r.id)}`) : link(href(`action-executions/${r.id}`), `${r.name} ${shortId(r.id)}`)),
           showItems ? h('td', {class: 'num'}, String(r.index)) : null,
-          h('td', {class: 'num'}, String(n), r.accepted === false ? h('span', {class: 'muted', title: 'replaced by a later attempt'}, ' (not accepted)') : null),
+          h('td', {class: 'num'}, String(n), r.accepted === false && TERMINAL.has(r.state) ? h('span', {class: 'muted', title: 'its result was not used: a later attempt replaced it'}, ' (not used)') : null),
           h('td', {class: 'mono hide-narrow'}, r.executor_id || (r.kind === 'workflow' ? '—' : h('span', {class: 'muted'}, 'unclaimed'))),
           h('td', {class: 'hide-narrow'}, localTime(r.created_at)),
           h('td', {class: 'num'}, duration(span(r.created_at, r.state === 'RUNNING' ? null : r.updated_at))),
