@@ -48,6 +48,13 @@ default_opts = [
                     'true.'),
     cfg.StrOpt('js_implementation', default='py_mini_racer',
                help='JavaScript engine used by std.javascript.'),
+    # oslo.service's name and meaning, which upstream's launcher reads.
+    cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,
+               help='Seconds a stopping process (SIGTERM, SIGINT) lets '
+                    'running actions finish before it hands them back '
+                    '(safe-rerun actions go to another executor at once, '
+                    'the others fail as when an executor dies) and exits. '
+                    '0: wait for them however long they take.'),
 ]
 
 api_opts = [
@@ -399,6 +406,14 @@ logging.register_options(CONF)
 # Execution/task/action ids in every log line (mistral.utils.log_context).
 log_context.install(CONF)
 CONF.register_opts(_msg_transport._transport_opts)
+# [keystone_authtoken] (keystonemiddleware registers it on import) is read
+# even with authentication off: by the action context (its
+# www_authenticate_uri and cafile, as upstream) and by plugins such as
+# mistral-extra. [keystone] holds keystoneauth session options, as upstream.
+import keystonemiddleware.auth_token  # noqa: E402,F401
+from keystoneauth1 import loading as _ks_loading  # noqa: E402
+
+_ks_loading.register_session_conf_options(CONF, 'keystone')
 # [profiler] (enabled, hmac_keys, ...): osprofiler traces API requests.
 try:
     from osprofiler import opts as _profiler_opts
@@ -456,6 +471,16 @@ def parse_args(argv: Iterable[str] | None = None,
     CONF(args=args, project='mistral', version=version.version_string(),
          default_config_files=default_config_files)
     _apply_embedded_defaults()
+    global _parsed
+    _parsed = True
+
+
+_parsed = False
+
+
+def is_parsed() -> bool:
+    """True once :func:`parse_args` ran in this process."""
+    return _parsed
 
 
 def is_embedded() -> bool:
@@ -463,7 +488,47 @@ def is_embedded() -> bool:
     return not CONF.config_file and not CONF.config_dir
 
 
+# SQLAlchemy 2.1 made psycopg (3) the driver of a plain postgresql:// URL;
+# upstream Mistral, on SQLAlchemy 2.0, got psycopg2 for the same URL, and
+# psycopg2 is the driver this package ships and tests. A plain mysql:// or
+# mariadb:// URL means mysqlclient (MySQLdb), a C extension: PyMySQL, which
+# this package ships, stands in when it is not installed.
+_PLAIN_URL_DRIVERS = {
+    'postgresql': ('psycopg2', True),
+    'mysql': ('pymysql', False),
+    'mariadb': ('pymysql', False),
+}
+
+
+def database_url_with_driver(url: str) -> str:
+    """``url`` with the driver this package ships when it names none.
+
+    ``postgresql://`` always becomes ``postgresql+psycopg2://`` (what it
+    meant for upstream); ``mysql://`` and ``mariadb://`` become
+    ``+pymysql`` only when mysqlclient is not installed. Other URLs are
+    returned unchanged.
+    """
+    scheme, sep, rest = (url or '').partition('://')
+    if not sep or scheme not in _PLAIN_URL_DRIVERS:
+        return url
+    driver, always = _PLAIN_URL_DRIVERS[scheme]
+    if not always:
+        import importlib.util
+
+        if importlib.util.find_spec('MySQLdb') is not None:
+            return url
+    return '%s+%s://%s' % (scheme, driver, rest)
+
+
+def _apply_database_driver() -> None:
+    url = CONF.database.connection
+    mapped = database_url_with_driver(url)
+    if mapped != url:
+        CONF.set_override('connection', mapped, group='database')
+
+
 def _apply_embedded_defaults() -> None:
+    _apply_database_driver()
     if not CONF.database.connection:
         os.makedirs(CONF.state_path, exist_ok=True)
         path = os.path.join(CONF.state_path, 'mistral.sqlite')

@@ -83,7 +83,34 @@ profiler_opts = [
                     '(as upstream).'),
 ]
 
+# [DEFAULT]
+default_opts = [
+    cfg.StrOpt('scheduler_type', default='legacy',
+               choices=['legacy', 'default'],
+               help=_NO_EFFECT + 'there is one scheduler, which keeps its '
+                    'jobs in the database.'),
+    cfg.IntOpt('expiration_token_duration', default=30,
+               help=_NO_EFFECT + 'trust-scoped tokens are not refreshed '
+                    'ahead of their expiry.'),
+    cfg.StrOpt('workflow_trace_log_name', default='workflow_trace',
+               help=_NO_EFFECT + 'there is no separate workflow trace '
+                    'log; task and action ids are in every log line.'),
+]
+
+# oslo.service's TLS options upstream's API server reads, next to the
+# certificate options in mistral.config.
+ssl_opts = [
+    cfg.StrOpt('ciphers',
+               help='OpenSSL cipher list of the built-in HTTPS API server '
+                    '([api] enable_ssl_api); unset: Python\'s defaults.'),
+    cfg.StrOpt('version',
+               help=_NO_EFFECT + 'the HTTPS API negotiates the newest TLS '
+                    'version both sides support.'),
+]
+
 GROUPS = (
+    (None, default_opts),
+    ('ssl', ssl_opts),
     ('engine', engine_opts),
     ('scheduler', scheduler_opts),
     ('action_heartbeat', action_heartbeat_opts),

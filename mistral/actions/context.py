@@ -1,4 +1,6 @@
-"""Building the context object passed to ``Action.run``."""
+"""Building the context object passed to ``Action.run``, and the
+application context of the thread that runs it (see
+:func:`application_context`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,11 @@ import inspect
 from typing import Any
 
 from mistral_lib.actions import context as ml_context
+from oslo_config import cfg
+
+from mistral import context as mistral_context
+
+CONF = cfg.CONF
 
 
 def _accepted(cls: type) -> set[str]:
@@ -35,3 +42,23 @@ def build_action_context(security: dict[str, Any] | None,
         **{k: v for k, v in (execution or {}).items()
            if k in _EXECUTION_FIELDS})
     return ml_context.ActionContext(security_ctx=sec, execution_ctx=ex)
+
+
+def application_context(security: dict[str, Any] | None
+                        ) -> mistral_context.MistralContext:
+    """The request context as upstream's executor makes it the running
+    thread's application context (plugins such as mistral-extra read the
+    token, project, region and Keystone URL from it).
+
+    As upstream, a request that names no target cloud has this service's
+    Keystone: ``[keystone_authtoken] www_authenticate_uri`` and ``cafile``
+    fill ``auth_uri`` and ``auth_cacert`` when they are unset.
+    """
+    app = mistral_context.MistralContext.from_dict(dict(security or {}))
+    if not app.is_target:
+        group = CONF.keystone_authtoken
+        if app.auth_uri is None:
+            app.auth_uri = group.www_authenticate_uri
+        if app.auth_cacert is None:
+            app.auth_cacert = group.cafile
+    return app

@@ -11,7 +11,8 @@ earlier one):
 * generators from ``mistral.generators`` (as mistral-extra publishes them):
   callables returning generator objects whose ``create_actions()`` yields
   ``{name, class, description, arg_list}`` and whose
-  ``base_action_class`` is instantiated.
+  ``base_action_class`` is instantiated (an empty ``arg_list`` falls back
+  to that class's signature).
 
 ``[legacy_action_provider]`` options filter what is loaded. Namespaces do
 not apply: these actions are visible in every namespace.
@@ -116,7 +117,10 @@ class LegacyActionProvider(ml_actions.ActionProvider):
                 action_cls_attrs=inspect_utils.get_public_fields(
                     action['class']),
                 description=action.get('description'),
-                params_spec=action.get('arg_list')))
+                # An empty argument list means the generator could not
+                # tell (e.g. mistral-extra's keystone.trusts_update): as
+                # upstream, the class's own signature decides then.
+                params_spec=action.get('arg_list') or None))
 
     def find(self, action_name: str, namespace: str | None = None
              ) -> descriptor.PythonActionDescriptor | None:

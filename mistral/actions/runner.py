@@ -11,6 +11,16 @@ Outcomes:
   later through the API. Failures of asynchronous actions are still
   returned at once.
 
+Values are converted to JSON as upstream does (:mod:`mistral.actions.results`:
+objects become dicts, generators lists); one that cannot be is an error.
+
+``request_ctx`` (the request context of whoever started the action) is
+what upstream's executor makes the *application context* of the thread
+that runs the action: plugins written for upstream (mistral-extra's
+OpenStack actions) read the caller's token, project and Keystone URL from
+mistral-lib's thread-local storage under :data:`APP_CTX_NAME`. It is set
+for the duration of ``run`` in the thread that runs it, and removed after.
+
 When given a descriptor, a successful synchronous result goes through
 ``descriptor.post_process_result`` (ad-hoc ``output``); for asynchronous
 actions the engine applies it when the result arrives.
@@ -30,9 +40,16 @@ import threading
 from typing import Any
 
 from mistral_lib import actions as ml_actions
+from mistral_lib import utils as ml_utils
 from mistral_lib.actions import context as ml_context
 
+from mistral.actions import results
+
 LOG = logging.getLogger(__name__)
+
+# The thread-local name under which upstream stores its request context
+# (mistral.context), read by plugins with mistral_lib.utils.
+APP_CTX_NAME = 'MISTRAL_APP_CTX_THREAD_LOCAL'
 
 
 def _exception_text(action: Any, ctx: Any, exc: BaseException) -> str:
@@ -48,25 +65,33 @@ def normalise(value: Any) -> dict[str, Any]:
         if value.is_cancel():
             return {'cancel': True}
         if value.is_error():
-            return {'error': value.error}
-        return {'data': value.data}
-    return {'data': value}
+            return results.encodable({'error': value.error})
+        return results.encodable({'data': value.data})
+    return results.encodable({'data': value})
 
 
-def _call(action: ml_actions.Action, ctx: Any) -> dict[str, Any]:
+def _call(action: ml_actions.Action, ctx: Any,
+          request_ctx: Any = None) -> dict[str, Any]:
+    if request_ctx is not None:
+        ml_utils.set_thread_local(APP_CTX_NAME, request_ctx)
     try:
         return normalise(action.run(ctx))
     except Exception as e:
         LOG.info('Action %s raised: %s', action, e, exc_info=True)
         return {'error': _exception_text(action, ctx, e)}
+    finally:
+        if request_ctx is not None:
+            # Pooled threads run other actions next.
+            ml_utils.set_thread_local(APP_CTX_NAME, None)
 
 
 def _call_with_timeout(action: ml_actions.Action, ctx: Any,
-                       timeout: float) -> dict[str, Any]:
+                       timeout: float, request_ctx: Any = None
+                       ) -> dict[str, Any]:
     outcome: dict[str, Any] = {}
 
     def target() -> None:
-        outcome['result'] = _call(action, ctx)
+        outcome['result'] = _call(action, ctx, request_ctx)
 
     # Run in the caller's context so context-local state (logging,
     # tracing) is visible to the action.
@@ -85,11 +110,13 @@ def _call_with_timeout(action: ml_actions.Action, ctx: Any,
 def run(descriptor_or_action: Any, input: dict[str, Any] | None,
         ctx: ml_context.ActionContext | None,
         timeout: float | None = None,
-        wf_ctx: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        wf_ctx: dict[str, Any] | None = None,
+        request_ctx: Any = None) -> dict[str, Any] | None:
     """Run an action (or instantiate one from a descriptor and run it).
 
     ``input`` is only used with a descriptor; ``timeout`` (seconds, None
-    or <= 0 for none) bounds the time spent waiting for ``run``.
+    or <= 0 for none) bounds the time spent waiting for ``run``;
+    ``request_ctx`` becomes the thread's application context meanwhile.
     """
     action = descriptor_or_action
     desc = None
@@ -101,9 +128,9 @@ def run(descriptor_or_action: Any, input: dict[str, Any] | None,
             LOG.info('Cannot instantiate %s: %s', descriptor_or_action, e)
             return {'error': str(e)}
     if timeout and timeout > 0:
-        result = _call_with_timeout(action, ctx, timeout)
+        result = _call_with_timeout(action, ctx, timeout, request_ctx)
     else:
-        result = _call(action, ctx)
+        result = _call(action, ctx, request_ctx)
     if not action.is_sync() and 'error' not in result:
         return None
     if desc is not None and 'data' in result:

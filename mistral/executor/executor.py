@@ -20,6 +20,14 @@ requests wait, unclaimed, so another executor may take them). With
 ``[executor] type = local`` there is no executor process: the engine
 process hands its ``run_action`` messages to :func:`local`, a pool of
 ``workers`` threads that claims, runs and reports them the same way.
+
+Stopping (SIGTERM): :meth:`Executor.begin_shutdown` stops claiming (a
+message that arrives later is handed back to the relay at once, unclaimed);
+:meth:`Executor.drain` lets running actions finish for up to
+``[DEFAULT] graceful_shutdown_timeout`` seconds, then hands back those
+still running: their leases end now, so a safe-rerun action is sent to
+another executor right away and any other fails as when its executor dies
+(see ``mistral.engine.recovery``). Their late results, if any, are dropped.
 """
 
 from __future__ import annotations
@@ -52,6 +60,9 @@ from mistral.workflow import states
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+_UNSENDABLE = ('The action result could not be encoded for the message to '
+               'the engine')
 
 
 
@@ -90,6 +101,10 @@ class LeaseKeeper:
     def discard(self, action_ex_id: str) -> None:
         with self._lock:
             self._running.discard(action_ex_id)
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return sorted(self._running)
 
     def start(self) -> None:
         self._stop.clear()
@@ -138,6 +153,15 @@ class Executor:
         self.id = executor_id(self.host)
         self.leases = LeaseKeeper(self.id)
         self._slots = threading.BoundedSemaphore(CONF.executor.workers)
+        # Set by begin_shutdown: claim nothing more.
+        self._stopping = threading.Event()
+        # Set once drain gave up: results still coming are not delivered.
+        self._abandoned = threading.Event()
+        # Actions handed back by drain (another executor or recovery owns
+        # them now).
+        self._handed_back: set[str] = set()
+        self._idle = threading.Condition()
+        self._busy = 0
 
     def _claim(self, action_ex_id: str, outbox_id: str | None = None
                ) -> dict[str, Any] | None:
@@ -174,9 +198,37 @@ class Executor:
                    outbox_id: str | None = None, **_ignored: Any) -> None:
         # Claim only with a free slot: a busy executor leaves the action
         # (and its message) to the others.
-        with self._slots:
-            self._claim_and_run(ctx, action_ex_id, safe_rerun, namespace,
-                                exec_ctx, timeout, outbox_id)
+        while not self._slots.acquire(timeout=0.5):
+            if self._stopping.is_set():
+                break
+        else:
+            try:
+                if not self._stopping.is_set():
+                    self._claim_and_run(ctx, action_ex_id, safe_rerun,
+                                        namespace, exec_ctx, timeout,
+                                        outbox_id)
+                    return
+            finally:
+                self._slots.release()
+        self._decline(action_ex_id, outbox_id)
+
+    def _decline(self, action_ex_id: str, outbox_id: str | None) -> None:
+        """This executor is stopping: leave the action unclaimed, and let
+        a relay send its message again at its next sweep (to another
+        executor) instead of after the message's lease."""
+        LOG.info('Stopping: not claiming action execution %s',
+                 action_ex_id)
+        if not outbox_id:
+            return  # a re-sent message: recovery re-sends it again
+        ob = models.OutboxMessage
+        try:
+            with db_api.transaction() as s:
+                s.execute(sa.update(ob).where(ob.id == outbox_id).values(
+                    lease_until=timeutils.utcnow()))
+        except Exception:
+            LOG.warning('Could not hand back the message of %s; it is '
+                        'sent again when its lease ends', action_ex_id,
+                        exc_info=True)
 
     def _claim_and_run(self, ctx: Any, action_ex_id: str, safe_rerun: bool,
                        namespace: str, exec_ctx: dict | None,
@@ -190,6 +242,8 @@ class Executor:
         started = time.perf_counter()
         metrics.action_claimed()
         self.leases.add(action_ex_id)
+        with self._idle:
+            self._busy += 1
         try:
             if _redelivered(ctx) and not safe_rerun:
                 # Sent again after it may have run somewhere: as upstream,
@@ -202,6 +256,11 @@ class Executor:
                 return
             result = self._run(ctx, claimed['name'], claimed['input'],
                                namespace, exec_ctx or {}, timeout)
+            if self._was_handed_back(action_ex_id):
+                LOG.info('Action execution %s finished after it was handed '
+                         'back at shutdown; its result is dropped',
+                         action_ex_id)
+                return
             if result is None:
                 self._mark_async(action_ex_id)
                 return
@@ -210,6 +269,88 @@ class Executor:
         finally:
             self.leases.discard(action_ex_id)
             metrics.action_released()
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _was_handed_back(self, action_ex_id: str) -> bool:
+        with self._idle:
+            return action_ex_id in self._handed_back
+
+    # -- shutdown
+
+    def begin_shutdown(self) -> None:
+        """Claim no more actions; running ones go on."""
+        self._stopping.set()
+
+    def drain(self, deadline: float | None) -> bool:
+        """Wait until the running actions are done or ``deadline``
+        (``time.monotonic()``; None: no limit) passes, then hand back what
+        still runs. True when nothing was left running."""
+        self.begin_shutdown()
+        with self._idle:
+            running = self._busy
+        if running:
+            LOG.info('Stopping: waiting for %d running action(s)%s', running,
+                     '' if deadline is None else ' for up to %.0f s'
+                     % max(deadline - time.monotonic(), 0))
+        with self._idle:
+            while self._busy:
+                left = None if deadline is None else \
+                    deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._idle.wait(timeout=1.0 if left is None
+                                else min(left, 1.0))
+            if not self._busy:
+                return True
+        self.hand_back()
+        return False
+
+    def hand_back(self) -> None:
+        """End the leases of the actions still running here, so that
+        they are recovered now rather than when the leases would have run
+        out: safe-rerun ones are sent to another executor, the others
+        fail with the lost-executor error (the task's retry and on-error
+        apply)."""
+        self._abandoned.set()
+        self.leases.stop()  # a renewal must not bring the leases back
+        ids = self.leases.running()
+        with self._idle:
+            self._handed_back.update(ids)
+        if not ids:
+            return
+        LOG.warning('Stopping: handing back %d action(s) still running: %s',
+                    len(ids), ', '.join(ids))
+        ae = models.ActionExecution
+        past = timeutils.utcnow() - datetime.timedelta(seconds=1)
+        try:
+            with db_api.transaction() as s:
+                s.execute(sa.update(ae).where(
+                    ae.id.in_(ids), ae.executor_id == self.id,
+                    ae.state == states.RUNNING).values(lease_until=past))
+            to_fail: list[str] = []
+            for _ in range(10):
+                resent, failing = recovery.sweep_actions()
+                to_fail += failing
+                if not resent and not failing:
+                    break
+        except Exception:
+            LOG.warning('Handing back running actions failed; recovery '
+                        'takes them when their leases run out',
+                        exc_info=True)
+            return
+        admin = mistral_context.admin_context()
+        for ax_id in to_fail:
+            try:
+                clients.engine().on_action_complete(
+                    admin, ax_id, {'error': recovery.LOST_EXECUTOR_MSG
+                                   % ax_id})
+            except Exception as e:
+                # Its lease runs out again and an engine's recovery fails
+                # it then.
+                LOG.warning('Could not fail action execution %s: %s',
+                            ax_id, e)
 
     def _run(self, ctx: Any, name: str, action_input: dict[str, Any],
              namespace: str, exec_ctx: dict[str, Any],
@@ -224,7 +365,9 @@ class Executor:
         except exc.MistralError as e:
             return {'error': str(e)}
         action_ctx = action_context.build_action_context(security, exec_ctx)
-        return runner.run(desc, action_input, action_ctx, timeout)
+        return runner.run(desc, action_input, action_ctx, timeout,
+                          request_ctx=action_context.application_context(
+                              security))
 
     def _mark_async(self, action_ex_id: str) -> None:
         """An async action waits for its result through the API; it is
@@ -237,10 +380,19 @@ class Executor:
     def _deliver(self, ctx: Any, action_ex_id: str,
                  result: dict[str, Any]) -> None:
         # Retried until the engine has it: engines restart, brokers
-        # restart. The lease stays renewed meanwhile.
+        # restart. The lease stays renewed meanwhile. A stopping executor
+        # gives up once it handed its actions back.
+        def abandoned(_state: Any) -> bool:
+            return self._abandoned.is_set()
+
         for attempt in tenacity.Retrying(
                 wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                stop=tenacity.stop_after_delay(3600), reraise=True):
+                stop=tenacity.stop_any(tenacity.stop_after_delay(3600),
+                                       abandoned),
+                before_sleep=lambda rs: LOG.warning(
+                    'Sending the result of %s to the engine failed (%s); '
+                    'retrying', action_ex_id, rs.outcome.exception()),
+                reraise=True):
             with attempt:
                 try:
                     clients.engine().on_action_complete(
@@ -253,6 +405,16 @@ class Executor:
                         LOG.error('Engine refused the result of %s: %s',
                                   action_ex_id, e)
                         return
+                    raise
+                except (TypeError, ValueError) as e:
+                    # Not a transient failure: the message could not be
+                    # encoded (runner.run converts results, so this is a
+                    # last resort). Send an error the engine can store.
+                    LOG.error('The result of %s cannot be sent: %s',
+                              action_ex_id, e)
+                    if result.get('error') == _UNSENDABLE:
+                        return  # recovery fails it when its lease ends
+                    result = {'error': _UNSENDABLE}
                     raise
 
     def run_action_sync(self, ctx: Any, action_name: str,
@@ -322,6 +484,12 @@ class LocalExecutor:
         return self.executor.run_action_sync(
             ctx, action_name, action_input, namespace, action_timeout)
 
+    def drain(self, deadline: float | None) -> bool:
+        """Stopping: queued messages are handed back unclaimed (the
+        worker threads decline them), running actions get until
+        ``deadline`` (see :meth:`Executor.drain`)."""
+        return self.executor.drain(deadline)
+
     def stop(self) -> None:
         with self._lock:
             threads, self._threads = self._threads, []
@@ -346,6 +514,11 @@ def local() -> LocalExecutor:
         with _local_lock:
             if _local is None:
                 _local = LocalExecutor()
+    return _local
+
+
+def current_local() -> LocalExecutor | None:
+    """This process's local executor if one was created."""
     return _local
 
 

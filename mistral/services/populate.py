@@ -2,17 +2,17 @@
 
 * The pre-installed ad-hoc actions (``std.wait_ssh``): public, system,
   default namespace; replaced on every run so that upgrades refresh them.
-* Workflows of the ``mistral.preinstalled_workflows`` entry point (each
-  entry point gives a path or callable returning a workflow YAML text):
-  existing system workflows are deleted first, the new ones are created
-  public with ``is_system`` set, as upstream does.
+* Workflows of the ``mistral.preinstalled_workflows`` entry point (see
+  :func:`mistral.actions.preinstalled.workflow_texts`: upstream's list of
+  paths, or a path or text): existing system workflows are deleted first,
+  the new ones are created public with ``is_system`` set, as upstream
+  does. A file that cannot be read or parsed is logged and skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from importlib import metadata
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,21 +24,17 @@ from mistral.lang import parser
 
 LOG = logging.getLogger(__name__)
 
-ENTRY_POINT = 'mistral.preinstalled_workflows'
 
-
-def _workflow_texts() -> list[str]:
-    texts = []
-    for ep in metadata.entry_points(group=ENTRY_POINT):
-        obj: Any = ep.load()
-        value = obj() if callable(obj) else obj
-        if isinstance(value, str) and value.lstrip().startswith(
-                ('version', '---', '{')):
-            texts.append(value)
-        elif isinstance(value, str):
-            with open(value, encoding='utf-8') as f:
-                texts.append(f.read())
-    return texts
+def _workflow_specs() -> list[Any]:
+    specs: list[Any] = []
+    texts, _problems = preinstalled.workflow_texts()
+    for source, text in texts:
+        try:
+            specs.extend(parser.parse_workflows(text))
+        except Exception as e:
+            LOG.error('Pre-installed workflow file %s is not valid: %s',
+                      source, e)
+    return specs
 
 
 def populate() -> dict[str, int]:
@@ -58,18 +54,17 @@ def populate() -> dict[str, int]:
                          is_system=True, project_id=None))
                 counts['actions'] += 1
         wf = models.WorkflowDefinition
-        texts = _workflow_texts()
-        if texts:
+        specs = _workflow_specs()
+        if specs:
             s.execute(sa.delete(wf).where(wf.is_system.is_(True)))
-        for text in texts:
-            for spec in parser.parse_workflows(text):
-                s.add(wf(name=spec.name, namespace='',
-                         definition=spec.definition, spec=spec.to_dict(),
-                         tags=spec.tags, scope='public', is_system=True,
-                         project_id=None,
-                         checksum=hashlib.md5(
-                             spec.definition.encode()).hexdigest()))
-                counts['workflows'] += 1
+        for spec in specs:
+            s.add(wf(name=spec.name, namespace='',
+                     definition=spec.definition, spec=spec.to_dict(),
+                     tags=spec.tags, scope='public', is_system=True,
+                     project_id=None,
+                     checksum=hashlib.md5(
+                         spec.definition.encode()).hexdigest()))
+            counts['workflows'] += 1
     LOG.info('Populated %(actions)d action(s), %(workflows)d workflow(s)',
              counts)
     return counts
