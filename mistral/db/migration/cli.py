@@ -1,7 +1,13 @@
 """mistral-db-manage: schema migrations (Alembic) and pre-installed content.
 
 Commands: upgrade [--delta N | REV], downgrade [--delta N | REV], current,
-history, stamp REV, revision [-m MSG] [--autogenerate], populate.
+history, stamp REV, revision [-m MSG] [--autogenerate], populate,
+import-upstream --from URL (see :mod:`mistral.db.upstream_import`).
+
+Every command that touches the configured database first looks at its
+tables (:mod:`mistral.db.migration.schema_state`): a database of upstream
+OpenStack Mistral is refused with a message that names the import, before
+Alembic reads any revision.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from oslo_config import cfg
 
 from mistral import config as mistral_config
 from mistral.db import api as db_api
+from mistral.db.migration import schema_state
 
 CONF = cfg.CONF
 
@@ -29,8 +36,23 @@ def alembic_cfg() -> alembic_config.Config:
     return config
 
 
+def prepare_database() -> None:
+    """Refuse an upstream database; move a database of ours off the old
+    shared version table. Nothing else is changed."""
+    # Looked at read-only first: opening an upstream SQLite file with our
+    # engine would already change it (WAL mode).
+    schema_state.refuse_upstream(CONF.database.connection)
+    with db_api.get_engine().begin() as conn:
+        schema_state.adopt_legacy_version_table(conn)
+
+
 def upgrade(revision: str = 'head') -> None:
-    """Bring the schema to ``revision`` (used by the embedded default too)."""
+    """Bring the schema to ``revision`` (used by the embedded default too).
+
+    Raises :class:`schema_state.UpstreamDatabaseError` on a database of
+    upstream Mistral, which it leaves untouched.
+    """
+    prepare_database()
     alembic_cmd.upgrade(alembic_cfg(), revision)
 
 
@@ -77,6 +99,12 @@ def _do_populate(config: alembic_config.Config) -> None:
     populate.populate()
 
 
+def _do_import_upstream(config: alembic_config.Config) -> int:
+    from mistral.db.upstream_import import command
+
+    return command.run(CONF.command)
+
+
 def _add_parsers(subparsers) -> None:
     for name, func, with_rev in (('upgrade', _do_upgrade, True),
                                  ('downgrade', _do_downgrade, True)):
@@ -106,23 +134,41 @@ def _add_parsers(subparsers) -> None:
         p = subparsers.add_parser(name)
         p.set_defaults(func=_do_populate)
 
+    from mistral.db.upstream_import import command as import_command
+
+    p = subparsers.add_parser(
+        'import-upstream', help=import_command.HELP,
+        description=import_command.DESCRIPTION)
+    import_command.add_arguments(p)
+    p.set_defaults(func=_do_import_upstream)
+
 
 _command_opt = cfg.SubCommandOpt('command', title='Command',
                                  help='Available commands',
                                  handler=_add_parsers)
 
 
+# Commands that neither read nor write the configured database.
+_OFFLINE = ('history',)
+
+
 def main(argv: list[str] | None = None) -> int:
     CONF.register_cli_opt(_command_opt)
     mistral_config.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        CONF.command.func(alembic_cfg())
-    except alembic_util.CommandError as e:
+        func = CONF.command.func
+        if func is not _do_import_upstream and \
+                CONF.command.name not in _OFFLINE and \
+                not getattr(CONF.command, 'sql', False):
+            prepare_database()
+        result = func(alembic_cfg())
+    except (alembic_util.CommandError,
+            schema_state.UpstreamDatabaseError) as e:
         print('mistral-db-manage: %s' % e, file=sys.stderr)
         return 1
     finally:
         db_api.dispose()
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == '__main__':

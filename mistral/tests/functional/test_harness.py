@@ -197,7 +197,8 @@ def test_database_created_upgraded_and_dropped(db):
             with engine.connect() as conn:
                 tables = sa.inspect(conn).get_table_names()
                 version = conn.execute(sa.text(
-                    'SELECT version_num FROM alembic_version')).scalar()
+                    'SELECT version_num FROM mistral_alembic_version')
+                ).scalar()
         finally:
             engine.dispose()
         assert 'workflow_executions_v2' in tables or len(tables) > 3

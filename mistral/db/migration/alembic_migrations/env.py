@@ -4,6 +4,7 @@ from alembic import context
 
 from mistral.db import api as db_api
 from mistral.db import models
+from mistral.db.migration import schema_state
 
 config = context.config
 target_metadata = models.Base.metadata
@@ -12,7 +13,8 @@ target_metadata = models.Base.metadata
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option('sqlalchemy.url'),
                       target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+                      render_as_batch=True,
+                      version_table=schema_state.VERSION_TABLE)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -22,7 +24,8 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection,
                           target_metadata=target_metadata,
-                          render_as_batch=True)
+                          render_as_batch=True,
+                          version_table=schema_state.VERSION_TABLE)
         with context.begin_transaction():
             context.run_migrations()
 

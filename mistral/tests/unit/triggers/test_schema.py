@@ -12,6 +12,7 @@ from oslo_config import cfg
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.db.migration import cli as db_cli
+from mistral.db.migration import schema_state
 from mistral.tests.functional import harness
 
 CONF = cfg.CONF
@@ -35,7 +36,8 @@ def migrated(request):
 def _diff(engine) -> list:
     with engine.connect() as conn:
         ctx = migration.MigrationContext.configure(
-            conn, opts={'compare_type': True})
+            conn, opts={'compare_type': True,
+                        'version_table': schema_state.VERSION_TABLE})
         return autogenerate.compare_metadata(ctx, models.Base.metadata)
 
 
