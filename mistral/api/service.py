@@ -56,14 +56,16 @@ class ApiServer:
                 '[api] enable_ssl_api needs [ssl] cert_file and key_file')
         try:
             adapter = builtin.BuiltinSSLAdapter(cert, key)
+            if CONF.ssl.ciphers:
+                adapter.context.set_ciphers(CONF.ssl.ciphers)
             if CONF.ssl.ca_file:
                 adapter.context.load_verify_locations(CONF.ssl.ca_file)
                 adapter.context.verify_mode = ssl.CERT_REQUIRED
         except (OSError, ssl.SSLError) as e:
             raise exc.MistralError(
-                'Cannot use the [ssl] certificate files (cert_file=%s, '
-                'key_file=%s, ca_file=%s): %s'
-                % (cert, key, CONF.ssl.ca_file, e)) from e
+                'Cannot use the [ssl] certificate files or ciphers '
+                '(cert_file=%s, key_file=%s, ca_file=%s, ciphers=%s): %s'
+                % (cert, key, CONF.ssl.ca_file, CONF.ssl.ciphers, e)) from e
         return adapter
 
     def start(self) -> None:

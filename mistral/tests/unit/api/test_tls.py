@@ -121,3 +121,21 @@ def test_missing_certificate_is_a_clear_error(tls: Any) -> None:
     with pytest.raises(exc.MistralError) as e:
         start()
     assert 'needs [ssl] cert_file and key_file' in str(e.value)
+
+
+def test_ssl_ciphers_apply(tls: Any) -> None:
+    # [ssl] ciphers, upstream's (oslo.service) option: the OpenSSL cipher
+    # list of TLS 1.2 and older (TLS 1.3 suites are not affected by it).
+    start, _ = tls
+    CONF.set_override('ciphers', 'ECDHE-RSA-AES256-GCM-SHA384', group='ssl')
+    try:
+        server = start()
+        ciphers = server._server.ssl_adapter.context.get_ciphers()
+        older = {c['name'] for c in ciphers if c['protocol'] != 'TLSv1.3'}
+        assert older == {'ECDHE-RSA-AES256-GCM-SHA384'}
+        CONF.set_override('ciphers', 'NO-SUCH-CIPHER', group='ssl')
+        with pytest.raises(exc.MistralError) as e:
+            start()
+        assert 'ciphers=NO-SUCH-CIPHER' in str(e.value)
+    finally:
+        CONF.clear_override('ciphers', group='ssl')
