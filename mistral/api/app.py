@@ -32,14 +32,43 @@ def _pecan_config() -> dict[str, Any]:
 
 def _keystone(app: Callable[..., Any],
               conf: cfg.ConfigOpts | None = None) -> Callable[..., Any]:
+    """keystonemiddleware in front of ``app``; StartupError when
+    ``[keystone_authtoken]`` cannot validate tokens."""
     from keystonemiddleware import auth_token
 
-    # The token is validated by the middleware; ContextHook decides, so the
-    # unauthenticated paths (version discovery) still answer.
-    return auth_token.AuthProtocol(app, {
-        'oslo_config_config': conf or CONF,
-        'delay_auth_decision': True,
-    })
+    from mistral.service import startup
+
+    startup.check_keystone(conf)
+    try:
+        # The token is validated by the middleware; ContextHook decides, so
+        # the unauthenticated paths (version discovery) still answer.
+        return auth_token.AuthProtocol(app, {
+            'oslo_config_config': conf or CONF,
+            'delay_auth_decision': True,
+        })
+    except Exception as e:  # a bad auth plugin or missing plugin options
+        raise startup.wrap_auth_error(e) from e
+
+
+def _authenticated(app: Callable[..., Any]) -> Callable[..., Any]:
+    """``app`` behind the configured authentication. A configuration
+    that could not validate any token raises StartupError (one line that
+    names the fixes) instead of answering every request with a 500."""
+    if CONF.auth_type == 'keycloak-oidc':
+        from mistral.auth import keycloak
+        from mistral.service import startup
+
+        startup.check_auth()
+        return keycloak.KeycloakAuth(app)
+    return _keystone(app)
+
+
+def check_authentication() -> None:
+    """Build the authentication middleware once, without serving, so
+    that a configuration it cannot work with stops the process at start
+    (StartupError) rather than failing every request."""
+    if CONF.pecan.auth_enable:
+        _authenticated(lambda environ, start_response: [])
 
 
 def _profiling() -> bool:
@@ -88,12 +117,7 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     # WSME reads its own options from pecan.conf.
     pecan.conf.update({'wsme': {'debug': False}})
     if CONF.pecan.auth_enable:
-        if CONF.auth_type == 'keycloak-oidc':
-            from mistral.auth import keycloak
-
-            app = keycloak.KeycloakAuth(app)
-        else:
-            app = _keystone(app)
+        app = _authenticated(app)
     # CORS does nothing until [cors] allowed_origin is set; proxy headers
     # (X-Forwarded-*) are honoured with [oslo_middleware]
     # enable_proxy_headers_parsing, so next links show the public URL.

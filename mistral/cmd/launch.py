@@ -3,7 +3,16 @@
 With a real transport every component named by ``--server`` runs in its own
 OS process (children of this one, restarted if they die). With the
 in-memory transport they must share a process, so ``all`` runs every
-component in this one. SIGTERM or SIGINT stops everything cleanly.
+component in this one.
+
+Before anything starts, :func:`mistral.service.startup.prepare` checks the
+configuration, the database and its schema: what cannot work stops the
+process with one line and a non-zero exit code.
+
+SIGTERM or SIGINT stops everything cleanly: components stop taking work,
+running actions get ``[DEFAULT] graceful_shutdown_timeout`` seconds to
+finish, what is still running then is handed back (see
+:meth:`mistral.executor.executor.Executor.drain`) and the process exits.
 """
 
 from __future__ import annotations
@@ -20,9 +29,9 @@ import time
 import mistral  # noqa: F401  (process-wide setup: no eventlet, threads)
 from oslo_config import cfg
 from oslo_log import log as logging
-import sqlalchemy as sa
 
 from mistral import config
+from mistral.service import startup
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -34,16 +43,6 @@ def _setup_logging() -> None:
     for noisy in ('oslo_messaging', 'amqp', 'kombu', 'urllib3',
                   'stevedore', 'alembic'):
         std_logging.getLogger(noisy).setLevel(std_logging.WARNING)
-
-
-def _upgrade_embedded_db() -> None:
-    """The embedded default (SQLite) brings its schema up to date itself;
-    other databases are upgraded by the operator with mistral-db-manage."""
-    url = sa.engine.make_url(CONF.database.connection)
-    if url.get_backend_name() == 'sqlite':
-        from mistral.db.migration import cli
-
-        cli.upgrade('head')
 
 
 class _Stopper:
@@ -76,12 +75,33 @@ def tune_gc() -> None:
     gc.set_threshold(*_GC_THRESHOLDS)
 
 
-def run_in_process(names: list[str]) -> int:
+def shutdown_deadline() -> float | None:
+    """``time.monotonic()`` by which running actions must be done; None
+    when ``graceful_shutdown_timeout`` is 0 (wait for them)."""
+    grace = CONF.graceful_shutdown_timeout
+    return None if not grace else time.monotonic() + grace
+
+
+def _exit_now(code: int) -> None:
+    """Exit without joining the threads that still run handed-back
+    actions (the interpreter would wait for every one of them)."""
+    LOG.info('mistral-server exiting; %d thread(s) left running',
+             threading.active_count() - 1)
+    std_logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run_in_process(names: list[str],
+                   stopper: _Stopper | None = None) -> int:
     from mistral.service import components
 
-    stopper = _Stopper()
-    stopper.install()
-    started = []
+    if stopper is None:
+        stopper = _Stopper()
+        stopper.install()
+    started: list = []
+    finished = True
     try:
         for name in names:
             comp = components.build(name)
@@ -92,11 +112,9 @@ def run_in_process(names: list[str]) -> int:
         while not stopper.event.wait(1.0):
             pass
     finally:
-        for comp in reversed(started):
-            try:
-                comp.stop()
-            except Exception:
-                LOG.exception('Stopping %s failed', comp.name)
+        finished = components.stop_all(started, shutdown_deadline())
+    if not finished:
+        _exit_now(0)
     return 0
 
 
@@ -130,11 +148,37 @@ def _die_with_parent() -> None:
         pass  # not Linux: the launcher's own shutdown still stops them
 
 
-def run_children(names: list[str]) -> int:
-    """One OS process per component; restart a child that dies."""
-    stopper = _Stopper()
-    stopper.install()
+def _stop_children(children: dict[str, subprocess.Popen]) -> None:
+    """SIGTERM the components, the engines last: executors that drain
+    running actions still report to them. Each group gets the grace
+    period plus time to stop; what lingers after that is killed."""
+    grace = CONF.graceful_shutdown_timeout
+    first = [p for n, p in children.items() if n != 'engine']
+    engines = [p for n, p in children.items() if n == 'engine']
+    for group, timeout in ((first, grace + 30 if grace else None),
+                           (engines, 30)):
+        for proc in group:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for proc in group:
+            try:
+                proc.wait(timeout=None if deadline is None
+                          else max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                LOG.warning('pid %s did not stop in time; killing it',
+                            proc.pid)
+                proc.kill()
+
+
+def run_children(names: list[str], stopper: _Stopper | None = None) -> int:
+    """One OS process per component; restart a child that dies, unless it
+    refused to start (exit code 2: its configuration cannot work)."""
+    if stopper is None:
+        stopper = _Stopper()
+        stopper.install()
     children: dict[str, subprocess.Popen] = {}
+    code = 0
 
     def spawn(name: str) -> None:
         children[name] = subprocess.Popen(_child_argv(name),
@@ -145,22 +189,30 @@ def run_children(names: list[str]) -> int:
         spawn(name)
     while not stopper.event.wait(0.5):
         for name, proc in list(children.items()):
-            code = proc.poll()
-            if code is not None:
-                LOG.error('%s (pid %s) exited with %s; restarting', name,
-                          proc.pid, code)
-                time.sleep(1.0)
-                spawn(name)
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    for proc in children.values():
-        try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return 0
+            exit_code = proc.poll()
+            if exit_code is None:
+                continue
+            if exit_code == startup.EXIT_CONFIG:
+                LOG.error('%s (pid %s) refused to start; stopping',
+                          name, proc.pid)
+                code = exit_code
+                stopper.event.set()
+                break
+            LOG.error('%s (pid %s) exited with %s; restarting', name,
+                      proc.pid, exit_code)
+            time.sleep(1.0)
+            spawn(name)
+    _stop_children(children)
+    return code
+
+
+def _refuse(error: startup.StartupError) -> int:
+    """One line, where the operator looks: the log, and the terminal when
+    the log goes to a file."""
+    LOG.error('%s', error)
+    if CONF.log_file or CONF.log_dir:
+        print('mistral-server: %s' % error, file=sys.stderr)
+    return error.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,14 +223,29 @@ def main(argv: list[str] | None = None) -> int:
         print('mistral-server: %s' % e, file=sys.stderr)
         return 2
     _setup_logging()
+    stopper = _Stopper()
+    stopper.install()
     fake = CONF.transport_url.startswith('fake')
+    refused = None
+    try:
+        startup.prepare(names, stopped=stopper.event)
+    except startup.StartupError as e:
+        refused = e
+    if refused is not None:
+        # Outside the except block: oslo.log would append the exception
+        # to the line.
+        return _refuse(refused)
+    if stopper.event.is_set():
+        return 0
     if len(names) == 1 or fake:
-        _upgrade_embedded_db()
-        return run_in_process(names)
-    _upgrade_embedded_db()
+        return run_in_process(names, stopper)
+    from mistral.db import api as db_api
+
+    # The children open their own connections.
+    db_api.dispose()
     LOG.info('mistral-server %s: one process per component',
              os.getpid())
-    return run_children(names)
+    return run_children(names, stopper)
 
 
 if __name__ == '__main__':

@@ -2,12 +2,18 @@
 
 Each component joins the bus with an RPC server on its topic (threading
 executor) and starts its own background loops; ``stop`` undoes both.
+
+``stop(deadline)`` first stops taking messages, then lets the work in
+hand finish until ``deadline`` (``time.monotonic()``, None: no limit); it
+returns False when it had to leave work behind (the executor's running
+actions, handed back), in which case the process must exit without
+waiting for those threads.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from oslo_config import cfg
 
@@ -23,7 +29,7 @@ class Component(Protocol):
 
     def start(self) -> None: ...
 
-    def stop(self) -> None: ...
+    def stop(self, deadline: float | None = None) -> bool: ...
 
 
 class RpcComponent:
@@ -31,8 +37,15 @@ class RpcComponent:
 
     def __init__(self, name: str, topic: str, host: str,
                  endpoints: list[Any], loops: list[Any] | None = None,
-                 pool_size: int | None = None) -> None:
+                 pool_size: int | None = None,
+                 quiesce: Callable[[], None] | None = None,
+                 drain: Callable[[float | None], bool] | None = None
+                 ) -> None:
         self.name = name
+        # Called before the RPC server stops: refuse new work. Then drain
+        # waits for the work in hand until the deadline.
+        self._quiesce = quiesce
+        self._drain = drain
         # Threads that run requests; None: oslo.messaging's
         # executor_thread_pool_size.
         self._pool_size = pool_size
@@ -53,16 +66,25 @@ class RpcComponent:
         LOG.info('%s ready (topic %s, host %s)', self.name, self._topic,
                  self._host)
 
-    def stop(self) -> None:
+    def stop(self, deadline: float | None = None) -> bool:
+        finished = True
+        if self._quiesce is not None:
+            self._quiesce()
         if self._server is not None:
             self._server.stop()
-            self._server.wait()
+            if self._drain is not None:
+                finished = self._drain(deadline)
+            if finished:
+                # Its threads are idle now; otherwise some still run
+                # handed-back actions and the process exits without them.
+                self._server.wait()
             self._server = None
         exposition.servers.stop(self._metrics_port)
         self._metrics_port = None
         for loop in reversed(self._loops):
             loop.stop()
         LOG.info('%s stopped', self.name)
+        return finished
 
 
 class ApiComponent:
@@ -77,9 +99,10 @@ class ApiComponent:
         self._server.start()
         LOG.info('api ready (%s)', self._server.url)
 
-    def stop(self) -> None:
+    def stop(self, deadline: float | None = None) -> bool:
         self._server.stop()
         LOG.info('api stopped')
+        return True
 
 
 def build(name: str) -> Component:
@@ -106,13 +129,15 @@ def build(name: str) -> Component:
         # fewer small workflows per second than 8).
         return RpcComponent('engine', CONF.engine.topic, CONF.engine.host,
                             [engine.Engine()], loops,
-                            pool_size=2 * CONF.engine.workers)
+                            pool_size=2 * CONF.engine.workers,
+                            drain=_drain_local_executor)
     if name == 'executor':
         from mistral.executor import executor
 
         ex = executor.Executor()
         return RpcComponent('executor', CONF.executor.topic,
-                            CONF.executor.host, [ex], [ex.leases])
+                            CONF.executor.host, [ex], [ex.leases],
+                            quiesce=ex.begin_shutdown, drain=ex.drain)
     if name == 'scheduler':
         from mistral.engine import outbox
         from mistral.scheduler import scheduler
@@ -138,6 +163,35 @@ def build(name: str) -> Component:
                             CONF.event_engine.host,
                             [event_engine.EventEngineEndpoint(ev)], [ev])
     raise ValueError('Unknown component %s' % name)
+
+
+def _drain_local_executor(deadline: float | None) -> bool:
+    """``[executor] type = local``: the engine process runs actions; they
+    get the same grace period as an executor's."""
+    from mistral.executor import executor
+
+    local = executor.current_local()
+    return True if local is None else local.drain(deadline)
+
+
+# Stopping order: stop taking requests first; the executor's running
+# actions still report their results to a running engine; the engine,
+# which others report to, last.
+STOP_ORDER = ('api', 'event-engine', 'scheduler', 'executor', 'notifier',
+              'engine')
+
+
+def stop_all(started: list[Any], deadline: float | None) -> bool:
+    """Stop components in :data:`STOP_ORDER`; False when work was left
+    behind (see the module docstring)."""
+    finished = True
+    for comp in sorted(started, key=lambda c: STOP_ORDER.index(c.name)
+                       if c.name in STOP_ORDER else len(STOP_ORDER)):
+        try:
+            finished = comp.stop(deadline) is not False and finished
+        except Exception:
+            LOG.exception('Stopping %s failed', comp.name)
+    return finished
 
 
 def limit_memory(limit_mb: int) -> None:
