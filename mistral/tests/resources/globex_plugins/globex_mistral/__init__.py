@@ -1,0 +1,1 @@
+"""Upstream-style Mistral plugins (a test resource, see pyproject.toml)."""
