@@ -9,6 +9,7 @@ found differences.
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from typing import Any, TextIO
 
@@ -49,6 +50,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument('--verify', dest='verify', action='store_true',
                    help='compare source and target row by row; write '
                    'nothing')
+    p.add_argument('--overlap', dest='overlap', type=float,
+                   default=copier.OVERLAP.total_seconds(), metavar='SECONDS',
+                   help='a later pass also copies again what changed this '
+                   'long before the previous pass began (upstream stamps '
+                   'rows to the second, with its hosts\' clocks; default '
+                   '%(default)s)')
     p.add_argument('--batch-size', dest='batch_size', type=int,
                    default=copier.DEFAULT_BATCH,
                    help='execution trees per transaction (default '
@@ -69,7 +76,9 @@ def run(args: Any, out: TextIO | None = None) -> int:
         return 0 if result.ok else EXIT_DIFFERENT
     opts = copier.Options(source_url=args.source_url,
                           mode=args.non_terminal, dry_run=args.dry_run,
-                          batch=args.batch_size, out=out)
+                          batch=args.batch_size, out=out,
+                          overlap=datetime.timedelta(seconds=max(
+                              args.overlap, 0)))
     try:
         report = copier.run(opts)
     except copier.InFlight as e:

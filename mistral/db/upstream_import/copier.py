@@ -9,9 +9,10 @@ only what changed upstream since the previous pass began:
   upstream are added, changed or deleted here;
 * execution trees (:mod:`.trees`) are compared by their roots: a tree that
   is new, whose root changed, or with any row stamped since the previous
-  pass's snapshot (less :data:`OVERLAP`: upstream stamps to the second,
-  from hosts whose clocks differ) is copied again whole; a tree deleted
-  upstream is deleted here.
+  pass's snapshot (less an overlap, :data:`OVERLAP` by default: upstream
+  stamps to the second, from hosts whose clocks may be behind the
+  database's) is copied again whole; a tree deleted upstream is deleted
+  here.
 
 So the final pass, at the switch, costs what changed, not the size of the
 history. The pass state (when its snapshot was taken) is kept in our
@@ -41,7 +42,7 @@ from mistral.db.upstream_import import trees as trees_mod
 from mistral.utils import timeutils
 
 STATE_KEY = 'upstream_import'
-OVERLAP = datetime.timedelta(minutes=5)
+OVERLAP = datetime.timedelta(seconds=60)
 MODES = ('refuse', 'skip', 'fail')
 MAINTENANCE_KEY = 'maintenance_status'
 # Most trees are a few rows; a batch is one target transaction.
@@ -96,6 +97,7 @@ class Options:
     mode: str = 'refuse'
     dry_run: bool = False
     batch: int = DEFAULT_BATCH
+    overlap: datetime.timedelta = OVERLAP
     out: TextIO | None = None
     # Tests: the clock of "now" for the pass state.
     now: Callable[[], datetime.datetime] = timeutils.utcnow
@@ -429,7 +431,8 @@ class Pass:
                 [t for t in candidates if t.root in have]
             self.report.trees_unchanged = 0
             return todo, deleted
-        touched = trees_mod.touched_roots(src, forest, since - OVERLAP)
+        touched = trees_mod.touched_roots(src, forest,
+                                          since - self.opts.overlap)
         todo = []
         for tree in candidates:
             old = have.get(tree.root)
