@@ -2,9 +2,10 @@
 ``[DEFAULT] graceful_shutdown_timeout`` seconds, hand back what is still
 running, exit.
 
-* the embedded default (SQLite, in-memory transport, one process): the
-  server exits within the grace period (and a little) although actions
-  sleep for minutes; an action that ends within the grace period reports
+* the embedded default (SQLite, in-memory transport, one process), with
+  executors and with ``[executor] type = local``: the server exits
+  within the grace period (and a little) although actions sleep for
+  minutes; an action that ends within the grace period reports
   its result; a handed-back safe-rerun action runs again when the server
   is back, a non-safe one has failed as when its executor dies;
 * PostgreSQL and RabbitMQ, an executor of its own: SIGTERM to the
@@ -85,11 +86,15 @@ def _tasks(client: Any, ex_id: str) -> dict[str, Any]:
     return {t.name: t for t in client.tasks.list(ex_id)}
 
 
-def test_embedded_default_stops_within_the_grace_period(deploy):
+@pytest.mark.parametrize('executor_type', ['remote', 'local'])
+def test_embedded_default_stops_within_the_grace_period(deploy,
+                                                        executor_type):
+    # local: the engine runs the actions ([executor] type = local).
     dep = deploy(db='sqlite', transport='fake', processes=[['all']],
                  conf_overrides={
                      'DEFAULT': {'graceful_shutdown_timeout': GRACE},
-                     'executor': {'action_lease': ACTION_LEASE}})
+                     'executor': {'action_lease': ACTION_LEASE,
+                                  'type': executor_type}})
     client = dep.client()
     client.workflows.create(WF)
     # The safe-rerun action sleeps 8 s: handed back at the grace deadline,

@@ -11,9 +11,10 @@ shared setup (the ``switch`` fixture) does what an operator does:
 3. a first pass (``--non-terminal=skip``) copies the finished history
    into a database of another engine (SQLite -> PostgreSQL -> MariaDB ->
    SQLite: every engine is a source and a target once);
-4. upstream is drained (what was in flight is cancelled), and a cron
-   trigger is made past due in its database (as if upstream had been
-   stopped for an hour);
+4. upstream is drained (what was in flight is cancelled), and its
+   database is made to look as if it had been stopped for an hour (a cron
+   trigger past due, the heartbeat of an action left running an hour
+   old);
 5. a dry run, then the final pass, which copies only what changed, then
    ``--verify``;
 6. our API starts on the copy (its scheduler later, see the cron test).
@@ -97,9 +98,13 @@ def _count_rows(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def _make_due(db_url: str, trigger_id: str) -> None:
-    """Move the trigger's next time an hour back in upstream's database,
-    as if upstream had been stopped meanwhile (its cron loop is off)."""
+def _an_hour_ago(db_url: str, h: history_mod.History) -> None:
+    """As if upstream had been stopped for an hour (its cron loop and
+    heartbeats are off in these tests): the trigger's next time and the
+    last heartbeat of the action left running are an hour old in upstream's
+    database. Our scheduler then finds the trigger past due, and our
+    recovery sweep would take that action for lost, were it not marked
+    as imported."""
     past = (datetime.datetime.now(datetime.timezone.utc).replace(
         tzinfo=None, microsecond=0) - datetime.timedelta(hours=1))
     engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
@@ -107,7 +112,12 @@ def _make_due(db_url: str, trigger_id: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text(
                 'UPDATE cron_triggers_v2 SET next_execution_time = :t '
-                'WHERE id = :id'), {'t': past, 'id': trigger_id})
+                'WHERE id = :id'), {'t': past, 'id': h.due_cron_trigger})
+            conn.execute(sa.text(
+                'UPDATE action_executions_v2 SET last_heartbeat = :t, '
+                'updated_at = :now WHERE id = :id'),
+                {'t': past, 'now': past + datetime.timedelta(hours=1),
+                 'id': h.sleeping_action_id})
     finally:
         engine.dispose()
 
@@ -147,7 +157,7 @@ def switch(request: pytest.FixtureRequest,
                                  up.db_url, '--non-terminal=skip')
         time.sleep(1.5)
         history_mod.drain(up.url, hist)
-        _make_due(up.db_url, hist.due_cron_trigger)
+        _an_hour_ago(up.db_url, hist)
         s.runs['dry'] = manage(target, 'import-upstream', '--from',
                                up.db_url, '--dry-run', '--overlap', '1')
         s.runs['final'] = manage(target, 'import-upstream', '--from',

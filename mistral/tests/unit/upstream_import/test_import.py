@@ -311,3 +311,26 @@ def test_progress_line() -> None:
     assert lines[0] == ('  trees: 4/10 (40%), 400 rows, 200 rows/s, '
                         'about 3 s left')
     assert lines[1] == '  trees: 10/10 (100%), 1000 rows, 250 rows/s'
+
+
+def test_recovery_never_resends_an_imported_running_action(target, up
+                                                           ) -> None:
+    """Left RUNNING under a finished workflow, with an old heartbeat: our
+    recovery sweep would take a row like it for a lost message and send it
+    to an executor again."""
+    from mistral.db import models
+    from mistral.engine import recovery
+
+    wf = up.workflow()
+    ex = up.execution(wf, 'CANCELLED', [('t1', 'RUNNING', ['RUNNING'])])
+    old = datetime.datetime.now() - datetime.timedelta(hours=1)
+    up.update('action_executions_v2', ex['actions'][0]['id'],
+              last_heartbeat=old)
+    assert run(up.url)[0] == 0
+    sent, to_fail = recovery.sweep_actions()
+    assert (sent, to_fail) == (0, [])
+    with db_api.read_session() as s:
+        assert s.query(models.OutboxMessage).count() == 0
+    row = rows('action_executions_v2')[0]
+    assert (row['state'], row['executor_id']) == ('RUNNING',
+                                                  convert.EXECUTOR_ID)

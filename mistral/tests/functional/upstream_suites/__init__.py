@@ -1,0 +1,1 @@
+"""Upstream Mistral's gate suites, run against our server."""
