@@ -34,6 +34,7 @@ import os
 import re
 import subprocess
 import time
+import uuid
 from typing import Any, Iterator
 
 import pytest
@@ -72,6 +73,7 @@ class Switch:
         default_factory=dict)
     rows_after_refusal: dict[str, int] = dataclasses.field(
         default_factory=dict)
+    member: str = ''
 
 
 def manage(dep: harness.Deployment, *args: str
@@ -122,6 +124,31 @@ def _an_hour_ago(db_url: str, h: history_mod.History) -> None:
         engine.dispose()
 
 
+MEMBER_ID = 'imp-other-project'
+
+
+def _share(db_url: str, workflow_id: str) -> str:
+    """A workflow member. Upstream's API refuses members without
+    authentication (as ours does), so the row is written in its database,
+    with the values its API would have stored."""
+    member_id = str(uuid.uuid4())
+    now = datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None, microsecond=0)
+    engine = sa.create_engine(db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                'INSERT INTO resource_members_v2 (id, created_at, '
+                'resource_id, resource_type, project_id, member_id, status) '
+                "VALUES (:id, :now, :wf, 'workflow', '<default-project>', "
+                ":member, 'pending')"),
+                {'id': member_id, 'now': now, 'wf': workflow_id,
+                 'member': MEMBER_ID})
+    finally:
+        engine.dispose()
+    return member_id
+
+
 @pytest.fixture(scope='module', params=list(CROSS))
 def switch(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Switch]:
@@ -130,6 +157,7 @@ def switch(request: pytest.FixtureRequest,
     with contextlib.ExitStack() as stack:
         up = stack.enter_context(upstream_mod.UpstreamServer(source))
         hist = history_mod.build(up.url)
+        member = _share(up.db_url, hist.workflow_ids['imp_hello'])
         target = harness.Deployment(
             db=CROSS[source], transport='rabbit',
             processes=[['api', 'engine', 'executor', 'notifier'],
@@ -143,7 +171,7 @@ def switch(request: pytest.FixtureRequest,
         stack.callback(failed.close)
         failed.setup()
         s = Switch(source=source, up=up, history=hist, target=target,
-                   failed=failed)
+                   failed=failed, member=member)
         s.runs['refused'] = manage(target, 'import-upstream', '--from',
                                    up.db_url)
         s.rows_after_refusal = _count_rows(target.db_url)
@@ -223,6 +251,23 @@ def test_two_passes_copy_history_then_only_changes(switch: Switch) -> None:
 
     verify = _ok(switch.runs['verify'])
     assert verify.rstrip().splitlines()[-1].strip().startswith('identical')
+    assert re.search(r'resource_members_v2\s+1\s+0\s+0\s+0', verify)
+
+
+def test_members_carried(switch: Switch) -> None:
+    engine = sa.create_engine(switch.target.db_url,
+                              poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sa.text(
+                'SELECT resource_id, resource_type, project_id, member_id, '
+                'status FROM resource_members_v2 WHERE id = :id'),
+                {'id': switch.member}).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (switch.history.workflow_ids['imp_hello'],
+                          'workflow', '<default-project>', MEMBER_ID,
+                          'pending')
 
 
 def test_every_list_and_get_matches_upstream(switch: Switch) -> None:

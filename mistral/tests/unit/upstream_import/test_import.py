@@ -173,7 +173,16 @@ def test_derived_columns(target, up) -> None:
               workflow_params_hash='y', scope='private',
               project_id='<default-project>', created_at=fake_upstream.T0)
     up.update('mistral_metrics', 1, value='PAUSING')
-    assert run(up.url)[0] == 0
+    up.insert('resource_members_v2', id='m1', resource_id=wf['id'],
+              resource_type=None, project_id='<default-project>',
+              member_id='other', status='accepted',
+              created_at=fake_upstream.T0)
+    up.insert('resource_members_v2', id='m2', resource_id=wf['id'],
+              resource_type='workflow', project_id=None, member_id='x',
+              status='pending', created_at=fake_upstream.T0)
+    code, out = run(up.url)
+    assert code == 0, out
+    assert 'resource_members_v2 m2: it has no owner project' in out
     row = rows('workflow_executions_v2')[0]
     assert json.loads(row['runtime_context']) == {
         'index': 0, 'published_global': {'g': 'published'}}
@@ -193,6 +202,9 @@ def test_derived_columns(target, up) -> None:
     assert cron['workflow_params_hash'] == triggers._hash({})
     status = {r['name']: r['value'] for r in rows('mistral_metrics')}
     assert status['maintenance_status'] == 'PAUSED'
+    member = rows('resource_members_v2')
+    assert [(m['id'], m['resource_type'], m['member_id'], m['status'])
+            for m in member] == [('m1', 'workflow', 'other', 'accepted')]
 
 
 def test_workbook_spec_is_ours(target, up) -> None:
