@@ -340,17 +340,17 @@ class Executor:
                         'takes them when their leases run out',
                         exc_info=True)
             return
-        admin = mistral_context.admin_context()
-        for ax_id in to_fail:
-            try:
-                clients.engine().on_action_complete(
-                    admin, ax_id, {'error': recovery.LOST_EXECUTOR_MSG
-                                   % ax_id})
-            except Exception as e:
-                # Its lease runs out again and an engine's recovery fails
-                # it then.
-                LOG.warning('Could not fail action execution %s: %s',
-                            ax_id, e)
+        if to_fail:
+            self._fail_lost(to_fail)
+
+    @staticmethod
+    def _fail_lost(ids: list[str]) -> None:
+        """Fail actions as recovery fails those of a dead executor, here
+        and now (the engine's code, in this process: it only needs the
+        database and the outbox), rather than asking an engine that may be
+        stopping too. What cannot be done now is done by an engine's
+        recovery once the leases run out again."""
+        recovery.fail_lost_actions(ids)
 
     def _run(self, ctx: Any, name: str, action_input: dict[str, Any],
              namespace: str, exec_ctx: dict[str, Any],

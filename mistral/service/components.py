@@ -39,13 +39,17 @@ class RpcComponent:
                  endpoints: list[Any], loops: list[Any] | None = None,
                  pool_size: int | None = None,
                  quiesce: Callable[[], None] | None = None,
-                 drain: Callable[[float | None], bool] | None = None
-                 ) -> None:
+                 drain: Callable[[float | None], bool] | None = None,
+                 drain_first: bool = False) -> None:
         self.name = name
         # Called before the RPC server stops: refuse new work. Then drain
-        # waits for the work in hand until the deadline.
+        # waits for the work in hand until the deadline: after the server
+        # stopped taking messages, or, with drain_first, while it still
+        # serves them (an engine receives the results of the actions its
+        # local executor drains).
         self._quiesce = quiesce
         self._drain = drain
+        self._drain_first = drain_first
         # Threads that run requests; None: oslo.messaging's
         # executor_thread_pool_size.
         self._pool_size = pool_size
@@ -66,13 +70,19 @@ class RpcComponent:
         LOG.info('%s ready (topic %s, host %s)', self.name, self._topic,
                  self._host)
 
-    def stop(self, deadline: float | None = None) -> bool:
-        finished = True
+    def quiesce(self) -> None:
+        """Take no new work (work in hand goes on)."""
         if self._quiesce is not None:
             self._quiesce()
+
+    def stop(self, deadline: float | None = None) -> bool:
+        finished = True
+        self.quiesce()
+        if self._drain is not None and self._drain_first:
+            finished = self._drain(deadline)
         if self._server is not None:
             self._server.stop()
-            if self._drain is not None:
+            if self._drain is not None and not self._drain_first:
                 finished = self._drain(deadline)
             if finished:
                 # Its threads are idle now; otherwise some still run
@@ -130,7 +140,8 @@ def build(name: str) -> Component:
         return RpcComponent('engine', CONF.engine.topic, CONF.engine.host,
                             [engine.Engine()], loops,
                             pool_size=2 * CONF.engine.workers,
-                            drain=_drain_local_executor)
+                            quiesce=_quiesce_local_executor,
+                            drain=_drain_local_executor, drain_first=True)
     if name == 'executor':
         from mistral.executor import executor
 
@@ -165,6 +176,14 @@ def build(name: str) -> Component:
     raise ValueError('Unknown component %s' % name)
 
 
+def _quiesce_local_executor() -> None:
+    from mistral.executor import executor
+
+    local = executor.current_local()
+    if local is not None:
+        local.executor.begin_shutdown()
+
+
 def _drain_local_executor(deadline: float | None) -> bool:
     """``[executor] type = local``: the engine process runs actions; they
     get the same grace period as an executor's."""
@@ -185,6 +204,15 @@ def stop_all(started: list[Any], deadline: float | None) -> bool:
     """Stop components in :data:`STOP_ORDER`; False when work was left
     behind (see the module docstring)."""
     finished = True
+    # Everyone stops taking new work first (an engine's local executor,
+    # stopped last, must not claim actions meanwhile).
+    for comp in started:
+        quiesce = getattr(comp, 'quiesce', None)
+        if quiesce is not None:
+            try:
+                quiesce()
+            except Exception:
+                LOG.exception('Stopping %s failed', comp.name)
     for comp in sorted(started, key=lambda c: STOP_ORDER.index(c.name)
                        if c.name in STOP_ORDER else len(STOP_ORDER)):
         try:

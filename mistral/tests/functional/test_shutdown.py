@@ -102,8 +102,10 @@ def test_embedded_default_stops_within_the_grace_period(deploy,
     ex = client.executions.create('sleepers', workflow_input={'safe': 8})
 
     def running() -> bool:
+        # Claimed by an executor, not only created by the engine.
         acts = _actions(dep)
         return all(n in acts and acts[n].state == 'RUNNING'
+                   and acts[n].executor_id
                    for n in ('short', 'long_safe', 'long_unsafe'))
 
     wait_for(running, 60, 'three actions running', logs=dep.logs)

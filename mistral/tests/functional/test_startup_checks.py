@@ -378,3 +378,15 @@ def test_uwsgi_refuses_to_start_without_keystone_authtoken(tmp_path):
     lines = [line for line in log.splitlines()
              if ' ERROR ' in line and '[keystone_authtoken]' in line]
     assert lines and '[pecan] auth_enable = False' in lines[0], log[-4000:]
+
+
+def test_launcher_of_several_components_refuses_before_starting_them(
+        tmp_path):
+    # A real transport: one process per component, none of them started.
+    code, out, _ = _refused(tmp_path, (
+        '[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:5672/'
+        'h16_never_used\n[api]\nport = %d\n' % harness.free_port()),
+        args=('--server', 'api,engine,executor'))
+    assert code == 2, out
+    _one_line(out, '[keystone_authtoken]')
+    assert 'Started ' not in out, out
