@@ -430,6 +430,15 @@ imp_public:
                   'params': json.dumps({'save_result': True})}):
         h.action_executions.append(api.post('/action_executions',
                                             body)['id'])
+    # Those saved but not run synchronously finish in the executor.
+    for aex_id in filter(None, h.action_executions):
+        deadline = time.monotonic() + 60
+        while api.get('/action_executions/%s' % aex_id)['state'] not in \
+                TERMINAL:
+            if time.monotonic() > deadline:
+                raise AssertionError('action execution %s did not finish'
+                                     % aex_id)
+            time.sleep(0.2)
 
     if in_flight:
         running = api.start('imp_async')
