@@ -48,9 +48,11 @@ from mistral.tests.functional.upstream_db import upstream as upstream_mod
 # Source engine -> target engine.
 CROSS = {'sqlite': 'postgresql', 'postgresql': 'mysql', 'mysql': 'sqlite'}
 
-# Short leases: the recovery sweep runs every ~0.7 s, so an imported action
-# it would take for lost is re-sent within the tests' waits.
-_FAST_RECOVERY = {'executor': {'action_lease': 2}}
+# Short leases: the recovery sweep runs every 2 s, so an imported action it
+# would take for lost is re-sent within the tests' waits (shorter leases
+# fail slow actions on a busy machine: their renewals come late).
+_FAST_RECOVERY = {'executor': {'action_lease': 6}}
+_SWEEPS = 7.0       # seconds: three sweeps
 
 
 def _conf(tmp: str) -> dict[str, dict[str, Any]]:
@@ -340,7 +342,7 @@ def test_imported_running_action_never_runs_again(switch: Switch) -> None:
     # to our executor within a second or two.
     api = _api(switch)
     action_id = switch.history.sleeping_action_id
-    time.sleep(5)
+    time.sleep(_SWEEPS)
     row = _imported_action(api, action_id, switch.target.db_url)
     assert (row['state'], row['executor_id'], row['tries']) == (
         'RUNNING', 'upstream-import', 1), row
@@ -391,7 +393,7 @@ def test_fail_mode_copies_in_flight_in_error_and_reruns(switch: Switch
             ex['state_info']
     # The sync std.sleep was running in upstream's executor: here it is in
     # ERROR and stays so, never handed to an executor.
-    time.sleep(4)
+    time.sleep(_SWEEPS)
     row = _imported_action(api, switch.history.sleeping_action_id,
                            dep.db_url)
     assert (row['state'], row['executor_id'], row['tries']) == (
