@@ -347,7 +347,14 @@ def test_uwsgi_embedded_default_upgrades_its_schema(tmp_path):
                 return False
 
         harness.wait_for(answers, 60, 'uWSGI to answer')
-        # Both workers built the application; each request may hit either.
+
+        def both_loaded() -> bool:
+            # lazy-apps: each of the 2 workers imports and builds the app
+            # (and stopping one mid-import would print a traceback).
+            return open(log_path).read().count('WSGI app 0') >= 2
+
+        harness.wait_for(both_loaded, 60, 'both uWSGI workers to load')
+        # Each request may hit either worker.
         for _ in range(4):
             r = requests.get(url + '/workflows', timeout=30)
             assert r.status_code == 200, r.text
@@ -360,7 +367,8 @@ def test_uwsgi_embedded_default_upgrades_its_schema(tmp_path):
         assert (tmp_path / 'state' / 'mistral.sqlite').exists()
     finally:
         _stop(proc)
-    assert 'Traceback' not in open(log_path).read()
+    log = open(log_path).read()
+    assert 'Traceback' not in log, log[-8000:]
 
 
 def test_uwsgi_refuses_to_start_without_keystone_authtoken(tmp_path):
