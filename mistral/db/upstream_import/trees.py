@@ -67,17 +67,17 @@ _ACTION_SUMMARY = ('id', 'state', 'name', 'created_at', 'updated_at')
 
 def load_forest(src: source_mod.Source) -> Forest:
     """Every tree of the source, from a scan of a few small columns."""
-    wfs = {r['id']: r for r in src.rows(WF, _WF_SUMMARY)}
+    wfs = {r.id: r for r in src.scan(WF, _WF_SUMMARY)}
     root_of: dict[str, str] = {}
     need_parent: dict[str, str] = {}
     for wf_id, r in wfs.items():
-        if not r['task_execution_id']:
+        if not r.task_execution_id:
             root_of[wf_id] = wf_id
-        elif r['root_execution_id'] and r['root_execution_id'] in wfs \
-                and not wfs[r['root_execution_id']]['task_execution_id']:
-            root_of[wf_id] = r['root_execution_id']
+        elif r.root_execution_id in wfs and \
+                not wfs[r.root_execution_id].task_execution_id:
+            root_of[wf_id] = r.root_execution_id
         else:
-            need_parent[wf_id] = r['task_execution_id']
+            need_parent[wf_id] = r.task_execution_id
     # Sub-workflows without a usable root id (rows older than upstream's
     # root_execution_id column): resolved through their parent tasks, one
     # level per round.
@@ -102,26 +102,25 @@ def load_forest(src: source_mod.Source) -> Forest:
     orphans = sorted(set(need_parent) - set(root_of))
     trees: dict[str, Tree] = {}
     for wf_id, root in root_of.items():
-        r = wfs[root]
         tree = trees.get(root)
         if tree is None:
+            r = wfs[root]
             tree = trees[root] = Tree(
-                root=root, kind='workflow', state=r['state'] or 'IDLE',
-                name=r['workflow_name'], created_at=r['created_at'],
-                updated_at=r['updated_at'])
+                root=root, kind='workflow', state=r.state or 'IDLE',
+                name=r.workflow_name, created_at=r.created_at,
+                updated_at=r.updated_at)
         tree.wf_ids.append(wf_id)
-        state = wfs[wf_id]['state'] or 'IDLE'
+        state = wfs[wf_id].state or 'IDLE'
         if state not in convert.WF_DONE:
             tree.unfinished.append((wf_id, state))
-    for r in src.rows(ACTION, _ACTION_SUMMARY,
+    for r in src.scan(ACTION, _ACTION_SUMMARY,
                       where=lambda t: t.c.task_execution_id.is_(None)):
-        state = r['state'] or 'IDLE'
-        tree = Tree(root=r['id'], kind='action', state=state,
-                    name=r['name'], created_at=r['created_at'],
-                    updated_at=r['updated_at'])
+        state = r.state or 'IDLE'
+        tree = Tree(root=r.id, kind='action', state=state, name=r.name,
+                    created_at=r.created_at, updated_at=r.updated_at)
         if state not in convert.ACTION_DONE:
-            tree.unfinished.append((r['id'], state))
-        trees[r['id']] = tree
+            tree.unfinished.append((r.id, state))
+        trees[r.id] = tree
     # Roots first in upstream's order of creation (then by id): copies
     # and reports follow it.
     ordered = dict(sorted(trees.items(), key=lambda kv: (
