@@ -163,32 +163,42 @@ def _prune_others(keep: str) -> None:
             os.unlink(lock_path)
 
 
+def _built(path: str) -> bool:
+    # The venv's python links to the base interpreter: if that is gone,
+    # so is the venv.
+    return (os.path.exists(os.path.join(path, _STAMP))
+            and os.path.exists(os.path.join(path, 'bin', 'python')))
+
+
 def ensure_venv() -> SuitesVenv:
-    """The suites' virtualenv, built on first use, in any process."""
+    """The suites' virtualenv, built on first use, in any process.
+
+    Users hold a shared lock on it until they exit; building takes the
+    lock exclusively (parallel test processes wait for one build) and
+    pruning only removes venvs whose lock nobody holds.
+    """
     path = venv_dir()
     if path in _HELD:
         return SuitesVenv(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     lock = open(path + '.lock', 'a')
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        # The venv's python links to the base interpreter: if that is
-        # gone, so is the venv.
-        if not (os.path.exists(os.path.join(path, _STAMP))
-                and os.path.exists(os.path.join(path, 'bin', 'python'))):
-            # A half-built venv (an interrupted run) is started afresh.
-            shutil.rmtree(path, ignore_errors=True)
-            try:
-                _build(path)
-            except BaseException:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        if not _built(path):
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not _built(path):  # nobody built it while we waited
+                # A half-built venv (an interrupted run) starts afresh.
                 shutil.rmtree(path, ignore_errors=True)
-                raise
+                try:
+                    _build(path)
+                except BaseException:
+                    shutil.rmtree(path, ignore_errors=True)
+                    raise
+            fcntl.flock(lock, fcntl.LOCK_SH)
     except BaseException:
         lock.close()
         raise
-    # Held (shared) until this process exits, so that another checkout's
-    # pruning leaves the venv alone while it is in use.
-    fcntl.flock(lock, fcntl.LOCK_SH)
     _HELD[path] = lock
     if not os.environ.get('MISTRAL_TEST_SUITES_VENV'):
         _prune_others(path)
