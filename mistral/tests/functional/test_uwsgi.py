@@ -151,9 +151,14 @@ def test_cli_smoke_through_uwsgi(uwsgi_deployment: Any, tmp_path: Any
 
     created = cj('workflow-create', 'hello.yaml')
     assert [w['Name'] for w in created] == ['uwsgi_hello']
-    # [api] max_limit = 1 from MISTRAL_CONFIG_DIR clamps the page.
-    r = requests.get(server.url + '/actions?limit=50', timeout=60)
-    assert len(r.json()['actions']) == 1, r.text
+    # [api] max_limit = 1 from MISTRAL_CONFIG_DIR clamps the page (of
+    # any list but actions, which upstream never caps).
+    for name in ('uwsgi_env_a', 'uwsgi_env_b'):
+        made = requests.post(server.url + '/environments', json={
+            'name': name, 'variables': {'k': name}}, timeout=60)
+        assert made.status_code == 201, made.text
+    r = requests.get(server.url + '/environments?limit=50', timeout=60)
+    assert len(r.json()['environments']) == 1, r.text
     assert 'limit=1&' in r.json()['next']
     ex = cj('execution-create', 'uwsgi_hello', '{"name": "uWSGI"}')
     assert ex['Workflow name'] == 'uwsgi_hello'
