@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, TextIO
 
-from mistral.tests.functional.upstream_suites import seed
 from mistral.tests.functional.upstream_suites import venv as suites_venv
 from mistral.tests.functional.upstream_suites.cloud import GateCloud
 from mistral.tests.functional.upstream_suites.cloud import noauth_clouds_yaml
@@ -194,7 +193,6 @@ def _run(suite: str, mistral_url: str, venv: suites_venv.SuitesVenv,
         cmd += ['--scope', regex]
     cmd += ['--'] + only if only else []
     run = SuiteRun(suite, mistral_url)
-    seeded = seed.before(suite, mistral_url, cloud)
     started = time.monotonic()
     lines: list[str] = []
     try:
@@ -225,7 +223,6 @@ def _run(suite: str, mistral_url: str, venv: suites_venv.SuitesVenv,
         run.returncode = proc.returncode
     finally:
         run.seconds = time.monotonic() - started
-        seed.after(seeded, mistral_url, cloud)
     run.output = ''.join(lines)
     run.results = _read_results(results_path)
     return run
