@@ -5,9 +5,18 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+import pecan
 from wsmeext import pecan as wsme_pecan
 
 from mistral.api import errors
+
+# Content negotiation (the Accept header) is pecan's, per exposed method:
+# an Accept that names none of a method's content types is a 406, "*/*"
+# or no Accept gets its default. The exposures below are upstream's, so
+# that the same requests are accepted and refused (what the handler sends
+# back is its own webob response, JSON either way).
+
+XML_TYPES = ('application/xml', 'text/xml')
 
 
 def wsme(*types: Any, **options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -27,6 +36,40 @@ def wsme(*types: Any, **options: Any) -> Callable[[Callable[..., Any]], Any]:
         return exposed
 
     return decorate
+
+
+def text_body() -> Callable[[Callable[..., Any]], Any]:
+    """A method taking a definition as the request body (workflows,
+    workbooks, actions, code sources): exposed as ``text/plain``, so
+    ``Accept: text/plain`` is served and ``Accept: application/json`` is
+    a 406, as upstream."""
+    return pecan.expose(content_type='text/plain')
+
+
+def json_only() -> Callable[[Callable[..., Any]], Any]:
+    """A hand-built JSON answer that upstream serves as pecan JSON
+    (``/validate``, ``/info``, ``GET /maintenance``): ``application/json``
+    only."""
+    return pecan.expose('json')
+
+
+def json_or_xml() -> Callable[[Callable[..., Any]], Any]:
+    """A hand-built answer that upstream serves through WSME (the
+    execution report): JSON by default, XML when asked for, as WSME
+    offers. The handler looks at :func:`wants_xml`."""
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        # The last exposure is the default: JSON, as WSME's.
+        for ctype in XML_TYPES + ('application/json',):
+            func = pecan.expose(content_type=ctype)(func)
+        return func
+
+    return decorate
+
+
+def wants_xml() -> bool:
+    """Whether pecan chose XML for this request's answer."""
+    return pecan.request.pecan.get('content_type') in XML_TYPES
 
 
 # WSME types of query arguments, by name; others are text.

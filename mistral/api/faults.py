@@ -1,4 +1,5 @@
-"""Every error answer of the API is JSON with a ``faultstring``.
+"""Every error answer of the API has a ``faultstring``: JSON, or WSME's
+XML for a client that asked for XML.
 
 The controllers map their exceptions themselves (``mistral.api.errors``);
 this middleware covers the answers pecan and webob build on their own,
@@ -49,9 +50,25 @@ def _message(req: webob.Request, resp: webob.Response) -> str:
         allowed = resp.headers.get('Allow')
         return 'Method not allowed: %s%s.' % (
             where, ' (allowed: %s)' % allowed if allowed else '')
+    if status == 406:
+        return 'Not Acceptable: %s cannot answer in a media type of the ' \
+            'Accept header (%s).' % (where, req.headers.get('Accept', ''))
     reason = resp.status.split(' ', 1)[-1] if ' ' in resp.status \
         else 'Error'
     return '%s: %s.' % (reason, where)
+
+
+def _pecan_json_fault(resp: webob.Response) -> dict[str, Any] | None:
+    """pecan's own JSON error body (``code``, ``title``, ``description``,
+    written for ``Accept: application/json``), which has no faultstring."""
+    try:
+        body = json.loads(resp.body)
+    except ValueError:
+        return None
+    if isinstance(body, dict) and 'faultstring' not in body and \
+            'code' in body and 'title' in body:
+        return body
+    return None
 
 
 def header_value(message: str) -> str:
@@ -167,12 +184,23 @@ class JsonFaults:
                          {'faultstring': message})
             return resp(environ, start_response)
         resp = req.get_response(self.app)
-        if resp.status_int >= 400 and 'json' not in (
-                resp.content_type or '').lower():
+        ctype = (resp.content_type or '').lower()
+        # WSME's XML faults (Accept: application/xml) carry a faultstring
+        # element already, as upstream's: left as they are.
+        if resp.status_int >= 400 and 'json' not in ctype and \
+                'xml' not in ctype:
             message = _message(req, resp)
             resp = _json(resp, {'faultstring': message})
             resp.headers.setdefault('Server-Error-Message',
                                     header_value(message))
+        elif resp.status_int >= 400 and 'json' in ctype:
+            body = _pecan_json_fault(resp)
+            if body is not None:
+                # Upstream's keys stay; the faultstring says what failed.
+                message = _message(req, resp)
+                resp = _json(resp, dict(body, faultstring=message))
+                resp.headers.setdefault('Server-Error-Message',
+                                        header_value(message))
         return resp(environ, start_response)
 
 

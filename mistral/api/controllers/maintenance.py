@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pecan import rest
 
 from mistral.api.controllers.v2 import resources
 from mistral.api import access
+from mistral.api import errors
 from mistral.api import expose
 from mistral.api import hooks
 from mistral.services import maintenance
 
 
 class MaintenanceController(rest.RestController):
-    @expose.wsme(resources.Maintenance)
-    def get(self) -> resources.Maintenance:
+    # JSON only, as upstream's (no XML).
+    @expose.json_only()
+    @errors.text_errors_wsme_body
+    def get(self) -> Any:
         access.enforce('maintenance:get', hooks.current_context())
-        return resources.Maintenance(status=maintenance.get_status())
+        return errors.json_response({'status': maintenance.get_status()},
+                                    200, content_type='application/json')
 
     @expose.wsme(resources.Maintenance, body=resources.Maintenance)
     def put(self, body: resources.Maintenance) -> resources.Maintenance:

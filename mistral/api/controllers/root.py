@@ -34,7 +34,7 @@ class RootController:
                                        links=[link])
         return resources.APIVersions(versions=[version])
 
-    @pecan.expose()
+    @expose.json_only()
     @errors.text_errors_wsme_body
     def info(self, **_kw: Any) -> Any:
         """Deployment information from a JSON file, when enabled."""

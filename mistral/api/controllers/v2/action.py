@@ -6,7 +6,6 @@ import functools
 import json
 from typing import Any, Sequence
 
-import pecan
 from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
@@ -319,7 +318,7 @@ class ActionsController(rest.RestController):
             values = {k: v for k, v in values.items() if k in fields}
         return resources.Action.from_dict(values)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def post(self, namespace: str = '', scope: str = 'private',
              **_kw: Any) -> Any:
@@ -337,7 +336,7 @@ class ActionsController(rest.RestController):
             body = {'actions': [text_dict(r, created=True) for r in rows]}
         return errors.json_response(body, 201)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def put(self, identifier: str | None = None, namespace: str = '',
             scope: str = 'private', **_kw: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-import pecan
 from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
@@ -119,7 +118,7 @@ class CodeSourcesController(rest.RestController):
                       if not fields or c in fields}
         return resources.CodeSource.from_dict(values)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def post(self, name: str = '', scope: str = 'private',
              namespace: str = '', **_kw: Any) -> Any:
@@ -149,7 +148,7 @@ class CodeSourcesController(rest.RestController):
             body = text_dict(row)
         return errors.json_response(body, 201)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def put(self, identifier: str = '', scope: str = 'private',
             namespace: str = '', **_kw: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import pecan
 from pecan import rest
 import sqlalchemy as sa
+import webob
 
 from mistral.api.controllers.v2 import execution as execution_ctl
 from mistral.api.controllers.v2 import lookup
@@ -21,6 +22,7 @@ from mistral.api import access
 from mistral.api import errors
 from mistral.api import expose
 from mistral.api import hooks
+from mistral.api import xml_answers
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
@@ -90,24 +92,28 @@ def _entry(row: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 def _wf_entry(tree: Tree, wf: dict[str, Any], errors_only: bool
               ) -> dict[str, Any]:
-    entry = _entry(wf, 'id', 'created_at', 'updated_at', 'state',
-                   'state_info')
+    # Keys in upstream's order (its resources' attribute order, which is
+    # also the order of elements in an XML answer).
+    entry = _entry(wf, 'id')
     entry['name'] = wf['workflow_name']
+    entry.update(_entry(wf, 'created_at', 'updated_at', 'state',
+                        'state_info'))
     tasks = []
     for task in tree.tasks.get(wf['id'], []):
         if errors_only and task['state'] != 'ERROR':
             continue
-        t = _entry(task, 'id', 'name', 'created_at', 'updated_at', 'state',
-                   'state_info')
+        t: dict[str, Any] = {}
         t['action_executions'] = [
-            _entry(a, 'id', 'name', 'created_at', 'updated_at', 'state',
-                   'state_info', 'accepted', 'last_heartbeat')
+            _entry(a, 'accepted', 'last_heartbeat', 'id', 'name',
+                   'created_at', 'updated_at', 'state', 'state_info')
             for a in tree.actions.get(task['id'], [])
             if not errors_only or a['state'] == 'ERROR']
         t['workflow_executions'] = [
             _wf_entry(tree, sub, errors_only)
             for sub in tree.children.get(task['id'], [])
             if not errors_only or sub['state'] == 'ERROR']
+        t.update(_entry(task, 'id', 'name', 'created_at', 'updated_at',
+                        'state', 'state_info'))
         tasks.append(t)
     entry['task_executions'] = tasks
     return entry
@@ -152,7 +158,7 @@ def _estimate(session: Any, root: dict[str, Any]) -> int:
 
 
 class ExecutionReportController(rest.RestController):
-    @pecan.expose()
+    @expose.json_or_xml()
     @errors.text_errors_wsme_body
     def get_all(self, workflow_execution_id: str, **query: Any) -> Any:
         # Query arguments come as **query: pecan would take named optional
@@ -178,6 +184,12 @@ class ExecutionReportController(rest.RestController):
         if not statistics_only and max_depth != 0:
             report['root_workflow_execution'] = _wf_entry(tree, root,
                                                           errors_only)
+        if expose.wants_xml():
+            resp = webob.Response(status=200,
+                                  body=xml_answers.document(report))
+            resp.content_type = pecan.request.pecan['content_type']
+            resp.charset = 'UTF-8'
+            return resp
         return errors.json_response(report, 200,
                                     content_type='application/json')
 

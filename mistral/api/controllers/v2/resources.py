@@ -9,6 +9,7 @@ from wsme.rest import json as wsme_json
 from wsme import types as wtypes
 
 from mistral.api.controllers.v2.types import jsontype
+from mistral.api import xml_answers
 from mistral.utils import timeutils
 
 
@@ -22,6 +23,8 @@ class Resource(wtypes.Base):
         super().__init_subclass__(**kwargs)
         cls._renderer = _JsonRenderer()
         wsme_json.tojson.when_object(cls)(cls._renderer)
+        # List rows are JSON-form dicts (WireRows): XML takes them too.
+        xml_answers.register(cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Any change after from_dict() makes its record of the attributes

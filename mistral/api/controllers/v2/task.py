@@ -50,8 +50,8 @@ def task_results(session: Any, tasks: Sequence[dict[str, Any]]
     """Results of these tasks, read with two queries for all of them.
 
     A task's result is the ``result`` of its accepted action executions
-    (the output of its sub-workflows), a list in item order for
-    with-items tasks.
+    (the output of its finished sub-workflows), a list in item order for
+    with-items tasks, ``[]`` while there is none.
     """
     ids = [t['id'] for t in tasks]
     if not ids:
@@ -65,10 +65,13 @@ def task_results(session: Any, tasks: Sequence[dict[str, Any]]
         value = output.get('result') if isinstance(output, dict) else None
         found[tid].append((_index(rctx), created, value))
     wex = models.WorkflowExecution
+    # A sub-workflow's output counts once it has finished, as upstream's
+    # (its running output is no result yet).
     for tid, output, params, created in session.execute(
             sa.select(wex.task_execution_id, wex.output, wex.params,
                       wex.created_at)
-            .where(wex.task_execution_id.in_(ids))):
+            .where(wex.task_execution_id.in_(ids),
+                   wex.state.in_(states.COMPLETED))):
         found[tid].append((_index(params), created, output))
     results = {}
     for task in tasks:
@@ -78,8 +81,9 @@ def task_results(session: Any, tasks: Sequence[dict[str, Any]]
             results[task['id']] = [e[2] for e in entries]
         else:
             # Retries leave several accepted results: the latest counts.
+            # No result yet is an empty list, as upstream answers.
             results[task['id']] = (
-                max(entries, key=lambda e: e[1])[2] if entries else None)
+                max(entries, key=lambda e: e[1])[2] if entries else [])
     return results
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import pecan
 from pecan import rest
 
 from mistral.api import errors
+from mistral.api import expose
 from mistral.api import hooks
 from mistral import exceptions as exc
 
@@ -16,7 +16,7 @@ class ValidationController(rest.RestController):
     def __init__(self, parse: Callable[[str], Any]) -> None:
         self._parse = parse
 
-    @pecan.expose()
+    @expose.json_only()
     @errors.text_errors
     def post(self, **_kw: Any) -> Any:
         text = hooks.request_text()

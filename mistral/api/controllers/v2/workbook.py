@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pecan
 from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
@@ -130,7 +129,7 @@ class WorkbooksController(rest.RestController):
                       if not fields or c in fields}
         return resources.Workbook.from_dict(values)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def post(self, namespace: str = '', scope: str = 'private',
              skip_validation: Any = False, **_kw: Any) -> Any:
@@ -143,7 +142,7 @@ class WorkbooksController(rest.RestController):
             body = text_dict(row, created=True)
         return errors.json_response(body, 201)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def put(self, namespace: str = '', scope: str = 'private',
             skip_validation: Any = False, **_kw: Any) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
-import pecan
 from pecan import rest
 import sqlalchemy as sa
 from wsme import types as wtypes
@@ -247,7 +246,7 @@ class WorkflowsController(rest.RestController):
             row = {k: v for k, v in row.items() if k in cols}
         return to_resource(row)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def post(self, namespace: str = '', scope: str = 'private',
              skip_validation: Any = False, **_kw: Any) -> Any:
@@ -263,7 +262,7 @@ class WorkflowsController(rest.RestController):
             body = {'workflows': [text_dict(r, created=True) for r in rows]}
         return errors.json_response(body, 201)
 
-    @pecan.expose()
+    @expose.text_body()
     @errors.text_errors
     def put(self, identifier: str | None = None, namespace: str = '',
             scope: str = 'private', skip_validation: Any = False,
