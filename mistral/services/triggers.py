@@ -43,6 +43,12 @@ _FIRING_NS = uuid.UUID('5c6c0b9e-6a43-4f4e-9f53-7d1b3a0c2f61')
 FIRST_TIME_FORMATS = ('%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S')
 MIN_FIRST_DELAY = datetime.timedelta(seconds=60)
 
+# The pattern upstream stores for a trigger given only a first time (its
+# column default, meant as "never"; croniter reads it as every Sunday of
+# February). Such a trigger has one execution left, so it never fires by
+# its pattern; it is stored and shown as upstream does.
+ONE_TIME_PATTERN = '0 0 30 2 0'
+
 
 # --- cron: time arithmetic -------------------------------------------------
 
@@ -113,6 +119,7 @@ def create_cron_trigger(session: orm.Session, project_id: str | None,
                 raise exc.InvalidModelException(
                     'Pattern must be provided if count is greater than 1.')
             count = 1
+            pattern = ONE_TIME_PATTERN
     if count is not None and count < 1:
         raise exc.InvalidModelException(
             'remaining_executions must be strictly greater than 0.')
@@ -129,7 +136,7 @@ def create_cron_trigger(session: orm.Session, project_id: str | None,
         raise exc.InputException(
             'workflow_input and workflow_params must be JSON objects.')
     lifecycle.complete_input(definitions.workflow_spec(wf_def), wf_input)
-    next_at = first_time or next_time(pattern, now)  # type: ignore[arg-type]
+    next_at = first_time or next_time(pattern, now)
     ct = models.CronTrigger
     if session.execute(sa.select(ct.id).where(
             ct.name == name, ct.project_id == project_id)).first():
@@ -144,24 +151,25 @@ def create_cron_trigger(session: orm.Session, project_id: str | None,
         workflow_params=wf_params, workflow_params_hash=_hash(wf_params),
         remaining_executions=count, scope=values.get('scope') or 'private',
         project_id=project_id, created_at=now)
-    same = session.execute(sa.select(ct.id).where(
-        ct.workflow_input_hash == row.workflow_input_hash,
-        ct.workflow_params_hash == row.workflow_params_hash,
-        ct.workflow_name == row.workflow_name, ct.project_id == project_id,
-        _eq_or_null(ct.pattern, pattern),
-        _eq_or_null(ct.remaining_executions, count),
-        _eq_or_null(ct.first_execution_time, first_time))).first()
-    if same:
-        raise exc.DBDuplicateEntryError(
-            'Duplicate entry for cron trigger: the same workflow, input, '
-            'params, pattern, count and first time as %s' % same[0])
+    # Upstream's unique constraint over these columns: as in SQL, a null
+    # in any of them makes a trigger unique (two triggers with the same
+    # pattern and no count or no first time are both accepted).
+    if None not in (pattern, count, first_time, project_id):
+        same = session.execute(sa.select(ct.id).where(
+            ct.workflow_input_hash == row.workflow_input_hash,
+            ct.workflow_params_hash == row.workflow_params_hash,
+            ct.workflow_name == row.workflow_name,
+            ct.project_id == project_id, ct.pattern == pattern,
+            ct.remaining_executions == count,
+            ct.first_execution_time == first_time)).first()
+        if same:
+            raise exc.DBDuplicateEntryError(
+                'Duplicate entry for cron trigger: the same workflow, '
+                'input, params, pattern, count and first time as %s'
+                % same[0])
     session.add(row)
     session.flush()
     return row
-
-
-def _eq_or_null(column: Any, value: Any) -> Any:
-    return column.is_(None) if value is None else column == value
 
 
 # --- cron: firing ----------------------------------------------------------

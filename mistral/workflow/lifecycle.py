@@ -28,9 +28,14 @@ def complete_input(wf_spec: Any, given: Mapping[str, Any] | None
     missing = [n for n in wf_spec.required_input if n not in given]
     unexpected = [n for n in given if n not in declared]
     if missing or unexpected:
-        raise exc.InputException(
-            'Invalid input [name=%s, class=%s, missing=%s, unexpected=%s]'
-            % (wf_spec.name, _spec_class_name(wf_spec), missing, unexpected))
+        # Only the non-empty lists are named, as upstream's message does.
+        parts = ['name=%s' % wf_spec.name,
+                 'class=%s' % _spec_class_name(wf_spec)]
+        if missing:
+            parts.append('missing=%s' % missing)
+        if unexpected:
+            parts.append('unexpected=%s' % unexpected)
+        raise exc.InputException('Invalid input [%s]' % ', '.join(parts))
     result: dict[str, Any] = {}
     for name in _declared_order(wf_spec):
         if name in given:

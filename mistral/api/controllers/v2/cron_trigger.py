@@ -108,10 +108,12 @@ class CronTriggersController(rest.RestController):
             return _resource(find(session, ctx, identifier), fields)
 
     @expose.wsme(CronTrigger, body=CronTrigger, status_code=201)
-    def post(self, trigger: CronTrigger) -> CronTrigger:
+    def post(self, cron_trigger: CronTrigger) -> CronTrigger:
+        # The argument's name is in WSME's messages ("Unknown attribute
+        # for argument cron_trigger: ..."), as upstream's.
         ctx = hooks.current_context()
         access.enforce('cron_triggers:create', ctx)
-        values = trigger.to_dict()
+        values = cron_trigger.to_dict()
         values['scope'] = lookup.check_scope(values.get('scope'), ctx,
                                              'cron_triggers')
         with db_api.transaction() as session:

@@ -75,6 +75,17 @@ def test_last_execution_deletes_the_trigger(db, sent):
     assert len(sent.of('start_workflow')) == 1
 
 
+def test_one_time_trigger_fires_once(db, sent):
+    # A trigger given only a first time has upstream's "never" pattern
+    # (which croniter reads as Sundays of February) and one execution:
+    # it fires at its first time and is gone.
+    tid, _ = _trigger(pattern=triggers.ONE_TIME_PATTERN, remaining=1)
+    assert triggers.fire_due() == 1
+    assert _row(tid) is None
+    assert len(sent.of('start_workflow')) == 1
+    assert triggers.fire_due() == 0
+
+
 def test_missed_slots_fire_once(db, sent):
     # Down for an hour with a per-minute pattern: one firing, then the
     # next slot after now.
