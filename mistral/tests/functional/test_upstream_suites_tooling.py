@@ -280,3 +280,13 @@ def test_a_failing_upstream_test_breaks_the_gate() -> None:
     assert '%s.test_delete_nonexistent_action_execution: %s' % (
         cls, result.status.upper()) in problems
 
+
+
+def test_a_suite_that_runs_too_long_is_killed_and_breaks_the_gate() -> None:
+    # Nothing listens on port 9; the suite does not even get that far.
+    run = runner.run_suite('tempest', 'http://127.0.0.1:9/v2', timeout=1)
+    assert run.returncode == -9, run.output
+    assert run.output.endswith(
+        '*** the tempest suite ran longer than 1s: killed\n')
+    assert gate.problems(TEMPEST, run)[0].startswith(
+        'the tempest suite exited with code -9')

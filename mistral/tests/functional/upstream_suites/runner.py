@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, TextIO
 
+from mistral.tests.functional import harness
 from mistral.tests.functional.upstream_suites import venv as suites_venv
 from mistral.tests.functional.upstream_suites.cloud import GateCloud
 from mistral.tests.functional.upstream_suites.cloud import noauth_clouds_yaml
@@ -195,34 +196,37 @@ def _run(suite: str, mistral_url: str, venv: suites_venv.SuitesVenv,
     run = SuiteRun(suite, mistral_url)
     started = time.monotonic()
     lines: list[str] = []
+    proc = subprocess.Popen(cmd, cwd=work, env=_environment(venv, work),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True,
+                            errors='replace', start_new_session=True)
+    # If this process dies, the watchdog ends the suite's process group.
+    watchdog = harness.Watchdog()
+    watchdog.watch('pgid', proc.pid)
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if echo is not None:
+                echo.write(line)
+                echo.flush()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     try:
-        proc = subprocess.Popen(cmd, cwd=work, env=_environment(venv, work),
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True,
-                                errors='replace', start_new_session=True)
-
-        def pump() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.append(line)
-                if echo is not None:
-                    echo.write(line)
-                    echo.flush()
-
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        lines.append('*** the %s suite ran longer than %.0fs: killed\n'
+                     % (suite, timeout))
+    finally:
+        if proc.poll() is None:  # timed out, or we are interrupted
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            lines.append('*** the %s suite ran longer than %.0fs: killed\n'
-                         % (suite, timeout))
         reader.join(60)
-        run.returncode = proc.returncode
-    finally:
-        run.seconds = time.monotonic() - started
+        watchdog.done()
+    run.returncode = proc.returncode
+    run.seconds = time.monotonic() - started
     run.output = ''.join(lines)
     run.results = _read_results(results_path)
     return run
