@@ -25,6 +25,11 @@ from mistral.expressions import functions as custom_functions
 PARSE_CACHE_SIZE = 4096
 
 _lock = threading.Lock()
+# yaql parses with one ply lexer and parser per engine, which keep the text
+# being parsed in themselves: two threads parsing at once mix up each
+# other's expressions ("unexpected '('" in a text the caller never wrote).
+# Parsing is rare (results are cached), so one lock costs nothing.
+_parse_lock = threading.Lock()
 _engine: Any = None
 _root_context: Any = None
 
@@ -247,7 +252,8 @@ def convert_input(value: Any) -> Any:
 def _parse(expression: str) -> Any:
     engine, _ = _engine_and_context()
 
-    return engine(expression)
+    with _parse_lock:
+        return engine(expression)
 
 
 def validate(expression: str) -> None:
