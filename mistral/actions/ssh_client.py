@@ -100,11 +100,15 @@ def connect(host: str, username: str, password: str | None = None,
     # known_hosts to check them against.
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     try:
+        # As upstream: besides the given password and key, the executor's
+        # own keys (~/.ssh/id_*) and its ssh-agent are tried, so that
+        # std.wait_ssh (host, username, password only) reaches hosts that
+        # take the executor's key.
         client.connect(hostname, port=port, username=username,
                        password=password or None, pkey=pkey, sock=sock,
                        timeout=timeout, banner_timeout=timeout,
-                       auth_timeout=timeout, look_for_keys=False,
-                       allow_agent=False)
+                       auth_timeout=timeout, look_for_keys=True,
+                       allow_agent=True)
     except paramiko.AuthenticationException as e:
         client.close()
         raise SSHError('Authentication to %s as %s failed: %s'

@@ -20,6 +20,8 @@ class SSHAction(actions.Action):
     ``password`` and/or a private key (RSA, ECDSA or Ed25519), given as
     text in ``private_key`` or as a file name under ``~/.ssh`` in
     ``private_key_filename``; ``password`` also unlocks an encrypted key.
+    The executor's own keys (``~/.ssh/id_*``) and its ssh-agent are tried
+    as well, as upstream does.
     The result is the command's stdout for a single host, or a list in
     host order for a list of hosts. A non-zero exit status fails the
     action unless ``return_result_on_error`` is true, in which case each

@@ -275,10 +275,11 @@ def _file_lock(path: str) -> Iterator[None]:
 
 
 def upgrade_embedded_schema() -> None:
-    """SQLite brings its schema up to date itself; other databases are
-    upgraded by the operator with mistral-db-manage (and checked by
-    :func:`check_schema`). An upstream Mistral SQLite file is refused
-    untouched."""
+    """SQLite brings its schema up to date itself, and installs the
+    pre-installed content when the schema was created or upgraded; other
+    databases are upgraded by the operator with mistral-db-manage (and
+    checked by :func:`check_schema`). An upstream Mistral SQLite file is
+    refused untouched."""
     from mistral.db.migration import cli
     from mistral.db.migration import schema_state
 
@@ -288,7 +289,15 @@ def upgrade_embedded_schema() -> None:
             else contextlib.nullcontext())
     try:
         with lock:
+            before = schema_state.status().current
             cli.upgrade('head')
+            if before != schema_state.head_revision():
+                # What "mistral-db-manage populate" does after an upgrade
+                # (std.wait_ssh, pre-installed workflows): a SQLite
+                # database that upgrades itself gets it too.
+                from mistral.services import populate
+
+                populate.populate()
     except schema_state.UpstreamDatabaseError as e:
         raise StartupError(str(e)) from None
     except Exception as e:
