@@ -32,22 +32,42 @@ def _bool(value: str | None) -> bool:
     return (value or '').strip().lower() in ('true', '1', 'yes')
 
 
-def context_from_headers(headers: Any) -> mistral_context.MistralContext:
-    """Build the request context from keystonemiddleware's headers."""
+def _own_catalog(headers: Any, environ: Any) -> Any:
+    """The caller's service catalog, in the form actions read it.
+
+    Upstream hands actions the whole token body keystonemiddleware
+    validated (``keystone.token_info``), and OpenStack action plugins
+    (mistral-extra) build keystoneclient's ServiceCatalog from it, which
+    recognises a token body, not the bare ``X-Service-Catalog`` list.
+    """
+    token_info = (environ or {}).get('keystone.token_info') or {}
+    if isinstance(token_info.get('token'), dict):
+        return token_info['token']
+    catalog = headers.get('X-Service-Catalog')
+    if not catalog:
+        return None
+    try:
+        entries = json.loads(catalog)
+    except ValueError:
+        return None
+    # A v3 token body's shape around the list ('methods' marks v3).
+    return {'methods': [], 'catalog': entries}
+
+
+def context_from_headers(headers: Any, environ: Any = None
+                         ) -> mistral_context.MistralContext:
+    """Build the request context from keystonemiddleware's headers (and
+    the validated token it left in the WSGI ``environ``)."""
     roles = [r.strip() for r in (headers.get('X-Roles') or '').split(',')
              if r.strip()]
-    catalog = headers.get('X-Service-Catalog')
     target_catalog = headers.get('X-Target-Service-Catalog')
     if target_catalog:
         try:
             catalog = json.loads(base64.b64decode(target_catalog))
         except ValueError:
             catalog = None
-    elif catalog:
-        try:
-            catalog = json.loads(catalog)
-        except ValueError:
-            catalog = None
+    else:
+        catalog = _own_catalog(headers, environ)
     target_uri = headers.get('X-Target-Auth-Uri')
     kwargs: dict[str, Any] = dict(
         auth_token=headers.get('X-Auth-Token'),
@@ -115,7 +135,8 @@ class ContextHook(hooks.PecanHook):
                 if request.headers.get('X-Auth-Token'):
                     _abort(401, 'Auth token is invalid.')
                 _abort(401, 'Authentication required.')
-        request.context['ctx'] = context_from_headers(request.headers)
+        request.context['ctx'] = context_from_headers(request.headers,
+                                                       request.environ)
 
 
 # Paths that accept changes during maintenance.

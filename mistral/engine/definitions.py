@@ -61,8 +61,9 @@ def _lookup_columns() -> tuple[Any, ...]:
 _statements: LRU[Any] = LRU(256)
 
 
-def _statement(by_id: bool, project_id: str | None) -> Any:
-    key = (by_id, project_id)
+def _statement(by_id: bool, project_id: str | None,
+               any_project: bool = False) -> Any:
+    key = (by_id, project_id, any_project)
     stmt = _statements.get(key)
     if stmt is None:
         wf = models.WorkflowDefinition
@@ -71,8 +72,9 @@ def _statement(by_id: bool, project_id: str | None) -> Any:
         else:
             where = [wf.name == sa.bindparam('ident'),
                      wf.namespace == sa.bindparam('ns')]
-        stmt = sa.select(*_lookup_columns()).where(
-            *where, _visible(wf, project_id))
+        if not any_project:
+            where.append(_visible(wf, project_id))
+        stmt = sa.select(*_lookup_columns()).where(*where)
         _statements.put(key, stmt)
     return stmt
 
@@ -92,13 +94,14 @@ def _ref(session: orm.Session, row: Any) -> WorkflowRef:
 
 
 def find_workflow(session: orm.Session, identifier: str, namespace: str,
-                  project_id: str | None, fallback: bool = True
-                  ) -> WorkflowRef:
+                  project_id: str | None, fallback: bool = True,
+                  any_project: bool = False) -> WorkflowRef:
     """A workflow by id, or by name in ``namespace`` (then, with
     ``fallback``, the default namespace); the project's own definition wins
-    over a public one."""
+    over a public one. ``any_project``: an admin's lookup, which sees the
+    private definitions of every project too (as upstream's)."""
     if _is_uuid(identifier):
-        row = session.execute(_statement(True, project_id),
+        row = session.execute(_statement(True, project_id, any_project),
                               {'ident': identifier}).first()
         if row is not None:
             return _ref(session, row)
@@ -106,7 +109,7 @@ def find_workflow(session: orm.Session, identifier: str, namespace: str,
     if namespace and fallback:
         namespaces.append('')
     for ns in namespaces:
-        found = session.execute(_statement(False, project_id),
+        found = session.execute(_statement(False, project_id, any_project),
                                 {'ident': identifier, 'ns': ns}).all()
         if found:
             own = [r for r in found if r.project_id == project_id]

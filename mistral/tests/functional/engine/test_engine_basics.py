@@ -310,3 +310,29 @@ shared_wf:
     assert ex['project_id'] == 'other-project'
     wf = engine_env.wait(ex['id'])
     assert (wf.state, wf.output) == ('SUCCESS', {'r': 'shared'})
+
+
+def test_admin_starts_another_projects_private_workflow(engine_env):
+    # As upstream: an admin's lookups see every project's definitions
+    # (tempest's test_keystone_actions starts the primary project's
+    # workbook workflow with the admin client); others still do not.
+    from mistral import exceptions as exc
+    from mistral.context import MistralContext
+
+    engine_env.create_workflows("""
+version: '2.0'
+private_wf:
+  tasks:
+    t:
+      action: std.echo output=mine
+      publish: {r: <% task().result %>}
+""")
+    eng = engine_mod.Engine()
+    with pytest.raises(exc.DBEntityNotFoundError):
+        eng.start_workflow(MistralContext(project_id='other-project'),
+                           'private_wf')
+    admin = MistralContext(project_id='admin-project', is_admin=True)
+    ex = eng.start_workflow(admin, 'private_wf')
+    assert ex['project_id'] == 'admin-project'
+    wf = engine_env.wait(ex['id'])
+    assert (wf.state, wf.output) == ('SUCCESS', {'r': 'mine'})

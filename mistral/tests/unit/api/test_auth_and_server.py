@@ -153,3 +153,27 @@ def test_wsgi_application(db: Any, engine: Any, monkeypatch: Any,
     app.get('/v2/workflows')
     assert calls == [[]]
     assert prepared == [['api']]
+
+
+def test_context_carries_the_validated_token_as_the_catalog() -> None:
+    # OpenStack action plugins build keystoneclient's ServiceCatalog from
+    # ctx.service_catalog; it must be the token body, as upstream's.
+    from keystoneclient import service_catalog as ks_catalog
+
+    token = {'methods': ['password'], 'catalog': [{
+        'type': 'identity', 'name': 'keystone', 'endpoints': [{
+            'interface': 'public', 'region': 'r1',
+            'url': 'http://ks/v3'}]}], 'project': {'id': 'p'}}
+    ctx = hooks.context_from_headers(
+        {'X-Auth-Token': 't', 'X-Project-Id': 'p',
+         'X-Service-Catalog': json.dumps(token['catalog'])},
+        {'keystone.token_info': {'token': token}})
+    assert ctx.service_catalog == token
+    catalog = ks_catalog.ServiceCatalog.factory(ctx.service_catalog)
+    assert catalog.url_for(service_type='identity') == 'http://ks/v3'
+    # Only the header (no validated token at hand): still readable.
+    ctx = hooks.context_from_headers(
+        {'X-Auth-Token': 't', 'X-Project-Id': 'p',
+         'X-Service-Catalog': json.dumps(token['catalog'])})
+    catalog = ks_catalog.ServiceCatalog.factory(ctx.service_catalog)
+    assert catalog.url_for(service_type='identity') == 'http://ks/v3'
