@@ -14,13 +14,18 @@ What is compared, per case:
   a step that could not be played (a task never reached the state it
   waits for) and a workflow that never ended are recorded, not raised;
 * the final execution state, its ``state_info`` and its ``output``;
-* every task run: name, state, ``state_info``, ``published``, the number
-  of action executions and of sub-workflow executions it has, and the
-  chain of runs that triggered it (``runtime_context.triggered_by``),
-  which gives the order of runs where the language fixes it (a cycle, a
-  sequence) without relying on timestamps, which the API gives in whole
-  seconds;
-* the multiset of task runs (name, state).
+* the multiset of task runs (name, state);
+* every task run, matched as the k-th run of its task: state,
+  ``state_info``, ``published``, the number and states of its action
+  executions and of its sub-workflow executions. The k-th run is found
+  through ``runtime_context.triggered_by`` (a run comes after the runs
+  that triggered it), so in a cycle the rounds are compared in order;
+  the timestamps, which the API gives in whole seconds, are not used.
+  The triggers themselves are not compared (what each server writes
+  there, e.g. for a reverse workflow or an impossible join, is its own
+  bookkeeping);
+* a definition or a start that is refused: that both refuse it (the
+  message is each server's own wording, not compared).
 
 Normalisations (:mod:`.normalise`), each applied to both sides alike:
 
@@ -32,14 +37,17 @@ Normalisations (:mod:`.normalise`), each applied to both sides alike:
    different moments.
 3. **Error wording**: two texts that differ are taken as the same error
    when both read as an error message (they contain one of the words in
-   :data:`.normalise.ERROR_WORDS`) and name the same things of the case:
-   the same set of identifiers that also occur in the case's own YAML
+   :data:`.normalise.ERROR_WORDS`) and do not name different things of
+   the case: of the identifiers that also occur in the case's own YAML
    (task, workflow and action names, messages the case gives to
-   ``std.fail``, ``fail``, ``stop``), less the language's keywords. Our
+   ``std.fail``, ``fail``, ``stop``; the language's keywords left out),
+   those one text names are a subset of those the other names (one may
+   add the workflow's name or the task's where the other names only the
+   action; two different tasks or messages are a difference). Our
    messages are our own wording (the project never copies upstream's
    text), so only what a message refers to can be compared. This applies
-   to ``state_info`` (execution and tasks), to the messages of a refused
-   definition or start, and to strings inside ``output`` and
+   to ``state_info`` (execution and tasks) and to strings inside
+   ``output`` and
    ``published`` (an error ends up there through ``task().result`` and
    the ``result`` key of a failed workflow's output).
 

@@ -12,7 +12,9 @@ before the cases' namespaces and ``--clean`` deletes what each case
 stored, for a server that others use too.
 
 Selection: ``-k PATTERN`` (fnmatch on the case name, repeatable),
-``--area NAME`` (repeatable); default: the whole corpus.
+``--area NAME`` (repeatable); default: the whole corpus. ``--cases FILE``
+plays the cases of FILE instead (same format as a corpus file, e.g. small
+workflows written to check one fact against upstream).
 
 Prints a table (``-v``: every difference) and writes ``--json FILE``.
 Exit status: 0 when no case is ``different`` or ``broken``, 1 otherwise.
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--upstream-db', help="upstream's database URL")
     p.add_argument('-k', dest='patterns', action='append', default=[])
     p.add_argument('--area', action='append', default=[])
+    p.add_argument('--cases', dest='cases_file',
+                   help='a file of cases in the corpus format')
     p.add_argument('--workers', type=int, default=4)
     p.add_argument('--prefix', default='')
     p.add_argument('--clean', action='store_true')
@@ -76,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.start and not (args.ours and args.upstream):
         p.error('--ours and --upstream go together')
 
-    cases = select(loader.load(), args.patterns, args.area)
+    cases = select(loader.load_file(args.cases_file) if args.cases_file
+                   else loader.load(), args.patterns, args.area)
     if not cases:
         p.error('no case selected')
     allowed = run_mod.load_allowed(args.allowed)

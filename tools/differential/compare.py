@@ -1,8 +1,8 @@
 """Comparing the records of one case on two servers.
 
 A record (:func:`tools.differential.record.record`) is first reduced to
-what is compared (:func:`view`: no ids, no times, the runs named by their
-trigger chains), then the two views are walked side by side
+what is compared (:func:`view`: no ids, no times, the runs named ``task#k``
+in the order of the language), then the two views are walked side by side
 (:func:`differences`). Strings that differ are forgiven only as the
 package docstring says (error wording).
 """
@@ -10,13 +10,12 @@ package docstring says (error wording).
 from __future__ import annotations
 
 import collections
-import json
 from typing import Any
 
 from tools.differential import normalise
 
 RUN_FIELDS = ('state', 'state_info', 'published', 'actions',
-              'action_states', 'workflows', 'workflow_states', 'triggers')
+              'action_states', 'workflows', 'workflow_states')
 
 
 def view(rec: dict[str, Any]) -> dict[str, Any]:
@@ -35,10 +34,6 @@ def view(rec: dict[str, Any]) -> dict[str, Any]:
                       **{k: t[k] for k in RUN_FIELDS})
                  for t in rec.get('tasks') or []]
     return normalise.ids_and_times(v)
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
 
 
 def values(path: str, a: Any, b: Any, words: frozenset[str]
@@ -82,9 +77,8 @@ def differences(ours: dict[str, Any], upstream: dict[str, Any],
                 out[-1][side + '_error'] = v['error']
         return out
     if 'error' in ours:
-        for p, a, b in values('error', ours['error'], upstream['error'],
-                              words):
-            add(p, a, b)
+        # Both refused the definition or the start: the refusal is what
+        # is compared; its message is each server's own wording.
         return out
     for key in ('steps', 'timed_out', 'state'):
         if ours[key] != upstream[key]:
@@ -97,30 +91,16 @@ def differences(ours: dict[str, Any], upstream: dict[str, Any],
         cb = collections.Counter(upstream['task_runs'])
         add('task runs', sorted((ca - cb).elements()),
             sorted((cb - ca).elements()))
-    groups_a = _by_run(ours['runs'])
-    groups_b = _by_run(upstream['runs'])
+    groups_a = {r['run']: r for r in ours['runs']}
+    groups_b = {r['run']: r for r in upstream['runs']}
     only_a = sorted(set(groups_a) - set(groups_b))
     only_b = sorted(set(groups_b) - set(groups_a))
     if only_a or only_b:
-        add('runs (task@depth)', only_a, only_b)
+        add('runs', only_a, only_b)
     for run in sorted(set(groups_a) & set(groups_b)):
-        ra, rb = groups_a[run], groups_b[run]
-        if len(ra) != len(rb):
-            add('runs of %s' % run, len(ra), len(rb))
-            continue
-        for i, (x, y) in enumerate(zip(ra, rb)):
-            label = run if len(ra) == 1 else '%s#%d' % (run, i)
-            for field in RUN_FIELDS:
-                for p, a, b in values('%s.%s' % (label, field), x[field],
-                                      y[field], words):
-                    add(p, a, b)
+        for field in RUN_FIELDS:
+            for p, a, b in values('%s.%s' % (run, field),
+                                  groups_a[run][field],
+                                  groups_b[run][field], words):
+                add(p, a, b)
     return out
-
-
-def _by_run(runs: list[dict[str, Any]]) -> dict[str, list[dict]]:
-    groups: dict[str, list[dict]] = collections.defaultdict(list)
-    for r in runs:
-        groups[r['run']].append(r)
-    # Runs of one task at the same depth (two branches reaching a task
-    # that is not a join) have no order of their own.
-    return {k: sorted(v, key=_canon) for k, v in groups.items()}

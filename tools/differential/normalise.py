@@ -85,6 +85,12 @@ def referents(text: str, words: frozenset[str]) -> frozenset[str]:
 
 
 def same_error(a: str, b: str, words: frozenset[str]) -> bool:
-    """Two error texts that differ only in wording."""
-    return (is_error_text(a) and is_error_text(b) and
-            referents(a, words) == referents(b, words))
+    """Two error texts that differ only in wording: both are error
+    messages and what one names of the case, the other names too or
+    names more (a message may add the workflow's name, or the task's to
+    the action's); two that name different things, such as two
+    different tasks, are two different errors."""
+    if not (is_error_text(a) and is_error_text(b)):
+        return False
+    ra, rb = referents(a, words), referents(b, words)
+    return ra <= rb or rb <= ra

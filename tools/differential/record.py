@@ -153,11 +153,18 @@ class RecordingDriver(DeployedDriver):
 
 
 def name_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give every task run a name that does not depend on ids or time:
-    ``task@depth``, depth being the longest chain of triggers from a
-    start task; its triggers become ``event:task@depth`` too. Runs are
-    returned sorted by that name (the order of the language: a run comes
-    after those that triggered it)."""
+    """Put task runs in the order of the language and name each
+    ``task#k`` (its k-th run), without ids or time.
+
+    The order comes from ``runtime_context.triggered_by``: a run's depth
+    is the longest chain of triggers from a start task, so in a cycle
+    each round is deeper than the last on both servers. Runs of one task
+    at the same depth (two branches reaching a task that is not a join)
+    have no order of their own and are ordered by content. Triggers are
+    only used for this: what each server writes into ``triggered_by``
+    (e.g. a reverse workflow's tasks, the inbound tasks of a join that
+    cannot run any more) is its own bookkeeping and is not compared.
+    """
     by_id = {r['id']: r for r in runs}
     depth: dict[str, int] = {}
 
@@ -172,15 +179,21 @@ def name_runs(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         depth[rid] = d
         return d
 
-    for r in runs:
-        r['run'] = '%s@%d' % (r['name'], depth_of(r['id']))
-    for r in runs:
-        r['triggers'] = sorted(
-            '%s:%s' % (ev, by_id[p]['run'] if p in by_id else '?')
-            for p, ev in r['triggered_by'])
-    return sorted(runs, key=lambda r: (int(r['run'].rsplit('@', 1)[1]),
-                                       r['run'], r['created_at'] or '',
-                                       r['started_at'] or ''))
+    def content(r: dict[str, Any]) -> str:
+        return json.dumps({k: r[k] for k in ('state', 'state_info',
+                                             'published', 'actions',
+                                             'action_states', 'workflows',
+                                             'workflow_states')},
+                          sort_keys=True, default=str)
+
+    ordered = sorted(runs, key=lambda r: (depth_of(r['id']), r['name'],
+                                          content(r)))
+    counts: dict[str, int] = {}
+    for r in ordered:
+        counts[r['name']] = counts.get(r['name'], 0) + 1
+        r['run'] = '%s#%d' % (r['name'], counts[r['name']])
+        r['depth'] = depth_of(r['id'])
+    return ordered
 
 
 def record(drv: RecordingDriver, case: dict[str, Any]) -> dict[str, Any]:

@@ -54,27 +54,37 @@ def _check(case: dict[str, Any], where: str) -> None:
             raise ValueError('%s: bad wait_task %r' % (where, arg))
 
 
+def load_file(path: str) -> list[dict[str, Any]]:
+    """The cases of one file, checked and given their defaults (area: the
+    file's name). Also what ``python -m tools.differential --cases``
+    reads."""
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    fname = os.path.basename(path)
+    area = os.path.splitext(fname)[0]
+    cases = []
+    for i, case in enumerate(doc['cases']):
+        _check(case, '%s[%d]' % (fname, i))
+        case.setdefault('area', area)
+        # Each case lives in its own namespace, so every case can call
+        # its main workflow ``wf`` without clashing with the others.
+        case.setdefault('namespace', 'corpus_' + case['name'])
+        case.setdefault('start', 'wf')
+        case.setdefault('deploy', False)
+        cases.append(case)
+    return cases
+
+
 def load() -> list[dict[str, Any]]:
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
     for fname in sorted(os.listdir(HERE)):
         if not fname.endswith('.yaml'):
             continue
-        with open(os.path.join(HERE, fname)) as f:
-            doc = yaml.safe_load(f)
-        area = fname[:-len('.yaml')]
-        for i, case in enumerate(doc['cases']):
-            where = '%s[%d]' % (fname, i)
-            _check(case, where)
+        for case in load_file(os.path.join(HERE, fname)):
             if case['name'] in seen:
                 raise ValueError('%s: duplicate case %s'
-                                 % (where, case['name']))
+                                 % (fname, case['name']))
             seen.add(case['name'])
-            case.setdefault('area', area)
-            # Each case lives in its own namespace, so every case can call
-            # its main workflow ``wf`` without clashing with the others.
-            case.setdefault('namespace', 'corpus_' + case['name'])
-            case.setdefault('start', 'wf')
-            case.setdefault('deploy', False)
             cases.append(case)
     return cases
