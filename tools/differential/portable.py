@@ -110,7 +110,11 @@ def rewrite_text(text: str) -> str:
     text itself when nothing needed it (so most cases run verbatim)."""
     if not text:
         return text
-    doc = yaml.safe_load(text)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        # Not YAML: both servers get it as it is (and refuse it).
+        return text
     if not _walk(doc):
         return text
     return yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)

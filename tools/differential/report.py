@@ -37,6 +37,11 @@ def table(outcomes: list[Outcome], verbose: bool = False) -> str:
         lines.append('%-*s  %-*s  %-12s  %6.1f%s' % (
             wn, o.case, wa, o.area, o.result, o.seconds,
             '  (inline parameters rewritten)' if o.rewritten else ''))
+        for side, rec in (('ours', o.ours), ('upstream', o.upstream)):
+            missed = (rec or {}).get('expect_errors')
+            if missed and verbose:
+                lines.append('    %s misses the case\'s expect: %s'
+                             % (side, _short('; '.join(missed), 200)))
         if o.result in ('not runnable', 'broken'):
             lines.append('    ' + _short(o.reason, 160))
         shown = o.differences if verbose else o.differences[:3]

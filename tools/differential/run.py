@@ -53,9 +53,10 @@ class Outcome:
 
 
 def load_allowed(path: str = ALLOWED_FILE) -> list[dict[str, Any]]:
-    """The allow-list: ``[{case, what, reason, doc}]``; ``case`` and
-    ``what`` are fnmatch patterns (``what`` matches a difference's path,
-    default ``*``)."""
+    """The allow-list: ``[{case, what, ours, upstream, reason, doc}]``;
+    ``case`` and ``what`` are fnmatch patterns (``what`` matches a
+    difference's path, default ``*``); ``ours`` and ``upstream``, when
+    given, are the exact values the difference must have."""
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -72,7 +73,9 @@ def allowed_by(entries: list[dict[str, Any]], case: str,
                diff: dict[str, Any]) -> dict[str, Any] | None:
     for e in entries:
         if fnmatch.fnmatchcase(case, e['case']) and \
-                fnmatch.fnmatchcase(diff['what'], e.get('what', '*')):
+                fnmatch.fnmatchcase(diff['what'], e.get('what', '*')) and \
+                all(side not in e or diff[side] == e[side]
+                    for side in ('ours', 'upstream')):
             return e
     return None
 
@@ -81,6 +84,14 @@ def not_runnable(case: dict[str, Any], can_configure: bool) -> str | None:
     """Why ``case`` cannot be played on upstream here, or None."""
     if case['name'] in NOT_RUNNABLE:
         return NOT_RUNNABLE[case['name']]
+    for step in case.get('steps') or []:
+        arg = step.get('complete_action')
+        if arg and not arg.get('cancel') and arg.get('output') and \
+                not isinstance(arg['output'], dict):
+            return ('completes an action with %s; upstream\'s PUT '
+                    '/v2/action_executions takes only a JSON object '
+                    '(differences.rst: "Action execution output is any '
+                    'JSON value")' % json.dumps(arg['output']))
     if case.get('conf') and not can_configure:
         return ('changes configuration (%s): both servers need it at '
                 'start; run with --start' % json.dumps(case['conf'],
