@@ -31,6 +31,7 @@ from mistral.engine.run import Run
 from mistral.engine.unit_of_work import unit_of_work
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
+from mistral.workflow import data_flow
 from mistral.workflow import states
 
 LOG = logging.getLogger(__name__)
@@ -452,7 +453,9 @@ class Engine:
                 return _wf_dict(wf_ex)
             if env:
                 params = dict(wf_ex.params or {})
-                params['env'] = {**(params.get('env') or {}), **env}
+                # Nested values merge, as upstream's env update.
+                params['env'] = data_flow.deep_merged(
+                    params.get('env') or {}, env)
                 wf_ex.params = params
             workflows.set_state(run, states.RUNNING,
                                 notify_parent=not from_parent)
@@ -524,7 +527,9 @@ class Engine:
                 workflows.set_state(run, states.RUNNING)
             if env:
                 params = dict(run.wf_ex.params or {})
-                params['env'] = {**(params.get('env') or {}), **env}
+                # Nested values merge, as upstream's env update.
+                params['env'] = data_flow.deep_merged(
+                    params.get('env') or {}, env)
                 run.wf_ex.params = params
             run.wf_ex.output = {}
             tasks.revive(run, task_ex)

@@ -23,6 +23,7 @@ class Run:
     wf_ex: models.WorkflowExecution
     spec: Any                    # mistral.lang WorkflowSpec
     _access: data_access.DbDataAccess | None = None
+    _root_env: dict[str, Any] | None = None
     # Task executions this transaction created or loaded, by id: strong
     # references, so that the session's weak identity map keeps them and
     # looking one up costs no query (nor the flush a query implies).
@@ -49,7 +50,22 @@ class Run:
 
     @property
     def env(self) -> dict[str, Any]:
-        return (self.wf_ex.params or {}).get('env') or {}
+        """The environment of the whole tree, as upstream: ``params.env``
+        of the root execution (sub-workflows store ``{}`` of their own),
+        so that an env updated on the root (PUT, resume) reaches them."""
+        wf_ex = self.wf_ex
+        root_id = wf_ex.root_execution_id
+        if not root_id or root_id == wf_ex.id:
+            return (wf_ex.params or {}).get('env') or {}
+        if self._root_env is None:
+            # The session's copy when the root is loaded (its changes in
+            # this transaction count), else its params alone.
+            root = self.session.get(
+                models.WorkflowExecution, root_id,
+                options=[orm.load_only(models.WorkflowExecution.params)])
+            self._root_env = ((root.params if root is not None else None)
+                              or {}).get('env') or {}
+        return self._root_env
 
     @property
     def wf_context(self) -> dict[str, Any]:

@@ -222,11 +222,12 @@ def start_child(run: Run, task_ex: models.TaskExecution,
             % (e, parent.workflow_name, task_ex.name)) from e
     root_id = parent.root_execution_id or parent.id
     # In upstream's order: the links, the inherited namespace, the task's
-    # extra input, the environment.
+    # extra input, the environment: empty, as upstream's, since a tree's
+    # env is its root's (Run.env).
     params = {'root_execution_id': root_id, 'task_execution_id': task_ex.id,
               'index': item.index, 'namespace': namespace}
     params.update((k, v) for k, v in extra.items() if k not in params)
-    params['env'] = run.env
+    params['env'] = {}
     child = _new_execution(run.session, wf_def, spec, None,
                            'sub-workflow execution', full_input, params,
                            parent.project_id, task_execution_id=task_ex.id,

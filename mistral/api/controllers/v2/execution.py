@@ -23,6 +23,7 @@ from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
+from mistral.workflow import data_flow
 
 # Columns of a list entry (no output, no published_global by default).
 LIST_COLUMNS = ('id', 'workflow_id', 'workflow_name', 'workflow_namespace',
@@ -249,7 +250,9 @@ class ExecutionsController(rest.RestController):
                         'permitted if it is in IDLE, PAUSED, or ERROR '
                         'state.')
                 params = dict(row.params or {})
-                params['env'] = {**(params.get('env') or {}), **env}
+                # Nested values merge, as upstream's env update.
+                params['env'] = data_flow.deep_merged(
+                    params.get('env') or {}, env)
                 new['params'] = params
             changes.apply(row, new)
         columns = tuple(c for c in LIST_COLUMNS
