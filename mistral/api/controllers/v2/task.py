@@ -252,8 +252,14 @@ class TasksController(rest.RestController):
                     'Only with-items tasks can be rerun without reset '
                     '[task_ex_id=%s]' % id)
             self._check_error_state(row)
+            # Upstream's rerun only schedules the task's start, so its
+            # answer is the task as it was before the rerun (ERROR, its
+            # old result). Ours starts it in the rerun's transaction, where
+            # inline actions may even finish it: answer what upstream does.
+            before = load_task(ctx, id)
             clients.engine().rerun_workflow(ctx, id, reset=reset,
                                             skip=False, env=env)
+            return before
         elif state == 'SKIPPED':
             self._check_error_state(row)
             clients.engine().rerun_workflow(ctx, id, reset=False,
