@@ -25,7 +25,8 @@ from typing import Any
 import yaml
 
 # Cases whose subject is the inline syntax: played as written.
-KEEP = frozenset({'err_bare_word_inline_param'})
+KEEP = frozenset({'err_bare_word_inline_param',
+                  'adhoc_base_bare_word_inline_param'})
 
 _KEY = re.compile(r'\s*([-_\w]+)=')
 _UPSTREAM_LITERAL = re.compile(r'(\d+|true|false|null)')
