@@ -150,6 +150,13 @@ executor_opts = [
                help='Seconds an executor owns a claimed action; it renews '
                     'the lease while the action runs. An action whose lease '
                     'ran out belongs to a dead executor.'),
+    cfg.IntOpt('actions_per_message', default=20, min=1,
+               help='Most actions one message from an engine hands to an '
+                    'executor; the executor that receives it claims them '
+                    'together. Actions of one engine transaction (a '
+                    'with-items task, a fan-out) go in as few messages as '
+                    'this allows; smaller messages spread them over more '
+                    'executors.'),
 ]
 
 scheduler_opts = [

@@ -69,6 +69,27 @@ def _post_process(ax: models.ActionExecution,
     return out if isinstance(out, dict) else result
 
 
+def _record_result(ax: models.ActionExecution, result: dict[str, Any]
+                   ) -> tuple[str, str | None, Any]:
+    """Store an action's result on its row; (state, state_info, value)
+    for the task."""
+    state, value = tasks.result_state(result)
+    try:
+        limits.check_size('output', {'result': value}, 'ActionExecution')
+    except exc.SizeLimitExceededException as e:
+        # Too large to keep: the action fails rather than staying
+        # RUNNING for ever.
+        state, value = states.ERROR, str(e)
+    ax.state = state
+    ax.output = {'result': value}
+    ax.state_info = (tasks.error_text(value)
+                     if state == states.ERROR else None)
+    ax.accepted = True
+    ax.updated_at = timeutils.utcnow()
+    ax.lease_until = None
+    return state, ax.state_info, value
+
+
 def _load_task(session: orm.Session, task_ex_id: str
                ) -> models.TaskExecution:
     te = models.TaskExecution
@@ -217,30 +238,91 @@ class Engine:
                 # A result PUT through the API (async actions): ad-hoc
                 # actions still transform it with their `output`.
                 result = _post_process(ax, result)
-            state, value = tasks.result_state(result)
-            try:
-                limits.check_size('output', {'result': value},
-                                  'ActionExecution')
-            except exc.SizeLimitExceededException as e:
-                # Too large to keep: the action fails rather than staying
-                # RUNNING for ever.
-                state, value = states.ERROR, str(e)
-            now = timeutils.utcnow()
-            ax.state = state
-            ax.output = {'result': value}
-            ax.state_info = (tasks.error_text(value)
-                             if state == states.ERROR else None)
-            ax.accepted = True
-            ax.updated_at = now
-            ax.lease_until = None
+            latest = _record_result(ax, result)
             if run is None or ax.task_execution_id is None:
                 return rows.to_dict(ax)
             task_ex = _load_task(session, ax.task_execution_id)
-            info = ax.state_info if state == states.ERROR else None
-            _after(run, tasks.child_done(run, task_ex,
-                                         (state, info, value)))
+            _after(run, tasks.child_done(run, task_ex, latest))
             session.flush()
             return rows.to_dict(ax)
+
+    @metrics.engine_request
+    def on_action_results(self, ctx: Any, results: list[dict[str, Any]],
+                          outbox_id: str | None = None) -> None:
+        """Results of several actions from an executor
+        (``[{'id', 'wf', 'result'}]``, already post-processed). Those of
+        one workflow execution are applied in one transaction. Nothing is
+        answered: the executor learns from the database which results were
+        applied and sends the others again; a result applied already
+        changes nothing."""
+        by_wf: dict[str, list[dict[str, Any]]] = {}
+        alone: list[dict[str, Any]] = []
+        for item in results or []:
+            if not isinstance(item, dict) or not item.get('id'):
+                continue
+            if item.get('wf'):
+                by_wf.setdefault(item['wf'], []).append(item)
+            else:
+                alone.append(item)
+        for wf_ex_id, items in by_wf.items():
+            try:
+                self._apply_results(ctx, wf_ex_id, items)
+            except Exception:
+                LOG.warning('Applying %d result(s) of workflow execution '
+                            '%s failed; their executor sends them again',
+                            len(items), wf_ex_id, exc_info=True)
+        for item in alone:
+            try:
+                self.on_action_complete(ctx, item['id'],
+                                        item.get('result') or {},
+                                        processed=True)
+            except exc.DBEntityNotFoundError:
+                pass  # deleted meanwhile
+            except Exception:
+                LOG.warning('Applying the result of %s failed; its '
+                            'executor sends it again', item['id'],
+                            exc_info=True)
+
+    @db_api.retry_on_db_error
+    def _apply_results(self, ctx: Any, wf_ex_id: str,
+                       items: list[dict[str, Any]]) -> None:
+        ae, te = models.ActionExecution, models.TaskExecution
+        with unit_of_work() as (session, batch):
+            try:
+                run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
+            except exc.DBEntityNotFoundError:
+                return  # deleted, with its actions
+            # Read under the lock: another engine may have applied some.
+            found = {ax.id: ax for ax in session.execute(
+                sa.select(ae).where(ae.id.in_([i['id'] for i in items]))
+                .execution_options(populate_existing=True)).scalars()}
+            todo: list[tuple[models.ActionExecution, dict[str, Any]]] = []
+            for item in items:
+                ax = found.pop(item['id'], None)
+                if ax is None or states.is_completed(ax.state) or \
+                        ax.workflow_execution_id != wf_ex_id:
+                    continue  # a duplicate, or not this workflow's
+                todo.append((ax, item.get('result') or {}))
+            if not todo:
+                return
+            # Their tasks in one query (a query per result would also
+            # flush the session each time).
+            task_ids = {ax.task_execution_id for ax, _ in todo
+                        if ax.task_execution_id} - set(run.tasks)
+            if task_ids:
+                for task_ex in session.execute(
+                        sa.select(te).where(te.id.in_(task_ids))
+                        .options(orm.undefer(te.in_context))
+                        .execution_options(populate_existing=True)
+                ).scalars():
+                    run.tasks[task_ex.id] = task_ex
+            # All are recorded first, before the tasks go on (which may
+            # read the action rows).
+            done = [(ax, _record_result(ax, result)) for ax, result in todo]
+            for ax, latest in done:
+                task_ex = run.tasks.get(ax.task_execution_id)
+                if task_ex is not None:
+                    _after(run, tasks.child_done(run, task_ex, latest))
 
     @metrics.engine_request
     @_applies_message

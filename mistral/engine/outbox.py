@@ -39,6 +39,9 @@ PROCESS_ID = '%s:%s:%s' % (socket.gethostname(), os.getpid(),
 # effect (see Relay.deliver and acknowledge()).
 ACKNOWLEDGING_TARGETS = frozenset(('engine', 'executor'))
 
+# The executor message that carries several actions (see Batch).
+RUN_ACTIONS = 'run_actions'
+
 # target name -> callable(ctx, method, server, payload) that casts.
 Sender = Callable[[dict, str, str | None, dict], None]
 
@@ -75,10 +78,18 @@ def _default_senders() -> dict[str, Sender]:
 
 
 class Batch:
-    """Messages produced by one unit of work."""
+    """Messages produced by one unit of work.
+
+    Actions for any executor (``run_action`` without a ``server``) that
+    are due now travel together: up to ``[executor] actions_per_message``
+    of them, with the same request context, in one ``run_actions``
+    message (one outbox row, one message, one claim by the executor that
+    receives it). A group of one is sent as a plain ``run_action``.
+    """
 
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
+        self._actions: dict[str, Any] | None = None
 
     def add(self, target: str, method: str, payload: dict[str, Any],
             ctx: dict[str, Any] | None = None, server: str | None = None,
@@ -92,17 +103,49 @@ class Batch:
         else:
             owner, lease = PROCESS_ID, now + datetime.timedelta(
                 seconds=CONF.engine.outbox_lease)
-        self.rows.append({
+            if target == 'executor' and method == 'run_action' and \
+                    server is None and self._join_actions(payload, ctx):
+                return
+        row = {
             'id': str(uuid.uuid4()), 'target': target, 'method': method,
             'payload': {'ctx': ctx or {}, 'args': payload},
             'server': server, 'due_at': due, 'owner': owner,
             'lease_until': lease, 'created_at': now,
-        })
+        }
+        self.rows.append(row)
+        if target == 'executor' and method == 'run_action' and \
+                server is None and owner is not None:
+            row['method'] = RUN_ACTIONS
+            row['payload']['args'] = {'actions': [payload]}
+            self._actions = row
+
+    def _join_actions(self, payload: dict[str, Any],
+                      ctx: dict[str, Any] | None) -> bool:
+        """Add an action to the open ``run_actions`` row if it has room
+        and the same context."""
+        row = self._actions
+        if row is None or row['payload']['ctx'] != (ctx or {}):
+            return False
+        actions = row['payload']['args']['actions']
+        if len(actions) >= CONF.executor.actions_per_message:
+            return False
+        actions.append(payload)
+        return True
 
     def write(self, session: Any) -> None:
         """Insert the rows in the caller's transaction."""
+        for row in self.rows:
+            if row['method'] == RUN_ACTIONS and \
+                    len(row['payload']['args']['actions']) == 1:
+                # Alone: the single-action message every executor knows.
+                row['method'] = 'run_action'
+                row['payload']['args'] = row['payload']['args']['actions'][0]
+        self._actions = None
         if self.rows:
-            session.execute(sa.insert(models.OutboxMessage), self.rows)
+            # A Core statement: the ORM's bulk insert would flush the
+            # session first and cost more than the insert itself.
+            session.connection().execute(
+                models.OutboxMessage.__table__.insert(), self.rows)
             soonest = min((r['due_at'] for r in self.rows
                            if r['owner'] is None), default=None)
             if soonest is not None:
@@ -137,8 +180,9 @@ def wake_schedulers(due_at: datetime.datetime) -> None:
 def acknowledge(session: Any, outbox_id: str | None) -> None:
     """Delete a received message's row in the receiver's transaction."""
     if outbox_id:
-        session.execute(sa.delete(models.OutboxMessage).where(
-            models.OutboxMessage.id == outbox_id))
+        table = models.OutboxMessage.__table__
+        session.connection().execute(
+            table.delete().where(table.c.id == outbox_id))
 
 
 def acknowledge_alone(outbox_id: str | None) -> None:

@@ -534,51 +534,48 @@ def _check_actions(run: Run, plan: task_plan.TaskPlan) -> dict[int, Any]:
     return found
 
 
-def _new_action(run: Run, task_ex: models.TaskExecution,
-                item: task_plan.ActionRun) -> models.ActionExecution:
+def schedule_action(run: Run, task_ex: models.TaskExecution,
+                    item: task_plan.ActionRun) -> str:
+    """Create the action execution (a plain row, inserted in bulk with the
+    others of the transaction) and the message that hands it to an
+    executor (sent after commit). Returns its id."""
     wf_ex = run.wf_ex
     now = timeutils.utcnow()
-    ax = models.ActionExecution(
-        id=models.new_id(), name=item.action_name,
-        workflow_name=wf_ex.workflow_name,
-        workflow_namespace=wf_ex.workflow_namespace,
-        task_execution_id=task_ex.id, workflow_execution_id=wf_ex.id,
-        project_id=wf_ex.project_id, scope='private', state=states.RUNNING,
-        input=item.input, accepted=False, is_sync=True, description='',
-        runtime_context={'index': item.index,
-                         'safe_rerun': item.safe_rerun,
-                         'target': item.target},
-        created_at=now, updated_at=now, last_heartbeat=now)
-    run.session.add(ax)
-    return ax
-
-
-def schedule_action(run: Run, task_ex: models.TaskExecution,
-                    item: task_plan.ActionRun) -> models.ActionExecution:
-    """Create the action execution and the message that hands it to an
-    executor (sent after commit)."""
-    wf_ex = run.wf_ex
-    ax = _new_action(run, task_ex, item)
+    ax_id = models.new_id()
+    bulk.add(run.session, models.ActionExecution, {
+        'id': ax_id, 'name': item.action_name,
+        'workflow_name': wf_ex.workflow_name,
+        'workflow_namespace': wf_ex.workflow_namespace,
+        'task_execution_id': task_ex.id, 'workflow_execution_id': wf_ex.id,
+        'project_id': wf_ex.project_id, 'scope': 'private',
+        'state': states.RUNNING, 'state_info': None, 'input': item.input,
+        'output': None, 'accepted': False, 'is_sync': True,
+        'description': '',
+        'runtime_context': {'index': item.index,
+                            'safe_rerun': item.safe_rerun,
+                            'target': item.target},
+        'executor_id': None, 'created_at': now, 'updated_at': now,
+        'last_heartbeat': now})
     run.batch.add('executor', 'run_action', {
-        'action_ex_id': ax.id,
+        'action_ex_id': ax_id,
         'action_name': item.action_name,
         'namespace': wf_ex.workflow_namespace or '',
         'safe_rerun': item.safe_rerun,
-        'exec_ctx': _exec_ctx(run, task_ex, ax),
+        'exec_ctx': _exec_ctx(run, task_ex, ax_id),
     }, ctx=run.ctx, server=item.target)
-    return ax
+    return ax_id
 
 
 def _exec_ctx(run: Run, task_ex: models.TaskExecution,
-              ax: models.ActionExecution) -> dict[str, Any]:
+              ax_id: str) -> dict[str, Any]:
     """What an action learns about where it runs (mistral-lib's
     ExecutionContext)."""
     return {
         'workflow_execution_id': run.wf_ex.id,
         'task_execution_id': task_ex.id,
-        'action_execution_id': ax.id,
+        'action_execution_id': ax_id,
         'workflow_name': run.wf_ex.workflow_name,
-        'callback_url': '/v2/action_executions/%s' % ax.id,
+        'callback_url': '/v2/action_executions/%s' % ax_id,
     }
 
 

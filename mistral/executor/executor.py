@@ -1,24 +1,29 @@
 """The executor: claims actions, runs them, reports results to the engine.
 
-A ``run_action`` message only names an action execution. The executor
-first claims it in the database (a compare-and-set that only one executor
-wins) with a lease, so a duplicated or re-sent message never runs an action
-twice. While actions run, one thread renews the leases of all of them with a
-single statement. A lease that runs out marks a dead executor; recovery
-(see ``mistral.engine.recovery``) decides what happens to its actions.
+A ``run_action`` message only names an action execution; ``run_actions``
+names several (those one engine transaction scheduled, up to ``[executor]
+actions_per_message``). The executor first claims them in the database (a
+compare-and-set that only one executor wins, one statement for as many as
+it has free workers) with a lease, so a duplicated or re-sent message never
+runs an action twice. While actions run, one thread renews the leases of
+all of them with a single statement. A lease that runs out marks a dead
+executor; recovery (see ``mistral.engine.recovery``) decides what happens
+to its actions.
 
 An executor serves the actions without a ``target`` (the shared topic
 queue) and those whose ``target`` is its ``[executor] host`` (its own
 queue). The claim records ``<process id>@<host>`` as the action's
 ``executor_id``, so where an action ran can be told afterwards.
 
-The result goes back with an RPC *call* that is retried until the engine
-confirms it, so a result is not lost when the broker or an engine restarts.
+Results go back without waiting for an answer (:mod:`.results`): many in
+one message, kept (and the action's lease renewed) until the database
+shows them applied, and sent again if they are not, so a result is not
+lost when the broker or an engine restarts.
 
 At most ``[executor] workers`` actions run at once in one executor (more
 requests wait, unclaimed, so another executor may take them). With
 ``[executor] type = local`` there is no executor process: the engine
-process hands its ``run_action`` messages to :func:`local`, a pool of
+process hands its ``run_action(s)`` messages to :func:`local`, a pool of
 ``workers`` threads that claims, runs and reports them the same way.
 
 Stopping (SIGTERM): :meth:`Executor.begin_shutdown` stops claiming (a
@@ -28,6 +33,7 @@ message that arrives later is handed back to the relay at once, unclaimed);
 still running: their leases end now, so a safe-rerun action is sent to
 another executor right away and any other fails as when its executor dies
 (see ``mistral.engine.recovery``). Their late results, if any, are dropped.
+Results already sent get the same time to be applied.
 """
 
 from __future__ import annotations
@@ -37,10 +43,10 @@ import logging
 import queue
 import threading
 import time
+from concurrent import futures
 from typing import Any
 
 import sqlalchemy as sa
-import tenacity
 from oslo_config import cfg
 
 from mistral import context as mistral_context
@@ -52,18 +58,14 @@ from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import outbox
 from mistral.engine import recovery
+from mistral.executor import results
 from mistral.metrics import hooks as metrics
-from mistral.rpc import clients
 from mistral.utils import log_context
 from mistral.utils import timeutils
 from mistral.workflow import states
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-
-_UNSENDABLE = ('The action result could not be encoded for the message to '
-               'the engine')
-
 
 
 def executor_id(host: str | None = None) -> str:
@@ -152,7 +154,12 @@ class Executor:
         self.host = CONF.executor.host if host is None else host
         self.id = executor_id(self.host)
         self.leases = LeaseKeeper(self.id)
+        self.results = results.Reporter(self.id, self._applied)
         self._slots = threading.BoundedSemaphore(CONF.executor.workers)
+        # Threads that run the claimed actions of a run_actions message
+        # (a message's own thread runs the last of them).
+        self._pool: futures.ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         # Set by begin_shutdown: claim nothing more.
         self._stopping = threading.Event()
         # Set once drain gave up: results still coming are not delivered.
@@ -162,33 +169,40 @@ class Executor:
         self._handed_back: set[str] = set()
         self._idle = threading.Condition()
         self._busy = 0
+        # Actions claimed and not finished running (their results may
+        # still be on their way afterwards: see results.Reporter).
+        self._running: set[str] = set()
+
+    # -- claiming
 
     def _claim(self, action_ex_id: str, outbox_id: str | None = None
                ) -> dict[str, Any] | None:
-        """Take the action for this process, or None if another executor
-        has it or it is already done (a duplicate message). The message's
-        outbox row goes in the same transaction: from here on the lease,
-        not the message, guards the action. A notice that the action
-        waited for an executor with its target goes too."""
-        ae = models.ActionExecution
+        """Take one action for this process (see :meth:`_claim_many`)."""
+        return self._claim_many([action_ex_id], outbox_id).get(action_ex_id)
+
+    def _claim_many(self, ids: list[str], outbox_id: str | None = None
+                    ) -> dict[str, dict[str, Any]]:
+        """Take actions for this process, in one transaction and one
+        compare-and-set: {id: {'name', 'input'}} of those won. An action
+        another executor has, or that is already done (a duplicate
+        message), is not in the answer. The message's outbox row goes in
+        the same transaction: from here on the leases, not the message,
+        guard the actions. Notices that actions waited for an executor
+        with their target go too."""
+        if not ids:
+            return {}
         me = self.id
 
         @db_api.retry_on_db_error
-        def claim() -> dict[str, Any] | None:
+        def claim() -> dict[str, dict[str, Any]]:
             with db_api.transaction() as s:
                 outbox.acknowledge(s, outbox_id)
-                res = s.execute(sa.update(ae).where(
-                    ae.id == action_ex_id, ae.state == states.RUNNING,
-                    ae.executor_id.is_(None)).values(
-                        executor_id=me, lease_until=_lease_end()))
-                if res.rowcount != 1:
-                    return None
-                row = s.execute(sa.select(
-                    ae.name, ae.input, ae.state_info,
-                    ae.task_execution_id).where(ae.id == action_ex_id)).one()
-                recovery.clear_waiting(s, action_ex_id, row.task_execution_id,
-                                       row.state_info)
-                return {'name': row.name, 'input': row.input or {}}
+                won = _claim_rows(s, ids, me, _lease_end())
+                for row in won:
+                    recovery.clear_waiting(s, row.id, row.task_execution_id,
+                                           row.state_info)
+                return {row.id: {'name': row.name,
+                                 'input': row.input or {}} for row in won}
         return claim()
 
     @log_context.for_action
@@ -196,28 +210,84 @@ class Executor:
                    namespace: str = '', safe_rerun: bool = False,
                    exec_ctx: dict | None = None, timeout: float | None = None,
                    outbox_id: str | None = None, **_ignored: Any) -> None:
-        # Claim only with a free slot: a busy executor leaves the action
-        # (and its message) to the others.
+        self._serve(ctx, [{'action_ex_id': action_ex_id,
+                           'action_name': action_name,
+                           'namespace': namespace, 'safe_rerun': safe_rerun,
+                           'exec_ctx': exec_ctx, 'timeout': timeout}],
+                    outbox_id)
+
+    def run_actions(self, ctx: Any, actions: list[dict[str, Any]],
+                    outbox_id: str | None = None, **_ignored: Any) -> None:
+        """Several actions in one message (``run_action``'s arguments
+        each): claimed as many at a time as there are free workers, in one
+        statement."""
+        self._serve(ctx, [a for a in actions or []
+                          if isinstance(a, dict) and a.get('action_ex_id')],
+                    outbox_id)
+
+    def _serve(self, ctx: Any, actions: list[dict[str, Any]],
+               outbox_id: str | None) -> None:
+        todo = list(actions)
+        while todo:
+            # Claim only with free workers: a busy executor leaves the
+            # actions (and their message) to the others.
+            n = self._take_slots(len(todo))
+            if not n:
+                self._decline([a['action_ex_id'] for a in todo], outbox_id)
+                return
+            chunk, todo = todo[:n], todo[n:]
+            try:
+                # The message is acknowledged with its last actions.
+                claimed = self._claim_many(
+                    [a['action_ex_id'] for a in chunk],
+                    None if todo else outbox_id)
+            except BaseException:
+                for _ in range(n):
+                    self._slots.release()
+                raise
+            mine = [a for a in chunk if a['action_ex_id'] in claimed]
+            for a in chunk:
+                if a['action_ex_id'] not in claimed:
+                    self._slots.release()
+                    LOG.debug('Action execution %s is not claimable; '
+                              'duplicate message ignored', a['action_ex_id'])
+            for a in mine:
+                self._started(a['action_ex_id'])
+            for i, a in enumerate(mine):
+                args = (ctx, a, claimed[a['action_ex_id']])
+                if i == len(mine) - 1 and not todo:
+                    self._run_claimed(*args)
+                else:
+                    self._worker_pool().submit(self._run_claimed, *args)
+
+    def _take_slots(self, wanted: int) -> int:
+        """Wait for one free worker (0 when stopping), then take up to
+        ``wanted`` of those free now."""
         while not self._slots.acquire(timeout=0.5):
             if self._stopping.is_set():
-                break
-        else:
-            try:
-                if not self._stopping.is_set():
-                    self._claim_and_run(ctx, action_ex_id, safe_rerun,
-                                        namespace, exec_ctx, timeout,
-                                        outbox_id)
-                    return
-            finally:
-                self._slots.release()
-        self._decline(action_ex_id, outbox_id)
+                return 0
+        if self._stopping.is_set():
+            self._slots.release()
+            return 0
+        taken = 1
+        while taken < wanted and self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
 
-    def _decline(self, action_ex_id: str, outbox_id: str | None) -> None:
-        """This executor is stopping: leave the action unclaimed, and let
-        a relay send its message again at its next sweep (to another
+    def _worker_pool(self) -> futures.ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = futures.ThreadPoolExecutor(
+                    max_workers=CONF.executor.workers,
+                    thread_name_prefix='executor-worker')
+            return self._pool
+
+    def _decline(self, ids: list[str], outbox_id: str | None) -> None:
+        """This executor is stopping: leave the actions unclaimed, and let
+        a relay send their message again at its next sweep (to another
         executor) instead of after the message's lease."""
-        LOG.info('Stopping: not claiming action execution %s',
-                 action_ex_id)
+        LOG.info('Stopping: not claiming action execution(s) %s',
+                 ', '.join(ids))
         if not outbox_id:
             return  # a re-sent message: recovery re-sends it again
         ob = models.OutboxMessage
@@ -227,51 +297,94 @@ class Executor:
                     lease_until=timeutils.utcnow()))
         except Exception:
             LOG.warning('Could not hand back the message of %s; it is '
-                        'sent again when its lease ends', action_ex_id,
+                        'sent again when its lease ends', ', '.join(ids),
                         exc_info=True)
 
-    def _claim_and_run(self, ctx: Any, action_ex_id: str, safe_rerun: bool,
-                       namespace: str, exec_ctx: dict | None,
-                       timeout: float | None, outbox_id: str | None
-                       ) -> None:
-        claimed = self._claim(action_ex_id, outbox_id)
-        if claimed is None:
-            LOG.debug('Action execution %s is not claimable; duplicate '
-                      'message ignored', action_ex_id)
-            return
-        started = time.perf_counter()
+    # -- running
+
+    def _started(self, action_ex_id: str) -> None:
         metrics.action_claimed()
         self.leases.add(action_ex_id)
         with self._idle:
             self._busy += 1
+            self._running.add(action_ex_id)
+
+    def _run_claimed(self, ctx: Any, action: dict[str, Any],
+                     claimed: dict[str, Any]) -> None:
+        """Run a claimed action (its slot is taken) and report its
+        result."""
+        action_ex_id = action['action_ex_id']
+        exec_ctx = action.get('exec_ctx')
+        if not isinstance(exec_ctx, dict):
+            exec_ctx = {}
+        started = time.perf_counter()
+        reported = False
         try:
-            if _redelivered(ctx) and not safe_rerun:
-                # Sent again after it may have run somewhere: as upstream,
-                # only an action marked safe-rerun runs a second time.
-                LOG.warning('run_action for %s was redelivered and the '
-                            'action is not safe-rerun; failing it',
-                            action_ex_id)
-                self._deliver(ctx, action_ex_id, {
-                    'error': recovery.REDELIVERED_MSG % claimed['name']})
-                return
-            result = self._run(ctx, claimed['name'], claimed['input'],
-                               namespace, exec_ctx or {}, timeout)
-            if self._was_handed_back(action_ex_id):
-                LOG.info('Action execution %s finished after it was handed '
-                         'back at shutdown; its result is dropped',
-                         action_ex_id)
-                return
-            if result is None:
-                self._mark_async(action_ex_id)
-                return
-            self._deliver(ctx, action_ex_id, result)
-            metrics.action_done('executor', started, result)
+            with log_context.bind(
+                    execution_id=exec_ctx.get('workflow_execution_id'),
+                    task_id=exec_ctx.get('task_execution_id'),
+                    action_execution_id=action_ex_id):
+                reported = self._run_and_report(ctx, action, claimed,
+                                                exec_ctx, started)
+        except Exception:
+            # The lease brings it back (recovery) once it is not renewed.
+            LOG.exception('Running action execution %s failed',
+                          action_ex_id)
         finally:
-            self.leases.discard(action_ex_id)
+            if not reported:
+                self.leases.discard(action_ex_id)
             metrics.action_released()
+            self._slots.release()
             with self._idle:
                 self._busy -= 1
+                self._running.discard(action_ex_id)
                 self._idle.notify_all()
+
+    def _run_and_report(self, ctx: Any, action: dict[str, Any],
+                        claimed: dict[str, Any], exec_ctx: dict[str, Any],
+                        started: float) -> bool:
+        """True when a result went to the reporter (the lease is then kept
+        until an engine applied it)."""
+        action_ex_id = action['action_ex_id']
+        if _redelivered(ctx) and not action.get('safe_rerun'):
+            # Sent again after it may have run somewhere: as upstream,
+            # only an action marked safe-rerun runs a second time.
+            LOG.warning('run_action for %s was redelivered and the '
+                        'action is not safe-rerun; failing it',
+                        action_ex_id)
+            return self._report(ctx, action_ex_id, exec_ctx, {
+                'error': recovery.REDELIVERED_MSG % claimed['name']})
+        result = self._run(ctx, claimed['name'], claimed['input'],
+                           action.get('namespace') or '', exec_ctx,
+                           action.get('timeout'))
+        if self._was_handed_back(action_ex_id):
+            LOG.info('Action execution %s finished after it was handed '
+                     'back at shutdown; its result is dropped',
+                     action_ex_id)
+            return False
+        if result is None:
+            self._mark_async(action_ex_id)
+            return False
+        reported = self._report(ctx, action_ex_id, exec_ctx, result)
+        metrics.action_done('executor', started, result)
+        return reported
+
+    def _report(self, ctx: Any, action_ex_id: str, exec_ctx: dict[str, Any],
+                result: dict[str, Any]) -> bool:
+        if self._abandoned.is_set():
+            return False
+        ctx_dict = _ctx_dict(ctx)
+        self.results.report(ctx_dict, action_ex_id,
+                            exec_ctx.get('workflow_execution_id'), result)
+        return True
+
+    def _applied(self, ids: list[str]) -> None:
+        """Results an engine applied (or actions no longer ours): their
+        leases need no renewal any more."""
+        for i in ids:
+            self.leases.discard(i)
+        with self._idle:
+            self._idle.notify_all()
 
     def _was_handed_back(self, action_ex_id: str) -> bool:
         with self._idle:
@@ -284,9 +397,10 @@ class Executor:
         self._stopping.set()
 
     def drain(self, deadline: float | None) -> bool:
-        """Wait until the running actions are done or ``deadline``
-        (``time.monotonic()``; None: no limit) passes, then hand back what
-        still runs. True when nothing was left running."""
+        """Wait until the running actions are done and their results
+        applied, or ``deadline`` (``time.monotonic()``; None: no limit)
+        passes, then hand back what still runs. True when nothing was left
+        running."""
         self.begin_shutdown()
         with self._idle:
             running = self._busy
@@ -302,8 +416,16 @@ class Executor:
                     break
                 self._idle.wait(timeout=1.0 if left is None
                                 else min(left, 1.0))
-            if not self._busy:
-                return True
+            finished = not self._busy
+        if finished:
+            # Their results are on their way: wait for the engines to
+            # apply them (the leases are renewed meanwhile).
+            if not self.results.wait_applied(deadline):
+                LOG.warning('Stopping: %d action result(s) not yet applied '
+                            'by an engine; their actions are recovered '
+                            'once their leases run out',
+                            self.results.pending())
+            return True
         self.hand_back()
         return False
 
@@ -315,8 +437,8 @@ class Executor:
         apply)."""
         self._abandoned.set()
         self.leases.stop()  # a renewal must not bring the leases back
-        ids = self.leases.running()
         with self._idle:
+            ids = sorted(self._running)
             self._handed_back.update(ids)
         if not ids:
             return
@@ -377,46 +499,6 @@ class Executor:
             s.execute(sa.update(ae).where(ae.id == action_ex_id).values(
                 is_sync=False, lease_until=None))
 
-    def _deliver(self, ctx: Any, action_ex_id: str,
-                 result: dict[str, Any]) -> None:
-        # Retried until the engine has it: engines restart, brokers
-        # restart. The lease stays renewed meanwhile. A stopping executor
-        # gives up once it handed its actions back.
-        def abandoned(_state: Any) -> bool:
-            return self._abandoned.is_set()
-
-        for attempt in tenacity.Retrying(
-                wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                stop=tenacity.stop_any(tenacity.stop_after_delay(3600),
-                                       abandoned),
-                before_sleep=lambda rs: LOG.warning(
-                    'Sending the result of %s to the engine failed (%s); '
-                    'retrying', action_ex_id, rs.outcome.exception()),
-                reraise=True):
-            with attempt:
-                try:
-                    clients.engine().on_action_complete(
-                        ctx, action_ex_id, result, processed=True)
-                except exc.DBEntityNotFoundError:
-                    # The execution was deleted meanwhile.
-                    return
-                except exc.MistralError as e:
-                    if e.http_code < 500:
-                        LOG.error('Engine refused the result of %s: %s',
-                                  action_ex_id, e)
-                        return
-                    raise
-                except (TypeError, ValueError) as e:
-                    # Not a transient failure: the message could not be
-                    # encoded (runner.run converts results, so this is a
-                    # last resort). Send an error the engine can store.
-                    LOG.error('The result of %s cannot be sent: %s',
-                              action_ex_id, e)
-                    if result.get('error') == _UNSENDABLE:
-                        return  # recovery fails it when its lease ends
-                    result = {'error': _UNSENDABLE}
-                    raise
-
     def run_action_sync(self, ctx: Any, action_name: str,
                         action_input: dict | None = None, namespace: str = '',
                         action_timeout: float | None = None
@@ -427,6 +509,37 @@ class Executor:
                            {}, action_timeout)
         LOG.debug('Ran %s in %.3fs', action_name, time.monotonic() - started)
         return result if result is not None else {'data': None}
+
+
+def _ctx_dict(ctx: Any) -> dict[str, Any]:
+    data = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx or {})
+    # It described the run_action message, not the result.
+    data.pop('redelivered', None)
+    return data
+
+
+def _claim_rows(s: Any, ids: list[str], me: str,
+                lease: datetime.datetime) -> list[Any]:
+    """The compare-and-set of a claim: rows (id, name, input, state_info,
+    task_execution_id) of the actions of ``ids`` this executor won."""
+    t = models.ActionExecution.__table__
+    cols = (t.c.id, t.c.name, t.c.input, t.c.state_info,
+            t.c.task_execution_id)
+    free = sa.and_(t.c.id.in_(ids), t.c.state == states.RUNNING,
+                   t.c.executor_id.is_(None))
+    conn = s.connection()
+    if conn.dialect.update_returning:
+        return conn.execute(sa.update(t).where(free).values(
+            executor_id=me, lease_until=lease).returning(*cols)).all()
+    # MariaDB has no UPDATE ... RETURNING: lock the free rows first (a
+    # concurrent claimer waits, then finds them taken).
+    won = conn.execute(sa.select(t.c.id).where(free)
+                       .with_for_update()).scalars().all()
+    if not won:
+        return []
+    conn.execute(sa.update(t).where(t.c.id.in_(won)).values(
+        executor_id=me, lease_until=lease))
+    return conn.execute(sa.select(*cols).where(t.c.id.in_(won))).all()
 
 
 class LocalExecutor:
@@ -457,24 +570,25 @@ class LocalExecutor:
 
     def submit(self, ctx: dict[str, Any], method: str,
                payload: dict[str, Any]) -> None:
-        if method != 'run_action':
+        if method not in ('run_action', outbox.RUN_ACTIONS):
             raise ValueError('The local executor has no method %r' % method)
         self._ensure_started()
         self._queue.put((mistral_context.MistralContext.from_dict(
-            dict(ctx or {})), dict(payload)))
+            dict(ctx or {})), method, dict(payload)))
 
     def _work(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            ctx, payload = item
+            ctx, method, payload = item
             try:
-                self.executor.run_action(ctx, **payload)
+                getattr(self.executor, method)(ctx, **payload)
             except Exception:
                 # The outbox row or the lease brings it back.
                 LOG.exception('Local executor failed to run %s',
-                              payload.get('action_ex_id'))
+                              payload.get('action_ex_id')
+                              or len(payload.get('actions') or ()))
 
     def run_action_sync(self, ctx: Any, action_name: str,
                         action_input: dict | None = None,
@@ -497,6 +611,7 @@ class LocalExecutor:
             self._queue.put(None)
         if threads:
             self.executor.leases.stop()
+        self.executor.results.stop()
 
 
 _local: LocalExecutor | None = None

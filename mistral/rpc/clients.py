@@ -80,6 +80,15 @@ class EngineClient:
                               action_ex_id=action_ex_id, result=result,
                               wf_action=wf_action, processed=processed)
 
+    def send_results(self, ctx: MistralContext | dict,
+                     results: list[dict[str, Any]]) -> None:
+        """Results of several actions (``[{'id', 'wf', 'result'}]``), sent
+        without waiting: the executor learns from the database which were
+        applied (see mistral.executor.results). Gives up (raises) when the
+        bus stays unreachable for ``rpc_response_timeout``."""
+        self._rpc.cast(ctx, 'on_action_results', bounded=True,
+                       results=results)
+
     def on_action_update(self, ctx: MistralContext, action_ex_id: str,
                          state: str, wf_action: bool = False
                          ) -> dict[str, Any]:

@@ -147,7 +147,8 @@ def build(name: str) -> Component:
 
         ex = executor.Executor()
         return RpcComponent('executor', CONF.executor.topic,
-                            CONF.executor.host, [ex], [ex.leases],
+                            CONF.executor.host, [ex],
+                            [ex.leases, ex.results],
                             quiesce=ex.begin_shutdown, drain=ex.drain)
     if name == 'scheduler':
         from mistral.engine import outbox

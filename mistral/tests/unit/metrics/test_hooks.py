@@ -134,10 +134,10 @@ def test_executor_times_claim_to_delivery(monkeypatch, delta):
         time.sleep(0.05)
         return {'data': 'x'}
 
-    monkeypatch.setattr(ex, '_claim',
-                        lambda *a: {'name': 'std.noop', 'input': {}})
+    monkeypatch.setattr(ex, '_claim_many', lambda ids, *a: {
+        i: {'name': 'std.noop', 'input': {}} for i in ids})
     monkeypatch.setattr(ex, '_run', run)
-    monkeypatch.setattr(ex, '_deliver', lambda *a: None)
+    monkeypatch.setattr(ex.results, 'report', lambda *a: None)
     count = delta('mistral_action_latency_seconds_count', mode='executor',
                   outcome='success')
     total = delta('mistral_action_latency_seconds_sum', mode='executor',

@@ -1,0 +1,244 @@
+"""Actions through executors travel in batches, counted (not timed).
+
+An engine transaction that schedules many actions sends them in few
+``run_actions`` messages; an executor claims each message's actions with
+one statement; results go back many to a message, without an RPC call
+per result, and the engine applies those of one workflow execution in one
+transaction. These tests count messages, claims, engine transactions and
+SQL statements per action for a with-items task and a fan-out run through
+executors, on every database.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from oslo_config import cfg
+
+from mistral.context import default_context
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral.engine import engine as engine_mod
+from mistral.rpc import base as rpc_base
+
+CONF = cfg.CONF
+
+# Threads whose statements depend on time, not on work done (see
+# test_statement_counts).
+_IDLE_THREADS = ('MainThread', 'outbox-relay', 'action-leases',
+                 'action-results')
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.casts: collections.Counter[str] = collections.Counter()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.results_sent = 0
+        self.actions_sent = 0
+        self.statements = 0
+        self.claims = 0
+        self.applies = 0
+        self._lock = threading.Lock()
+
+    def statement(self, conn, cursor, statement, *args) -> None:
+        if threading.current_thread().name in _IDLE_THREADS:
+            return
+        text = statement.lstrip().upper()
+        with self._lock:
+            self.statements += 1
+            if text.startswith('UPDATE ACTION_EXECUTIONS') and \
+                    'EXECUTOR_ID IS NULL' in text:
+                self.claims += 1
+            elif text.startswith('SELECT') and 'EXECUTOR_ID IS NULL' in \
+                    text and 'FOR UPDATE' in text:
+                self.claims += 1   # MariaDB's claim: lock, then update
+
+
+@contextlib.contextmanager
+def counting(monkeypatch) -> Iterator[Counts]:
+    counts = Counts()
+    real_cast, real_call = rpc_base.RPCClient.cast, rpc_base.RPCClient.call
+
+    def cast(self, ctx, method, *args, **kwargs):
+        with counts._lock:
+            counts.casts[method] += 1
+            counts.results_sent += len(kwargs.get('results') or ())
+            if method == 'run_actions':
+                counts.actions_sent += len(kwargs.get('actions') or ())
+            elif method == 'run_action':
+                counts.actions_sent += 1
+        return real_cast(self, ctx, method, *args, **kwargs)
+
+    def call(self, ctx, method, *args, **kwargs):
+        with counts._lock:
+            counts.calls[method] += 1
+        return real_call(self, ctx, method, *args, **kwargs)
+
+    real_apply = engine_mod.Engine._apply_results
+
+    def apply(self, ctx, wf_ex_id, items):
+        with counts._lock:
+            counts.applies += 1
+        return real_apply(self, ctx, wf_ex_id, items)
+
+    monkeypatch.setattr(rpc_base.RPCClient, 'cast', cast)
+    monkeypatch.setattr(rpc_base.RPCClient, 'call', call)
+    monkeypatch.setattr(engine_mod.Engine, '_apply_results', apply)
+    engine = db_api.get_engine()
+    sa.event.listen(engine, 'before_cursor_execute', counts.statement)
+    try:
+        yield counts
+    finally:
+        sa.event.remove(engine, 'before_cursor_execute', counts.statement)
+
+
+@pytest.fixture
+def through_executors(engine_env):
+    CONF.set_override('inline_builtin_actions', False, group='engine')
+    # Messages of 10: three of them fit the executor's 32 workers at once,
+    # so each is claimed whole.
+    CONF.set_override('actions_per_message', 10, group='executor')
+    return engine_env
+
+
+def _items(name: str, n: int) -> str:
+    return ('version: "2.0"\n'
+            '%s:\n'
+            '  tasks:\n'
+            '    each:\n'
+            '      with-items: i in <%% range(%d) %%>\n'
+            '      action: std.echo output=<%% $.i %%>\n'
+            '      publish:\n'
+            '        total: <%% task().result.sum() %%>\n' % (name, n))
+
+
+def _fanout(name: str, n: int) -> str:
+    lines = ['version: "2.0"', '%s:' % name, '  tasks:', '    first:',
+             '      action: std.echo output=0', '      on-success:']
+    lines += ['        - b%d' % i for i in range(n)]
+    for i in range(n):
+        lines += ['    b%d:' % i, '      action: std.echo output=%d' % i,
+                  '      on-success: [last]']
+    lines += ['    last:', '      join: all', '      action: std.noop']
+    return '\n'.join(lines) + '\n'
+
+
+def _run(env, text: str, name: str, monkeypatch) -> Counts:
+    env.create_workflows(text, namespace=name)
+    with counting(monkeypatch) as counts:
+        ex = env.start(name, wf_namespace=name)
+        wf = env.wait(ex['id'], timeout=300)
+    assert wf.state == 'SUCCESS', wf.state_info
+    return counts
+
+
+def test_with_items_through_executors_is_batched(through_executors,
+                                                 monkeypatch):
+    n = 30
+    counts = _run(through_executors, _items('batched_items', n),
+                  'batched_items', monkeypatch)
+    per_message = CONF.executor.actions_per_message
+    # Every action went out, in as few messages as a message holds.
+    assert counts.actions_sent == n
+    assert counts.casts['run_actions'] == n // per_message
+    assert counts.casts['run_action'] == 0
+    # One claim per message, not per action.
+    assert counts.claims == n // per_message
+    # Results: no RPC call per result, none lost, few messages and engine
+    # transactions (each applies what one message brought).
+    assert counts.calls['on_action_complete'] == 0
+    assert counts.casts['on_action_complete'] == 0
+    assert counts.results_sent == n
+    assert counts.casts['on_action_results'] <= n
+    assert counts.applies == counts.casts['on_action_results']
+    # SQL statements per item, every component together (executor claims,
+    # result transactions, the task's own).
+    # (about 2.2 when written)
+    assert counts.statements / n < 4, counts.statements
+
+
+def test_fan_out_through_executors_is_batched(through_executors,
+                                              monkeypatch):
+    n = 20
+    counts = _run(through_executors, _fanout('batched_fan', n),
+                  'batched_fan', monkeypatch)
+    # first, then the 20 branches in two messages, then the join's action.
+    assert counts.actions_sent == n + 2
+    assert counts.casts['run_actions'] == 2
+    assert counts.casts['run_action'] == 2
+    assert counts.claims == 4
+    assert counts.calls['on_action_complete'] == 0
+    assert counts.results_sent == n + 2
+    # (about 3 when written)
+    assert counts.statements / (n + 2) < 6, counts.statements
+
+
+def test_a_message_of_results_is_one_transaction(through_executors,
+                                                 monkeypatch):
+    """Results of one workflow execution in one message: one engine
+    transaction applies them all; duplicates and results of actions of
+    another execution change nothing."""
+    env = through_executors
+    env.create_workflows(_items('held_items', 5), namespace='held')
+    # Executors get nothing: the test plays the executor.
+    from mistral.engine import outbox
+
+    relay = outbox.relay()
+    monkeypatch.setattr(relay, 'deliver', lambda rows: None)
+    ex = env.start('held_items', wf_namespace='held')
+    [task] = env.tasks(ex['id'])
+    actions = sorted(env.actions(task.id),
+                     key=lambda a: a.runtime_context['index'])
+    assert [a.state for a in actions] == ['RUNNING'] * 5
+    results = [{'id': a.id, 'wf': ex['id'],
+                'result': {'data': a.runtime_context['index']}}
+               for a in actions]
+    eng = engine_mod.Engine()
+    with counting(monkeypatch) as counts:
+        # Three now, the other two later (and the first one again).
+        eng.on_action_results(default_context(), results[:3])
+        assert counts.applies == 1
+        eng.on_action_results(default_context(),
+                              results[3:] + results[:1] + [
+                                  {'id': actions[0].id, 'wf': 'another',
+                                   'result': {'data': 'wrong'}}])
+    wf = env.wait(ex['id'])
+    assert wf.state == 'SUCCESS', wf.state_info
+    [task] = env.tasks(ex['id'])
+    assert task.published == {'total': 10}
+    assert [a.output for a in sorted(
+        env.actions(task.id), key=lambda a: a.runtime_context['index'])] \
+        == [{'result': i} for i in range(5)]
+    with db_api.transaction() as s:
+        s.execute(sa.delete(models.OutboxMessage))
+
+
+def test_results_of_a_deleted_execution_are_dropped(through_executors,
+                                                    monkeypatch):
+    env = through_executors
+    env.create_workflows(_items('gone_items', 2), namespace='gone')
+    from mistral.engine import outbox
+
+    relay = outbox.relay()
+    monkeypatch.setattr(relay, 'deliver', lambda rows: None)
+    ex = env.start('gone_items', wf_namespace='gone')
+    [task] = env.tasks(ex['id'])
+    ids = [a.id for a in env.actions(task.id)]
+    with db_api.transaction() as s:
+        s.execute(sa.delete(models.OutboxMessage))
+        s.execute(sa.delete(models.ActionExecution).where(
+            models.ActionExecution.id.in_(ids)))
+        s.execute(sa.delete(models.TaskExecution).where(
+            models.TaskExecution.id == task.id))
+        s.execute(sa.delete(models.WorkflowExecution).where(
+            models.WorkflowExecution.id == ex['id']))
+    # Nothing to apply, nothing raised (the executor would only send
+    # them again).
+    engine_mod.Engine().on_action_results(
+        default_context(), [{'id': i, 'wf': ex['id'], 'result': {'data': 1}}
+                            for i in ids])

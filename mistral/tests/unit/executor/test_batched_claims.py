@@ -1,0 +1,193 @@
+"""An executor claims the actions of a ``run_actions`` message together:
+as many as it has free workers, in one statement; the message's outbox row
+goes with the last of them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import sqlalchemy as sa
+
+from mistral.db import api as db_api
+from mistral.db import models
+from mistral.engine import outbox
+from mistral.executor import executor as executor_mod
+from mistral.utils import timeutils
+
+
+def _actions(n: int, prefix: str = 'a') -> list[dict]:
+    now = timeutils.utcnow()
+    out = []
+    with db_api.transaction() as s:
+        for i in range(n):
+            ax_id = '%s%d' % (prefix, i)
+            s.add(models.ActionExecution(
+                id=ax_id, name='std.noop', state='RUNNING', accepted=False,
+                is_sync=True, project_id='p', scope='private', input={},
+                workflow_execution_id='wf', created_at=now, updated_at=now,
+                last_heartbeat=now))
+            out.append({'action_ex_id': ax_id, 'action_name': 'std.noop',
+                        'exec_ctx': {'workflow_execution_id': 'wf'}})
+    return out
+
+
+def _outbox_row(actions: list[dict]) -> str:
+    batch = outbox.Batch()
+    for a in actions:
+        batch.add('executor', 'run_action', dict(a), ctx={})
+    with db_api.transaction() as s:
+        batch.write(s)
+    [row] = batch.rows
+    return row['id']
+
+
+def _rows_left(row_id: str) -> int:
+    with db_api.read_session() as s:
+        return s.execute(sa.select(sa.func.count()).select_from(
+            models.OutboxMessage).where(
+                models.OutboxMessage.id == row_id)).scalar()
+
+
+def _owners(ids: list[str]) -> dict[str, str | None]:
+    ae = models.ActionExecution
+    with db_api.read_session() as s:
+        return dict(s.execute(sa.select(ae.id, ae.executor_id).where(
+            ae.id.in_(ids))).all())
+
+
+class Claims:
+    """Counts the claiming UPDATEs of action executions."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+
+    def __call__(self, conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith('UPDATE ACTION_EXECUTIONS'):
+            self.updates += 1
+
+
+def _executor(monkeypatch, reported: list) -> executor_mod.Executor:
+    ex = executor_mod.Executor()
+    monkeypatch.setattr(ex, '_run', lambda ctx, name, inp, ns, ec, t:
+                        {'data': name})
+    monkeypatch.setattr(ex.results, 'report',
+                        lambda ctx, ax_id, wf, result:
+                        reported.append((ax_id, wf, result)))
+    return ex
+
+
+def test_one_message_one_claim_for_all_its_actions(db, monkeypatch):
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    actions = _actions(5)
+    row = _outbox_row(actions)
+    claims = Claims()
+    sa.event.listen(db, 'before_cursor_execute', claims)
+    try:
+        ex.run_actions({}, actions, outbox_id=row)
+        ex._worker_pool().shutdown(wait=True)
+    finally:
+        sa.event.remove(db, 'before_cursor_execute', claims)
+    assert claims.updates == 1
+    assert sorted(r[0] for r in reported) == ['a%d' % i for i in range(5)]
+    assert all(r[1:] == ('wf', {'data': 'std.noop'}) for r in reported)
+    assert set(_owners(['a%d' % i for i in range(5)]).values()) == {ex.id}
+    assert _rows_left(row) == 0
+
+
+def test_claims_only_as_many_as_free_workers(db, monkeypatch, conf):
+    conf('workers', 2, group='executor')
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    release = threading.Event()
+    running = []
+
+    def slow(ctx, name, inp, ns, ec, t):
+        running.append(1)
+        release.wait(10)
+        return {'data': 1}
+
+    monkeypatch.setattr(ex, '_run', slow)
+    actions = _actions(5)
+    row = _outbox_row(actions)
+    t = threading.Thread(target=ex.run_actions, args=({}, actions),
+                         kwargs={'outbox_id': row}, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while len(running) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    owners = _owners([a['action_ex_id'] for a in actions])
+    # Two workers: two claimed, three left for any executor, and the
+    # message stays (its relay sends it again if nobody takes them).
+    assert sorted(k for k, v in owners.items() if v) == ['a0', 'a1']
+    assert _rows_left(row) == 1
+    release.set()
+    t.join(10)
+    ex._worker_pool().shutdown(wait=True)
+    assert sorted(r[0] for r in reported) == ['a%d' % i for i in range(5)]
+    assert _rows_left(row) == 0
+
+
+def test_a_duplicate_message_claims_nothing(db, monkeypatch):
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    actions = _actions(3)
+    ex.run_actions({}, actions)
+    ex._worker_pool().shutdown(wait=True)
+    other = _executor(monkeypatch, reported)
+    other.id = 'other@host'
+    other.run_actions({}, actions)
+    assert len(reported) == 3
+    assert set(_owners([a['action_ex_id'] for a in actions]).values()) \
+        == {ex.id}
+
+
+def test_a_stopping_executor_hands_the_message_back(db, monkeypatch):
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    actions = _actions(3)
+    row = _outbox_row(actions)
+    ex.begin_shutdown()
+    ex.run_actions({}, actions, outbox_id=row)
+    assert reported == []
+    assert set(_owners([a['action_ex_id'] for a in actions]).values()) \
+        == {None}
+    ob = models.OutboxMessage
+    with db_api.read_session() as s:
+        lease = s.execute(sa.select(ob.lease_until).where(
+            ob.id == row)).scalar()
+    assert lease <= timeutils.utcnow()
+
+
+def test_the_engine_groups_actions_into_messages(db, conf):
+    conf('actions_per_message', 3, group='executor')
+    batch = outbox.Batch()
+    for i in range(7):
+        batch.add('executor', 'run_action', {'action_ex_id': 'x%d' % i},
+                  ctx={'project_id': 'p'})
+    # Another context, a target and a delay each start a message apart.
+    batch.add('executor', 'run_action', {'action_ex_id': 'y'},
+              ctx={'project_id': 'q'})
+    batch.add('executor', 'run_action', {'action_ex_id': 't'},
+              ctx={'project_id': 'p'}, server='special')
+    later = timeutils.utcnow() + __import__('datetime').timedelta(hours=1)
+    batch.add('executor', 'run_action', {'action_ex_id': 'd'},
+              ctx={'project_id': 'p'}, due_at=later)
+    with db_api.transaction() as s:
+        batch.write(s)
+    shapes = [(r['method'], r['server'],
+               [a['action_ex_id'] for a in r['payload']['args']['actions']]
+               if r['method'] == 'run_actions'
+               else r['payload']['args']['action_ex_id'])
+              for r in batch.rows]
+    assert shapes == [
+        ('run_actions', None, ['x0', 'x1', 'x2']),
+        ('run_actions', None, ['x3', 'x4', 'x5']),
+        # Alone in its message: the single-action form.
+        ('run_action', None, 'x6'),
+        ('run_action', None, 'y'),
+        ('run_action', 'special', 't'),
+        ('run_action', None, 'd'),
+    ]
