@@ -33,8 +33,9 @@ Normalisations (:mod:`.normalise`), each applied to both sides alike:
    random ids; what an id points to is compared through the structure
    (the trigger chains), not through its value.
 2. **Timestamps**: every ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (either
-   separator, optional zone) becomes ``<time>``: the two runs happen at
-   different moments.
+   separator, optional zone) and every RFC 1123 date (``Sat, 05 Dec 2026
+   17:37:30 GMT``, an HTTP ``Date`` header) becomes ``<time>``: the two
+   runs happen at different moments.
 3. **Error wording**: two texts that differ are taken as the same error
    when both read as an error message (they contain one of the words in
    :data:`.normalise.ERROR_WORDS`) and do not name different things of

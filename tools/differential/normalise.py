@@ -13,7 +13,10 @@ TIME = '<time>'
 _UUID = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
                    r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
 _TIME = re.compile(r'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?'
-                   r'(Z|[+-]\d{2}:?\d{2})?')
+                   r'(Z|[+-]\d{2}:?\d{2})?'
+                   # RFC 1123, as in an HTTP Date header std.http returns
+                   r'|(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} '
+                   r'\d{4} \d{2}:\d{2}:\d{2} GMT')
 
 # A text is an error message when it holds one of these (lower-cased).
 ERROR_WORDS = ('error', 'fail', 'exception', 'invalid', 'not found',

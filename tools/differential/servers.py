@@ -20,11 +20,14 @@ from typing import Any, Iterator
 from mistral.tests.functional import harness
 from mistral.tests.functional.upstream_db import upstream as upstream_mod
 
-# Our std.http refuses loopback unless listed; upstream has no such
-# policy. Allowing it keeps a workflow that calls a local server
-# comparable.
-OURS_CONF: dict[str, dict[str, Any]] = {
-    'action_std_http': {'allowed_hosts': ['127.0.0.1', 'localhost']},
+# Both std.http actions refuse loopback by default ([action_std_http]
+# denied_cidrs, upstream's and ours); a workflow that calls a local test
+# server is only comparable when both may reach it. ``allowed_hosts``
+# cannot do that for both: upstream reads it as the only hosts allowed
+# (still subject to denied_cidrs), we read it as hosts exempt from
+# denied_cidrs.
+BOTH_CONF: dict[str, dict[str, Any]] = {
+    'action_std_http': {'denied_cidrs': []},
 }
 
 
@@ -82,9 +85,9 @@ def started_pair(conf: dict[str, dict[str, Any]] | None = None,
                  ) -> Iterator[tuple[Endpoint, Endpoint]]:
     """Ours and upstream, both with ``conf``, started side by side."""
     with contextlib.ExitStack() as stack:
-        ours = harness.Deployment(db=db, conf_overrides=_merge(OURS_CONF,
-                                                               conf or {}))
-        theirs = ConfiguredUpstream(conf, db=db)
+        both = _merge(BOTH_CONF, conf or {})
+        ours = harness.Deployment(db=db, conf_overrides=both)
+        theirs = ConfiguredUpstream(both, db=db)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             fo = pool.submit(ours.__enter__)
             fu = pool.submit(theirs.__enter__)

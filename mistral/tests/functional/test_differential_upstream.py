@@ -100,6 +100,11 @@ def test_ids_and_timestamps_are_normalised():
     b = _rec(output={'id': 'ffffffff-3d4e-4f5a-8b9c-0d1e2f3a4b5c',
                      'at': '2025-06-02T11:30:00.123456'})
     assert _diff(a, b) == []
+    assert _diff(_rec(output={'Date': 'Sat, 05 Dec 2026 17:37:30 GMT'}),
+                 _rec(output={'Date': 'Sun, 06 Dec 2026 01:02:03 GMT'})) == []
+    # A time of day alone is not a timestamp.
+    assert _diff(_rec(output={'t': '17:37:30'}),
+                 _rec(output={'t': '17:37:31'}))
 
 
 def test_output_and_published_differences_are_found():
