@@ -112,6 +112,10 @@ def _wf_entry(tree: Tree, wf: dict[str, Any], errors_only: bool
             _wf_entry(tree, sub, errors_only)
             for sub in tree.children.get(task['id'], [])
             if not errors_only or sub['state'] == 'ERROR']
+        retry = (task['runtime_context'] or {}).get('retry_task_policy')
+        if isinstance(retry, dict) and 'retry_no' in retry:
+            # Only a task the retry policy has re-run, as upstream.
+            t['retry_count'] = retry['retry_no']
         t.update(_entry(task, 'id', 'name', 'created_at', 'updated_at',
                         'state', 'state_info'))
         tasks.append(t)

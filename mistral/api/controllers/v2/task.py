@@ -174,6 +174,9 @@ class TaskSubExecutionsController(rest.RestController):
             marker=marker, limit=limit, sort_keys=sort_keys,
             sort_dirs=sort_dirs, fields=fields,
             include_output=include_output,
+            # Upstream's rows here leave out input and params (columns
+            # it loads lazily and this list never loads).
+            without=('input', 'params'),
             filters={'task_execution_id': task_execution_id,
                      'workflow_name': workflow_name,
                      'workflow_id': workflow_id,

@@ -78,7 +78,28 @@ def test_sub_executions(app: Any) -> None:
     assert [e['id'] for e in r['executions']] == [ids['child']]
     r = app.get('/v2/tasks/%s/workflow_executions' % ids['t1']).json
     assert [e['id'] for e in r['executions']] == [ids['child']]
+    # As upstream's rows here: no input, params or output.
+    assert not {'input', 'params', 'output'} & set(r['executions'][0])
+    r = app.get('/v2/tasks/%s/workflow_executions?fields=params'
+                % ids['t1']).json
+    assert r['executions'][0]['params'] == '{"index": 0}'
     assert app.get('/v2/tasks/%s' % ids['t1']).json['result'] == \
         '{"o": 1}'
     app.get('/v2/executions/missing/executions', status=404)
     app.get('/v2/tasks/missing/executions', status=404)
+
+
+def test_report_gives_retry_count_of_retried_tasks(app: Any) -> None:
+    # Upstream's report entry of a task the retry policy re-ran carries
+    # retry_count (its runtime_context's retry_no); other tasks have none.
+    ids = _tree(app)
+    with db_api.transaction() as session:
+        task = session.get(models.TaskExecution, ids['c1'])
+        task.runtime_context = {'retry_task_policy': {'retry_no': 2}}
+    r = app.get('/v2/executions/%s/report' % ids['parent']).json
+    [t1] = r['root_workflow_execution']['task_executions']
+    assert 'retry_count' not in t1
+    [c1] = t1['workflow_executions'][0]['task_executions']
+    assert c1['retry_count'] == 2
+    assert list(c1)[:3] == ['action_executions', 'workflow_executions',
+                            'retry_count']
