@@ -21,20 +21,16 @@ output; they do not skip.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
+from mistral.tests.functional import cached_install
 from mistral.tests.functional import harness
 
 VERSION = '17.0.0'
 INSTALL_TIMEOUT = 1800
-_STAMP = '.mistral-tests-complete'
 
 
 class MistralExtraUnavailable(harness.DeploymentError):
@@ -42,29 +38,14 @@ class MistralExtraUnavailable(harness.DeploymentError):
 
 
 def site_dir() -> str:
-    explicit = os.environ.get('MISTRAL_TEST_MISTRAL_EXTRA_SITE')
-    if explicit:
-        return explicit
-    cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.cache')
-    return os.path.join(cache, 'mistral-tests', 'mistral-extra-%s-py%d%d' % (
-        VERSION, sys.version_info[0], sys.version_info[1]))
+    return cached_install.cache_dir('mistral-extra-%s' % VERSION,
+                                    'MISTRAL_TEST_MISTRAL_EXTRA_SITE')
 
 
 def _pip(*args: str, what: str) -> str:
-    cmd = [sys.executable, '-m', 'pip', '--disable-pip-version-check',
-           *args]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=INSTALL_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise MistralExtraUnavailable('%s failed: %s' % (what, e)) from e
-    if proc.returncode != 0:
-        out = (proc.stdout + proc.stderr).splitlines()
-        raise MistralExtraUnavailable('%s failed (exit %d): %s\n%s' % (
-            what, proc.returncode, ' '.join(cmd), '\n'.join(out[-60:])))
-    return proc.stdout
+    return cached_install.run(
+        [sys.executable, '-m', 'pip', '--disable-pip-version-check', *args],
+        what, INSTALL_TIMEOUT, MistralExtraUnavailable)
 
 
 def missing_requirements() -> list[str]:
@@ -84,28 +65,14 @@ def missing_requirements() -> list[str]:
 def ensure_site() -> str:
     """The directory holding mistral-extra and what it adds; built on
     first use."""
-    path = site_dir()
-    stamp = os.path.join(path, _STAMP)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(stamp):
-            return path
-        shutil.rmtree(path, ignore_errors=True)
-        started = time.monotonic()
+    def build(path: str) -> str:
         pins = missing_requirements()
         if not any(p.lower().startswith('mistral-extra==') for p in pins):
             raise MistralExtraUnavailable(
                 'pip would not install mistral-extra==%s: %s'
                 % (VERSION, pins))
-        try:
-            _pip('install', '--quiet', '--no-deps', '--target', path, *pins,
-                 what='installing mistral-extra==%s into %s'
-                 % (VERSION, path))
-        except MistralExtraUnavailable:
-            shutil.rmtree(path, ignore_errors=True)
-            raise
-        with open(stamp, 'w') as f:
-            f.write('%s\nbuilt in %.0fs\n' % (
-                '\n'.join(pins), time.monotonic() - started))
-    return path
+        _pip('install', '--quiet', '--no-deps', '--target', path, *pins,
+             what='installing mistral-extra==%s into %s' % (VERSION, path))
+        return '\n'.join(pins)
+
+    return cached_install.ensure(site_dir(), build, MistralExtraUnavailable)

@@ -10,21 +10,9 @@ upstream test that must pass, and test_whole_run for the rest.
 
 from __future__ import annotations
 
-import pytest
-
 from mistral.tests.functional.upstream_suites import gate
 from mistral.tests.functional.upstream_suites import pytest_gate
 
-GATE = gate.RUNS['tempest-embedded']
 pytestmark = pytest_gate.MARKS
-suite_outcome = pytest_gate.outcome_fixture(GATE)
-
-
-@pytest.mark.parametrize('test_id', GATE.must_pass(), ids=gate.short)
-def test_upstream(suite_outcome: pytest_gate.GateOutcome,
-                  test_id: str) -> None:
-    pytest_gate.check_passed(suite_outcome, test_id)
-
-
-def test_whole_run(suite_outcome: pytest_gate.GateOutcome) -> None:
-    pytest_gate.check_whole_run(suite_outcome)
+suite_outcome, test_upstream, test_whole_run = pytest_gate.module_tests(
+    gate.RUNS['tempest-embedded'])

@@ -21,18 +21,17 @@ it fail, they never skip.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
 import requests
 
+from mistral.tests.functional import cached_install
 from mistral.tests.functional import harness
 
 KEYSTONE_VERSION = '30.0.0'
@@ -44,7 +43,6 @@ DOMAIN = 'default'
 
 _SERVE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       'serve.py')
-_STAMP = '.mistral-tests-complete'
 
 
 class KeystoneUnavailable(harness.DeploymentError):
@@ -53,28 +51,14 @@ class KeystoneUnavailable(harness.DeploymentError):
 
 def venv_dir() -> str:
     """Where the Keystone virtualenv lives (it outlives test runs)."""
-    explicit = os.environ.get('MISTRAL_TEST_KEYSTONE_VENV')
-    if explicit:
-        return explicit
-    cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.cache')
-    return os.path.join(cache, 'mistral-tests', 'keystone-%s-py%d%d' % (
-        KEYSTONE_VERSION, sys.version_info[0], sys.version_info[1]))
+    return cached_install.cache_dir('keystone-%s' % KEYSTONE_VERSION,
+                                    'MISTRAL_TEST_KEYSTONE_VENV')
 
 
 def _run(cmd: list[str], what: str, timeout: float,
          env: dict[str, str] | None = None) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL,
-                              env=env, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise KeystoneUnavailable('%s failed: %s' % (what, e)) from e
-    if proc.returncode != 0:
-        out = (proc.stdout + proc.stderr).splitlines()
-        raise KeystoneUnavailable('%s failed (exit %d): %s\n%s' % (
-            what, proc.returncode, ' '.join(cmd), '\n'.join(out[-60:])))
-    return proc.stdout
+    return cached_install.run(cmd, what, timeout, KeystoneUnavailable,
+                              env=env)
 
 
 def ensure_venv() -> str:
@@ -83,35 +67,19 @@ def ensure_venv() -> str:
     Building takes about a minute (``pip install keystone==VERSION`` from
     the package index); later calls, in any process, reuse it.
     """
-    path = venv_dir()
-    stamp = os.path.join(path, _STAMP)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        # The venv's python is a link to the base interpreter: gone if
-        # that interpreter was removed, and then the venv is rebuilt.
-        if os.path.exists(stamp) and os.path.exists(
-                os.path.join(path, 'bin', 'python')):
-            return path
-        # A half-built venv (an interrupted run) is started afresh.
-        shutil.rmtree(path, ignore_errors=True)
-        base = getattr(sys, '_base_executable', sys.executable)
-        started = time.monotonic()
-        try:
-            _run([base, '-m', 'venv', path], 'creating the Keystone '
-                 'virtualenv', 300)
-            _run([os.path.join(path, 'bin', 'python'), '-m', 'pip',
-                  'install', '--quiet', 'keystone==%s' % KEYSTONE_VERSION],
-                 'installing keystone==%s into %s (the auth tests need a '
-                 'real Keystone from the package index)'
-                 % (KEYSTONE_VERSION, path), INSTALL_TIMEOUT)
-        except KeystoneUnavailable:
-            shutil.rmtree(path, ignore_errors=True)
-            raise
-        with open(stamp, 'w') as f:
-            f.write('keystone==%s built in %.0fs\n' % (
-                KEYSTONE_VERSION, time.monotonic() - started))
-    return path
+    def build(path: str) -> str:
+        return cached_install.venv_with(
+            path, ['keystone==%s' % KEYSTONE_VERSION],
+            'installing keystone==%s into %s (the auth tests need a real '
+            'Keystone from the package index)' % (KEYSTONE_VERSION, path),
+            INSTALL_TIMEOUT, KeystoneUnavailable)
+
+    # The venv's python is a link to the base interpreter: gone if that
+    # interpreter was removed, and then the venv is rebuilt.
+    return cached_install.ensure(
+        venv_dir(), build, KeystoneUnavailable,
+        usable=lambda path: os.path.exists(
+            os.path.join(path, 'bin', 'python')))
 
 
 _CONF = """\

@@ -27,24 +27,22 @@ trigger never fires upstream while a test compares it).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
 import requests
 
+from mistral.tests.functional import cached_install
 from mistral.tests.functional import harness
 
 UPSTREAM_VERSION = '23.0.0'
 INSTALL_TIMEOUT = 1800
 START_TIMEOUT = 180.0
-_STAMP = '.mistral-tests-complete'
 # What the venv holds besides upstream: the drivers of our test databases.
 _PACKAGES = ('mistral==%s' % UPSTREAM_VERSION, 'psycopg2-binary', 'pymysql')
 
@@ -62,32 +60,14 @@ class UpstreamUnavailable(harness.DeploymentError):
 
 
 def venv_dir() -> str:
-    explicit = os.environ.get('MISTRAL_TEST_UPSTREAM_VENV')
-    if explicit:
-        return explicit
-    cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.cache')
-    return os.path.join(cache, 'mistral-tests', 'upstream-mistral-%s-py%d%d'
-                        % (UPSTREAM_VERSION, sys.version_info[0],
-                           sys.version_info[1]))
+    return cached_install.cache_dir('upstream-mistral-%s' % UPSTREAM_VERSION,
+                                    'MISTRAL_TEST_UPSTREAM_VENV')
 
 
 def _run(cmd: list[str], what: str, timeout: float,
          env: dict[str, str] | None = None, cwd: str | None = None) -> str:
-    try:
-        # cwd: never ours (python -c puts it first on sys.path, and our
-        # package is also called mistral).
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL,
-                              env=env, check=False,
-                              cwd=cwd or tempfile.gettempdir())
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise UpstreamUnavailable('%s failed: %s' % (what, e)) from e
-    if proc.returncode != 0:
-        out = (proc.stdout + proc.stderr).splitlines()
-        raise UpstreamUnavailable('%s failed (exit %d): %s\n%s' % (
-            what, proc.returncode, ' '.join(cmd), '\n'.join(out[-60:])))
-    return proc.stdout
+    return cached_install.run(cmd, what, timeout, UpstreamUnavailable,
+                              env=env, cwd=cwd)
 
 
 def _usable(path: str) -> bool:
@@ -98,35 +78,19 @@ def _usable(path: str) -> bool:
 def ensure_venv() -> str:
     """The upstream virtualenv, built on first use; returns its path."""
     path = venv_dir()
-    explicit = bool(os.environ.get('MISTRAL_TEST_UPSTREAM_VENV'))
-    if explicit and _usable(path):
+    if os.environ.get('MISTRAL_TEST_UPSTREAM_VENV') and _usable(path):
         # Given by the caller (e.g. a venv made by run_upstream.sh).
         return path
-    stamp = os.path.join(path, _STAMP)
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    with open(path.rstrip('/') + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.exists(stamp) and _usable(path):
-            return path
-        shutil.rmtree(path, ignore_errors=True)
-        base = getattr(sys, '_base_executable', sys.executable)
-        started = time.monotonic()
-        try:
-            _run([base, '-m', 'venv', path], 'creating the upstream '
-                 'virtualenv', 300)
-            _run([os.path.join(path, 'bin', 'python'), '-m', 'pip',
-                  'install', '--quiet', *_PACKAGES],
-                 'installing %s into %s (the import tests need upstream '
-                 'Mistral from the package index)' % (' '.join(_PACKAGES),
-                                                      path),
-                 INSTALL_TIMEOUT)
-        except UpstreamUnavailable:
-            shutil.rmtree(path, ignore_errors=True)
-            raise
-        with open(stamp, 'w') as f:
-            f.write('%s built in %.0fs\n' % (' '.join(_PACKAGES),
-                                             time.monotonic() - started))
-    return path
+
+    def build(path: str) -> str:
+        return cached_install.venv_with(
+            path, list(_PACKAGES),
+            'installing %s into %s (the import tests need upstream '
+            'Mistral from the package index)' % (' '.join(_PACKAGES), path),
+            INSTALL_TIMEOUT, UpstreamUnavailable)
+
+    return cached_install.ensure(path, build, UpstreamUnavailable,
+                                 usable=_usable)
 
 
 _CONF = """\

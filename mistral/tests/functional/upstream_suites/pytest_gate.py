@@ -5,16 +5,12 @@ per upstream test that must pass, named after it, plus one that checks the
 run as a whole against :func:`~.gate.problems` (nothing failed, every test
 ran, only the expected tests were skipped)::
 
-    GATE = gate.RUNS['tempest-embedded']
     pytestmark = pytest_gate.MARKS
-    suite_outcome = pytest_gate.outcome_fixture(GATE)
+    suite_outcome, test_upstream, test_whole_run = pytest_gate.module_tests(
+        gate.RUNS['tempest-embedded'])
 
-    @pytest.mark.parametrize('test_id', GATE.must_pass(), ids=gate.short)
-    def test_upstream(suite_outcome, test_id):
-        pytest_gate.check_passed(suite_outcome, test_id)
-
-    def test_whole_run(suite_outcome):
-        pytest_gate.check_whole_run(suite_outcome)
+(A module per run, so that xdist's ``--dist loadfile`` runs the suites on
+different workers at once.)
 
 The suite's full output and the server logs are written next to each
 other in pytest's tmp dir; a failure names the files.
@@ -84,3 +80,21 @@ def check_whole_run(got: GateOutcome) -> None:
             got.outcome.gate.name, len(problems),
             '\n  '.join(p[:3000] for p in problems), got.where()),
             pytrace=False)
+
+
+def module_tests(gate: gate_mod.GateRun
+                 ) -> tuple[Callable[..., Any], Callable[..., Any],
+                            Callable[..., Any]]:
+    """The fixture and the two tests of a run's module, to be bound to
+    the names ``suite_outcome``, ``test_upstream`` and ``test_whole_run``
+    (pytest collects them by those names)."""
+
+    @pytest.mark.parametrize('test_id', gate.must_pass(),
+                             ids=gate_mod.short)
+    def test_upstream(suite_outcome: GateOutcome, test_id: str) -> None:
+        check_passed(suite_outcome, test_id)
+
+    def test_whole_run(suite_outcome: GateOutcome) -> None:
+        check_whole_run(suite_outcome)
+
+    return outcome_fixture(gate), test_upstream, test_whole_run

@@ -26,13 +26,13 @@ import glob
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 from typing import Any
 
+from mistral.tests.functional import cached_install
 from mistral.tests.functional import harness
 
 # The suites, and the ``openstack`` CLI that the client's multi-tenancy
@@ -78,9 +78,7 @@ def cache_key() -> str:
 
 
 def cache_root() -> str:
-    cache = os.environ.get('XDG_CACHE_HOME') or os.path.join(
-        os.path.expanduser('~'), '.cache')
-    return os.path.join(cache, 'mistral-tests')
+    return cached_install.cache_root()
 
 
 def venv_dir() -> str:
@@ -90,16 +88,7 @@ def venv_dir() -> str:
 
 def _run(cmd: list[str], what: str, timeout: float,
          cwd: str | None = None) -> None:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL,
-                              cwd=cwd, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise SuitesUnavailable('%s failed: %s' % (what, e)) from e
-    if proc.returncode != 0:
-        out = (proc.stdout + proc.stderr).splitlines()
-        raise SuitesUnavailable('%s failed (exit %d): %s\n%s' % (
-            what, proc.returncode, ' '.join(cmd), '\n'.join(out[-60:])))
+    cached_install.run(cmd, what, timeout, SuitesUnavailable, cwd=cwd)
 
 
 def _unpack_client_resources(venv: SuitesVenv) -> None:
