@@ -962,3 +962,33 @@ class Deployment:
         with open(path, 'w') as f:
             conf.write(f)
         return path
+
+
+# The two shapes plugin tests run in: one process, and an executor process
+# of its own beside the rest (where plugins are loaded apart from the API).
+PLUGIN_DEPLOYMENTS: dict[str, dict[str, Any]] = {
+    'embedded': dict(db='sqlite', transport='fake', processes=[['all']]),
+    'pg-rabbit': dict(db='postgresql', transport='rabbit',
+                      processes=[['api', 'engine', 'scheduler', 'notifier',
+                                  'event-engine'], ['executor']]),
+}
+
+
+def pip_install_target(package_dir: str, tmp_dir: str) -> str:
+    """Install the package at ``package_dir`` into ``<tmp_dir>/site``
+    (``pip install --target``, for the servers' PYTHONPATH); returns that
+    directory. Built from a copy: setuptools writes build/ and egg-info
+    next to the sources, which other test processes must not see
+    half-written."""
+    source = os.path.join(tmp_dir, os.path.basename(package_dir))
+    shutil.copytree(package_dir, source)
+    target = os.path.join(tmp_dir, 'site')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'install', '--no-deps',
+         '--no-build-isolation', '--no-index',
+         '--disable-pip-version-check', '--target', target, source],
+        capture_output=True, text=True, cwd=tmp_dir)
+    if proc.returncode != 0:
+        raise DeploymentError('installing %s failed:\n%s%s' % (
+            package_dir, proc.stdout, proc.stderr))
+    return target

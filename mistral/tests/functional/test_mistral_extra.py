@@ -32,12 +32,7 @@ pytestmark = pytest.mark.functional
 
 KEYSTONE_END = 'Cannot authenticate without an auth_url'
 
-DEPLOYMENTS = {
-    'embedded': dict(db='sqlite', transport='fake', processes=[['all']]),
-    'pg-rabbit': dict(db='postgresql', transport='rabbit',
-                      processes=[['api', 'engine', 'scheduler', 'notifier',
-                                  'event-engine'], ['executor']]),
-}
+DEPLOYMENTS = harness.PLUGIN_DEPLOYMENTS
 
 WF = """---
 version: '2.0'

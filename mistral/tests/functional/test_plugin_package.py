@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 from mistral.tests.functional import harness
 
@@ -49,17 +46,7 @@ acme_flow:
 
 
 def _install(tmp_path) -> str:
-    # Built from a copy: setuptools writes build/ and egg-info next to the
-    # sources, which other test processes must not see half-written.
-    source = str(tmp_path / 'acme_actions')
-    shutil.copytree(PACKAGE, source)
-    target = str(tmp_path / 'site')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pip', 'install', '--no-deps',
-         '--no-build-isolation', '--no-index',
-         '--disable-pip-version-check', '--target', target, source],
-        capture_output=True, text=True, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = harness.pip_install_target(PACKAGE, str(tmp_path))
     assert os.path.exists(os.path.join(target, 'acme_mistral_actions.py'))
     return target
 

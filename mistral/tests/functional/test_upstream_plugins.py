@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -41,12 +39,7 @@ PACKAGE = os.path.join(ROOT, 'mistral', 'tests', 'resources',
                        'globex_plugins')
 KEYSTONE = 'http://keystone.example:5000/v3'
 
-DEPLOYMENTS = {
-    'embedded': dict(db='sqlite', transport='fake', processes=[['all']]),
-    'pg-rabbit': dict(db='postgresql', transport='rabbit',
-                      processes=[['api', 'engine', 'scheduler', 'notifier',
-                                  'event-engine'], ['executor']]),
-}
+DEPLOYMENTS = harness.PLUGIN_DEPLOYMENTS
 
 WF = """---
 version: '2.0'
@@ -85,15 +78,7 @@ globex_opaque:
 
 
 def _install(tmp_path: Any) -> str:
-    source = str(tmp_path / 'globex_plugins')
-    shutil.copytree(PACKAGE, source)
-    target = str(tmp_path / 'site')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pip', 'install', '--no-deps',
-         '--no-build-isolation', '--no-index',
-         '--disable-pip-version-check', '--target', target, source],
-        capture_output=True, text=True, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = harness.pip_install_target(PACKAGE, str(tmp_path))
     assert os.path.exists(os.path.join(
         target, 'globex_mistral', 'resources', 'workflows',
         'globex_provision.yaml'))
