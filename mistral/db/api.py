@@ -219,6 +219,34 @@ def read_session() -> Iterator[orm.Session]:
         conn.close()
 
 
+@contextlib.contextmanager
+def autocommit() -> Iterator[sa.engine.Connection]:
+    """A Core connection whose statements commit one by one.
+
+    For work that is one atomic statement (a claim with UPDATE ...
+    RETURNING): on PostgreSQL it runs without a transaction, which saves
+    the BEGIN and COMMIT round trips (the driver's autocommit flag is
+    switched client-side, as in :func:`read_session`). Other databases
+    run it in a transaction committed at the end.
+    """
+    engine = get_engine()
+    if engine.dialect.name != 'postgresql':
+        with engine.begin() as conn:
+            yield conn
+        return
+    conn = engine.connect()
+    raw = conn.connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield conn
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:
+            conn.invalidate()
+        conn.close()
+
+
 def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
     text = str(error.orig)
     low = text.lower()

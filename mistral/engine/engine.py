@@ -292,10 +292,18 @@ class Engine:
                 run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
             except exc.DBEntityNotFoundError:
                 return  # deleted, with its actions
-            # Read under the lock: another engine may have applied some.
-            found = {ax.id: ax for ax in session.execute(
-                sa.select(ae).where(ae.id.in_([i['id'] for i in items]))
-                .execution_options(populate_existing=True)).scalars()}
+            # Read under the lock (another engine may have applied some),
+            # with their tasks, in one query.
+            found = {}
+            for ax, task_ex in session.execute(
+                    sa.select(ae, te)
+                    .outerjoin(te, te.id == ae.task_execution_id)
+                    .where(ae.id.in_([i['id'] for i in items]))
+                    .options(orm.undefer(te.in_context))
+                    .execution_options(populate_existing=True)):
+                found[ax.id] = ax
+                if task_ex is not None:
+                    run.tasks.setdefault(task_ex.id, task_ex)
             todo: list[tuple[models.ActionExecution, dict[str, Any]]] = []
             for item in items:
                 ax = found.pop(item['id'], None)
@@ -305,17 +313,6 @@ class Engine:
                 todo.append((ax, item.get('result') or {}))
             if not todo:
                 return
-            # Their tasks in one query (a query per result would also
-            # flush the session each time).
-            task_ids = {ax.task_execution_id for ax, _ in todo
-                        if ax.task_execution_id} - set(run.tasks)
-            if task_ids:
-                for task_ex in session.execute(
-                        sa.select(te).where(te.id.in_(task_ids))
-                        .options(orm.undefer(te.in_context))
-                        .execution_options(populate_existing=True)
-                ).scalars():
-                    run.tasks[task_ex.id] = task_ex
             # All are recorded first, before the tasks go on (which may
             # read the action rows).
             done = [(ax, _record_result(ax, result)) for ax, result in todo]

@@ -195,14 +195,22 @@ class Executor:
 
         @db_api.retry_on_db_error
         def claim() -> dict[str, dict[str, Any]]:
-            with db_api.transaction() as s:
-                outbox.acknowledge(s, outbox_id)
-                won = _claim_rows(s, ids, me, _lease_end())
-                for row in won:
-                    recovery.clear_waiting(s, row.id, row.task_execution_id,
-                                           row.state_info)
-                return {row.id: {'name': row.name,
-                                 'input': row.input or {}} for row in won}
+            if db_api.get_engine().dialect.name == 'postgresql':
+                # One statement, committed by itself: the claim and the
+                # message's acknowledgement in one round trip.
+                with db_api.autocommit() as conn:
+                    won = conn.execute(_CLAIM_PG, {
+                        'ids': ids, 'me': me, 'lease': _lease_end(),
+                        'ob': outbox_id or ''}).all()
+                    _clear_waiting(conn, won)
+            else:
+                with db_api.transaction() as s:
+                    outbox.acknowledge(s, outbox_id)
+                    won = _claim_rows(s.connection(), ids, me,
+                                      _lease_end())
+                    _clear_waiting(s, won)
+            return {row.id: {'name': row.name, 'input': row.input or {}}
+                    for row in won}
         return claim()
 
     @log_context.for_action
@@ -518,28 +526,51 @@ def _ctx_dict(ctx: Any) -> dict[str, Any]:
     return data
 
 
-def _claim_rows(s: Any, ids: list[str], me: str,
+_AE = models.ActionExecution.__table__
+_CLAIMED = (_AE.c.id, _AE.c.name, _AE.c.input, _AE.c.state_info,
+            _AE.c.task_execution_id)
+
+
+def _free(ids: Any) -> Any:
+    return sa.and_(_AE.c.id.in_(ids), _AE.c.state == states.RUNNING,
+                   _AE.c.executor_id.is_(None))
+
+
+# PostgreSQL: the compare-and-set of a claim and the deletion of the
+# message's outbox row, as one statement built once.
+_CLAIM_PG = _AE.update().where(
+    _free(sa.bindparam('ids', expanding=True))).values(
+        executor_id=sa.bindparam('me'),
+        lease_until=sa.bindparam('lease', type_=_AE.c.lease_until.type)
+).returning(*_CLAIMED).add_cte(
+    models.OutboxMessage.__table__.delete().where(
+        models.OutboxMessage.__table__.c.id == sa.bindparam('ob'))
+    .cte('acknowledged'))
+
+
+def _claim_rows(conn: Any, ids: list[str], me: str,
                 lease: datetime.datetime) -> list[Any]:
     """The compare-and-set of a claim: rows (id, name, input, state_info,
     task_execution_id) of the actions of ``ids`` this executor won."""
-    t = models.ActionExecution.__table__
-    cols = (t.c.id, t.c.name, t.c.input, t.c.state_info,
-            t.c.task_execution_id)
-    free = sa.and_(t.c.id.in_(ids), t.c.state == states.RUNNING,
-                   t.c.executor_id.is_(None))
-    conn = s.connection()
     if conn.dialect.update_returning:
-        return conn.execute(sa.update(t).where(free).values(
-            executor_id=me, lease_until=lease).returning(*cols)).all()
+        return conn.execute(_AE.update().where(_free(ids)).values(
+            executor_id=me, lease_until=lease).returning(*_CLAIMED)).all()
     # MariaDB has no UPDATE ... RETURNING: lock the free rows first (a
     # concurrent claimer waits, then finds them taken).
-    won = conn.execute(sa.select(t.c.id).where(free)
+    won = conn.execute(sa.select(_AE.c.id).where(_free(ids))
                        .with_for_update()).scalars().all()
     if not won:
         return []
-    conn.execute(sa.update(t).where(t.c.id.in_(won)).values(
+    conn.execute(_AE.update().where(_AE.c.id.in_(won)).values(
         executor_id=me, lease_until=lease))
-    return conn.execute(sa.select(*cols).where(t.c.id.in_(won))).all()
+    return conn.execute(sa.select(*_CLAIMED).where(
+        _AE.c.id.in_(won))).all()
+
+
+def _clear_waiting(conn: Any, won: list[Any]) -> None:
+    for row in won:
+        recovery.clear_waiting(conn, row.id, row.task_execution_id,
+                               row.state_info)
 
 
 class LocalExecutor:

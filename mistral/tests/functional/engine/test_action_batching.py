@@ -51,9 +51,9 @@ class Counts:
         text = statement.lstrip().upper()
         with self._lock:
             self.statements += 1
-            if text.startswith('UPDATE ACTION_EXECUTIONS') and \
+            if 'UPDATE ACTION_EXECUTIONS' in text and \
                     'EXECUTOR_ID IS NULL' in text:
-                self.claims += 1
+                self.claims += 1   # (PostgreSQL: with the outbox row)
             elif text.startswith('SELECT') and 'EXECUTOR_ID IS NULL' in \
                     text and 'FOR UPDATE' in text:
                 self.claims += 1   # MariaDB's claim: lock, then update

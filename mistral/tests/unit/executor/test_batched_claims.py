@@ -63,7 +63,7 @@ class Claims:
         self.updates = 0
 
     def __call__(self, conn, cursor, statement, *args) -> None:
-        if statement.lstrip().upper().startswith('UPDATE ACTION_EXECUTIONS'):
+        if 'UPDATE ACTION_EXECUTIONS' in statement.upper():
             self.updates += 1
 
 
