@@ -77,9 +77,10 @@ class WorkflowSpec:
 
         for task in self.tasks.values():
             for transition in task.all_transitions():
+                # As upstream, an engine command wins over a task of the
+                # same name: such a task runs only as a start task.
                 transition.is_engine_command = \
-                    transition.name in checks.COMMANDS and \
-                    transition.name not in self.tasks
+                    transition.name in checks.COMMANDS
                 inbound = self._inbound.get(transition.name)
                 if inbound is not None and task.name not in inbound:
                     inbound.append(task.name)

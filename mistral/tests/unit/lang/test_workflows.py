@@ -195,7 +195,7 @@ wf:
     assert spec.inbound_task_names('c') == ['b']
 
 
-def test_tasks_shadow_engine_commands():
+def test_engine_commands_win_over_same_named_tasks():
     spec = one("""
 wf:
   tasks:
@@ -205,8 +205,10 @@ wf:
       action: std.noop
 """)
     [t] = spec.tasks['a'].on_success.next
-    assert t.is_engine_command is False
+    assert t.is_engine_command is True
+    # The transition still counts as inbound: the task is no start task.
     assert spec.inbound_task_names('fail') == ['a']
+    assert spec.start_task_names() == ['a']
 
 
 def test_advanced_publish_merges_with_task_publish():

@@ -118,7 +118,8 @@ wf:
     assert not d.has_next_tasks
 
 
-def test_task_named_like_a_command_shadows_it():
+def test_command_wins_over_a_task_named_like_it():
+    # Upstream looks the engine command up first.
     spec = spec_of("""
 version: '2.0'
 wf:
@@ -129,8 +130,7 @@ wf:
       action: std.noop
 """)
     d = decide(spec, finished('a'))
-    assert isinstance(d.commands[0], cmds.RunTask)
-    assert d.commands[0].task_name == 'succeed'
+    assert d.commands == [cmds.SucceedWorkflow(msg=None)]
 
 
 def test_skipped_follows_on_success_without_on_skip():
