@@ -9,6 +9,7 @@ from mistral.lang import inline_params
 from mistral.lang import input_spec as inputs
 from mistral.lang import safe_yaml
 from mistral.lang import schemas
+from mistral.workflow import data_flow
 
 
 class ActionSpec:
@@ -31,9 +32,10 @@ class ActionSpec:
 
         base, params = inline_params.parse_inline_params(data['base'])
         self.base: str = base
-        # Explicit base-input wins over the base's inline parameters.
-        self.base_input: dict[str, Any] = {
-            **params, **(data.get('base-input') or {})}
+        # The base's inline parameters win over base-input (nested dicts
+        # merged key by key), as upstream merges them.
+        self.base_input: dict[str, Any] = data_flow.deep_merged(
+            data.get('base-input') or {}, params)
         self.input_spec: list[Any] = list(data.get('input') or [])
         self.required_input = inputs.required_input(self.input_spec)
         self.input_defaults = inputs.input_defaults(self.input_spec)

@@ -12,6 +12,7 @@ from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import checks
 from mistral.lang import inline_params
+from mistral.workflow import data_flow
 from mistral.workflow import states
 
 ACTION_TASK = 'ACTION'
@@ -315,13 +316,15 @@ class TaskSpec:
         self.workflow: str | None = workflow
 
         raw_input = data.get('input')
+        # Inline parameters win over ``input`` (nested dicts merged key by
+        # key), as upstream merges them into the task's input.
         if isinstance(raw_input, str):
-            # An expression yielding a dict; inline params are merged
-            # under it by the engine.
+            # An expression yielding a dict; the engine merges the inline
+            # parameters into what it gives.
             self.input: dict[str, Any] | str = raw_input
             self.inline_input: dict[str, Any] = params
         else:
-            self.input = {**params, **(raw_input or {})}
+            self.input = data_flow.deep_merged(raw_input or {}, params)
             self.inline_input = params
 
         self.publish: dict[str, Any] | None = data.get('publish')

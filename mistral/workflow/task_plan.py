@@ -108,6 +108,10 @@ def _one(task_spec: Any, ctx: Mapping[str, Any], env: Mapping[str, Any],
                 'Wrong dynamic input for task %s: the input expression '
                 'must give a dictionary, got %r' % (task_spec.name, value))
         task_input = dict(value)
+        if task_spec.inline_input:
+            task_input = data_flow.deep_merged(
+                task_input, expressions.evaluate_recursively(
+                    dict(task_spec.inline_input), ctx, data_access))
     else:
         task_input = expressions.evaluate_recursively(
             dict(raw_input or {}), ctx, data_access)

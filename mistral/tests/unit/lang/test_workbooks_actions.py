@@ -62,9 +62,9 @@ def test_adhoc_action_attributes():
     assert act.name == 'act2'
     assert act.description == 'two'
     assert act.base == 'std.http'
-    # base-input wins over the base's inline params
-    assert act.base_input == {'url': 'http://x', 'method': 'POST',
-                              'headers': '<% $.h %>'}
+    # The base's inline params win over base-input, as upstream.
+    assert act.base_input == {'method': 'GET', 'headers': '<% $.h %>',
+                              'url': 'http://x'}
     assert act.input_spec == ['h', {'timeout': 5}]
     assert act.required_input == ['h']
     assert act.input_defaults == {'timeout': 5}

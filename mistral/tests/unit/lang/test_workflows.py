@@ -128,16 +128,20 @@ def test_input_string_forms():
     assert lang.input_string([]) == ''
 
 
-def test_inline_params_merge_with_input_and_input_wins():
+def test_inline_params_merge_with_input_and_win():
+    # As upstream: the inline value replaces the input's, nested dicts
+    # merge key by key.
     spec = one("""
 wf:
   tasks:
     t:
-      action: std.echo output=1 other=2
+      action: std.echo output=1 other=2 nested={"b":2}
       input:
         output: 3
+        nested: {a: 1, b: 1}
 """)
-    assert spec.tasks['t'].input == {'output': 3, 'other': 2}
+    assert spec.tasks['t'].input == {'output': 1, 'other': 2,
+                                     'nested': {'a': 1, 'b': 2}}
 
 
 def test_input_as_expression():
