@@ -801,8 +801,11 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
     access = direct.current_task_access(run.access, record)
     ctx = _task_ctx(run, task_ex)
     rc = _rc(task_ex)
+    publish_state = None
     try:
         if policies.fails_on(pol, state, ctx, access):
+            # Published as the SUCCESS it was, as upstream does.
+            publish_state = state
             state, info = states.ERROR, "Failed by 'fail-on' policy"
             record.update(state=state, state_info=info)
         retry_no = (rc.get('retry_task_policy') or {}).get('retry_no', 0)
@@ -824,6 +827,8 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
         return []
     if wait:
         rc['wait_after_done'] = {'state': state, 'state_info': info}
+        if publish_state:
+            rc['wait_after_done']['publish_state'] = publish_state
         task_ex.runtime_context = rc
         task_ex.state = states.RUNNING_DELAYED
         task_ex.state_info = ("Delayed by 'wait-after' policy [delay=%s]"
@@ -832,7 +837,8 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
                       {'task_ex_id': task_ex.id}, ctx=run.ctx,
                       due_at=_later(wait))
         return []
-    return finish_task(run, task_ex, state, info, result)
+    return finish_task(run, task_ex, state, info, result,
+                       publish_state=publish_state)
 
 
 def _forget_results(run: Run, task_ex: models.TaskExecution) -> None:
@@ -869,7 +875,7 @@ def complete_waited_task(run: Run, task_ex: models.TaskExecution
         return []
     result = data_access.task_result(run.session, task_ex)
     return finish_task(run, task_ex, done['state'], done['state_info'],
-                       result)
+                       result, publish_state=done.get('publish_state'))
 
 
 def time_out(run: Run, task_ex: models.TaskExecution,
@@ -971,12 +977,17 @@ def rerun(run: Run, task_ex: models.TaskExecution,
 # ----------------------------------------------------------------- finish
 
 def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
-                state_info: str | None, result: Any) -> list[Effect]:
-    """Record a task's end; return the commands that follow it."""
+                state_info: str | None, result: Any,
+                publish_state: str | None = None) -> list[Effect]:
+    """Record a task's end; return the commands that follow it.
+
+    ``publish_state``: the state whose publish clauses apply when not
+    ``state`` (see direct.FinishedTask)."""
     finished = direct.FinishedTask(
         id=task_ex.id, name=task_ex.name, state=state,
         state_info=state_info, result=result,
-        in_context=contexts.in_context(run, task_ex))
+        in_context=contexts.in_context(run, task_ex),
+        publish_state=publish_state)
     record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
               'state_info': state_info, 'result': result,
               'published': {}, 'type': task_ex.type,

@@ -28,6 +28,10 @@ class FinishedTask:
     state_info: str | None
     result: Any
     in_context: Mapping[str, Any]
+    # The state whose publish clauses apply, when not ``state``: a task
+    # that fail-on failed publishes as the SUCCESS it was (as upstream,
+    # which publishes before the policy changes the state).
+    publish_state: str | None = None
 
 
 @dataclasses.dataclass
@@ -131,19 +135,25 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
 
     published: dict[str, Any] = {}
     published_global: dict[str, Any] = {}
-    publish = task_spec.get_publish(task.state)
+    publish_state = task.publish_state or task.state
+    publish_access = access
+    if publish_state != task.state:
+        publish_access = _CurrentTask(data_access, {
+            **record, 'state': publish_state, 'state_info': None})
+    publish = task_spec.get_publish(publish_state)
     if publish is not None:
         if publish.branch:
-            published = _evaluate(dict(publish.branch), ctx, access)
+            published = _evaluate(dict(publish.branch), ctx, publish_access)
         if publish.global_:
-            published_global = _evaluate(dict(publish.global_), ctx, access)
+            published_global = _evaluate(dict(publish.global_), ctx,
+                                         publish_access)
         if publish.atomic:
             published_global.update(_atomic(
                 publish.atomic, task, env=env, wf_context=wf_context,
                 published_global=published_global,
                 branch=data_flow.outbound_context(
                     task.in_context, published, merge_strategy),
-                wf_input=wf_input, access=access))
+                wf_input=wf_input, access=publish_access))
     if published_global:
         # Transitions (and global()) see the globals this task published.
         access = access.with_globals({**wf_context, **published_global})

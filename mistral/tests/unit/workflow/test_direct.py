@@ -133,6 +133,30 @@ wf:
     assert d.commands == [cmds.SucceedWorkflow(msg=None)]
 
 
+def test_publish_state_chooses_the_publish_not_the_transitions():
+    # fail-on: published as the SUCCESS it was, transitions as ERROR.
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      publish: {p: <% task().state %>}
+      publish-on-error: {e: 1}
+      on-success: s
+      on-error: h
+    s:
+      action: std.noop
+    h:
+      action: std.noop
+""")
+    task = finished('a', states.ERROR, info='Failed by fail-on')
+    task.publish_state = states.SUCCESS
+    d = decide(spec, task)
+    assert d.published == {'p': states.SUCCESS}
+    assert [c.task_name for c in d.commands] == ['h']
+    assert d.error_handled
+
+
 def test_skipped_follows_on_success_without_on_skip():
     spec = spec_of("""
 version: '2.0'
