@@ -272,7 +272,8 @@ def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         task_ex.runtime_context = rc
         task_ex.state = states.IDLE
         task_ex.state_info = "Set by 'pause-before' policy"
-        task_ex.started_at = None
+        # started_at stays as set when the task was created (upstream
+        # shows it on the held task too); the resume sets it again.
         events.task_event(run, task_ex, events.TASK_PAUSED)
         return [cmds.PauseWorkflow()]
     if sp.timeout and not rc.get('timeout_scheduled'):
