@@ -14,9 +14,6 @@ from mistral.lang.action_spec import ActionSpec
 from mistral.lang.workbook_spec import WorkbookSpec
 from mistral.lang.workflow_spec import WorkflowSpec
 
-SUPPORTED_VERSIONS = ('2.0', 2.0, 2)
-
-
 def parse_yaml(text: str) -> Any:
     """Hardened YAML parse (see :mod:`mistral.lang.safe_yaml`)."""
     return safe_yaml.load(text)
@@ -26,14 +23,43 @@ def parse_inline_params(text: str) -> tuple[str, dict[str, Any]]:
     return inline_params.parse_inline_params(text)
 
 
-def _check_version(data: dict[str, Any]) -> None:
-    version = data.get('version', '2.0')
+def _is_number(value: Any) -> bool:
+    # bool is an int subclass; 'version: true' is no number.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    # bool is an int subclass; 'version: true' is not version 2.
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+
+def is_version_two(value: Any) -> bool:
+    """Whether a workbook's ``version`` reads as 2.0: a number or a
+    numeric string equal to 2 (``'2.0'``, ``2``, ``'2'``, ``'2e0'``), as
+    upstream converts it with ``float``."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    try:
+        return float(value) == 2.0
+    except ValueError:
+        return False
+
+
+def _check_item_file_version(data: dict[str, Any], kind: str) -> None:
+    """Workflow and action files: upstream requires the key and checks
+    only its type (any non-empty string or number >= 0 is stored and
+    runs as the one language version there is)."""
+    version = data['version']
+    if isinstance(version, str) and version:
+        return
+    if _is_number(version) and version >= 0:
+        return
+    raise exc.InvalidModelException(
+        f"Invalid DSL: the {kind} definition's 'version' must be a "
+        f'non-empty string or a number >= 0, got {version!r}.')
+
+
+def _check_workbook_version(data: dict[str, Any]) -> None:
+    version = data.get('version', '2.0')
+    if not is_version_two(version):
         raise exc.DSLParsingException(
-            f'Unsupported DSL version [version={version!r}]; '
-            "only '2.0' is supported.")
+            f'Unsupported DSL version [version={version!r}]; a workbook '
+            "must have version '2.0'.")
 
 
 def _document(text: str, kind: str, validate: bool = True
@@ -52,7 +78,10 @@ def _document(text: str, kind: str, validate: bool = True
             f"Invalid DSL: the {kind} definition has no 'version' key "
             "(it is required; add version: '2.0').")
 
-    _check_version(data)
+    if kind == 'workbook':
+        _check_workbook_version(data)
+    elif validate:
+        _check_item_file_version(data, kind)
 
     return data
 
@@ -118,8 +147,19 @@ def parse_workbook(text: str, validate: bool = True) -> WorkbookSpec:
     if validate:
         checks.check_name(name, 'Workbook', checks.where(workbook=name))
 
+    for section in ('workflows', 'actions'):
+        inner = data.get(section)
+        # A section may repeat the version, which must then be 2.0.
+        if isinstance(inner, dict) and 'version' in inner and not (
+                inner['version'] == '2.0' or (
+                    _is_number(inner['version'])
+                    and inner['version'] == 2.0)):
+            raise exc.InvalidModelException(
+                f"Invalid DSL (workbook '{name}', keyword '{section}'): "
+                f"'version' must be '2.0', got {inner['version']!r}.")
+
     workflows = {}
-    for wf_name, raw in (data.get('workflows') or {}).items():
+    for wf_name, raw in _without_version(data.get('workflows')).items():
         if not isinstance(raw, dict):
             raise exc.InvalidModelException(
                 f"Invalid DSL (workbook '{name}', workflow '{wf_name}'): "
@@ -129,7 +169,7 @@ def parse_workbook(text: str, validate: bool = True) -> WorkbookSpec:
             definition=definition_cut.cut(text, 'workflows', str(wf_name)))
 
     actions = {}
-    for action_name, raw in (data.get('actions') or {}).items():
+    for action_name, raw in _without_version(data.get('actions')).items():
         if not isinstance(raw, dict):
             raise exc.InvalidModelException(
                 f"Invalid DSL (workbook '{name}', action '{action_name}'): "
@@ -148,6 +188,10 @@ def parse_workbook(text: str, validate: bool = True) -> WorkbookSpec:
         definition=text,
         data=data,
     )
+
+
+def _without_version(section: Any) -> dict[str, Any]:
+    return {k: v for k, v in (section or {}).items() if k != 'version'}
 
 
 def workflow_spec_from_dict(data: dict[str, Any]) -> WorkflowSpec:

@@ -174,7 +174,8 @@ ACTION = {
     'additionalProperties': False,
 }
 
-_WB_ITEM_NAMES = r'^(?!version$)[\w-]+$'
+# 'version' is allowed too (checked by the parser: it must be 2.0).
+_WB_ITEM_NAMES = r'^[\w-]+$'
 
 WORKBOOK = {
     'type': 'object',

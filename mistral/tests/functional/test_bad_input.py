@@ -75,9 +75,14 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ('wf-empty-tasks', 'POST', '/workflows',
      dict(data="version: '2.0'\nw:\n  tasks: {}\n", headers=TEXT), 400,
      'should be non-empty'),
-    ('wf-version-1', 'POST', '/workflows',
-     dict(data="version: '1.0'\nw:\n  tasks:\n    t:\n      action: "
-               "std.noop\n", headers=TEXT), 400, 'Unsupported DSL version'),
+    ('wf-version-list', 'POST', '/workflows',
+     dict(data="version: [2]\nw:\n  tasks:\n    t:\n      action: "
+               "std.noop\n", headers=TEXT), 400,
+     "'version' must be a non-empty string or a number"),
+    ('wb-version-1', 'POST', '/workbooks',
+     dict(data="version: '1.0'\nname: wb\nworkflows:\n  w:\n    tasks:\n"
+               "      t:\n        action: std.noop\n", headers=TEXT), 400,
+     'Unsupported DSL version'),
     ('wf-yaml-list', 'POST', '/workflows',
      dict(data='- a\n- b\n', headers=TEXT), 400, 'must be a YAML mapping'),
     ('wf-duplicate', 'POST', '/workflows',

@@ -112,11 +112,27 @@ def test_bad_actions(text, fragment):
     ("version: '2.0'\nname: wb\nworkflows:\n  w:\n    tasks:\n"
      "      a: {action: std.noop, on-success: zz}\n", "Task 'zz' not found."),
     ("version: '3.0'\nname: wb\n", 'Unsupported DSL version'),
+    ("version: abc\nname: wb\n", 'Unsupported DSL version'),
+    ("version: true\nname: wb\n", 'Unsupported DSL version'),
+    ("version: '2.0'\nname: wb\nactions:\n  version: '2'\n"
+     "  a: {base: std.noop}\n", "'version' must be '2.0'"),
 ])
 def test_bad_workbooks(text, fragment):
     with pytest.raises(exc.DSLParsingException) as e:
         lang.parse_workbook(text)
     assert fragment in str(e.value)
+
+
+def test_workbook_versions_that_read_as_two():
+    # As upstream: the workbook's version goes through float(); a
+    # section's own version key must be '2.0' or the number 2.
+    body = ("name: wb\nworkflows:\n  version: 2\n  w:\n    tasks:\n"
+            "      a: {action: std.noop}\nactions:\n  version: '2.0'\n"
+            "  ac: {base: std.noop}\n")
+    for version in ("'2.0'", '2', '2.0', "'2'", "'2e0'"):
+        wb = lang.parse_workbook(f'version: {version}\n' + body)
+        assert list(wb.workflows) == ['w']
+        assert list(wb.actions) == ['ac']
 
 
 def test_flow_style_workbook_falls_back_to_dumped_definitions():

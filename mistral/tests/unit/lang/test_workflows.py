@@ -97,9 +97,19 @@ def test_version_forms():
         lang.parse_workflows(body)
     assert "no 'version' key" in str(e.value)
     assert lang.parse_workflows(body, validate=False)[0].name == 'wf'
-    with pytest.raises(exc.DSLParsingException) as e:
-        one('version: 1.0\n' + body)
-    assert 'Unsupported DSL version' in str(e.value)
+    # As upstream, only the key's type is checked: any non-empty string
+    # or number >= 0 is accepted.
+    for version in ("'1.0'", '3', 'abc', '0.5', '0'):
+        assert one(f'version: {version}\n' + body).name == 'wf'
+    for version in ('null', 'true', "''", '-1', '[2]', '{a: 1}'):
+        with pytest.raises(exc.InvalidModelException) as e:
+            one(f'version: {version}\n' + body)
+        assert "'version' must be a non-empty string or a number" in \
+            str(e.value)
+    act = "ac:\n  base: std.noop\n"
+    assert lang.parse_actions('version: abc\n' + act)[0].name == 'ac'
+    with pytest.raises(exc.InvalidModelException):
+        lang.parse_actions('version: null\n' + act)
 
 
 def test_several_workflows_get_their_own_definition():
