@@ -797,8 +797,8 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
                   may_retry: bool = True) -> list[Effect]:
     task_spec = run.spec.tasks[task_ex.name]
     pol = task_spec.policies
-    record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
-              'state_info': info, 'result': result}
+    record = _own_record(run, task_ex, state, info, result,
+                         timeutils.utcnow())
     access = direct.current_task_access(run.access, record)
     ctx = _task_ctx(run, task_ex)
     rc = _rc(task_ex)
@@ -989,11 +989,8 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
         state_info=state_info, result=result,
         in_context=contexts.in_context(run, task_ex),
         publish_state=publish_state)
-    record = {'id': task_ex.id, 'name': task_ex.name, 'state': state,
-              'state_info': state_info, 'result': result,
-              'published': {}, 'type': task_ex.type,
-              'workflow_execution_id': task_ex.workflow_execution_id,
-              'spec': run.spec.tasks[task_ex.name].to_dict()}
+    now = timeutils.utcnow()
+    record = _own_record(run, task_ex, state, state_info, result, now)
     # The task is in its final state while it publishes, as upstream
     # has it: tasks() in its own publish (and transitions) lists it so.
     before = task_ex.state, task_ex.state_info
@@ -1010,7 +1007,6 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
         task_ex.state, task_ex.state_info = before
         raise _failure(run, task_ex, e) from e
 
-    now = timeutils.utcnow()
     task_ex.finished_at = now
     task_ex.updated_at = now
     task_ex.published = decision.published
@@ -1038,6 +1034,21 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
                                   **decision.published_global}
         wf_ex.runtime_context = rc
     return effects
+
+
+def _own_record(run: Run, task_ex: models.TaskExecution, state: str,
+                info: str | None, result: Any,
+                now: datetime.datetime) -> dict[str, Any]:
+    """What task() gives for a finishing task in its own expressions
+    (fail-on, publish, transitions): upstream's keys, with the row as it
+    is being updated now (published not yet written)."""
+    return {'id': task_ex.id, 'name': task_ex.name, 'state': state,
+            'state_info': info, 'result': result, 'published': {},
+            'type': task_ex.type,
+            'workflow_execution_id': task_ex.workflow_execution_id,
+            'spec': run.spec.tasks[task_ex.name].to_dict(),
+            'created_at': timeutils.to_wire(task_ex.created_at),
+            'updated_at': timeutils.to_wire(now)}
 
 
 def _reverse_next(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
