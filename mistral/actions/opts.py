@@ -21,16 +21,22 @@ MIB = 1024 * 1024
 std_http_opts = [
     cfg.ListOpt(
         'allowed_hosts', default=[],
-        help='Host names (case-insensitive), IP addresses or CIDRs that '
-             'std.http, std.mistral_http and webhook notifications may '
-             'reach even when they resolve into denied_cidrs.'),
+        help='Allow-list of the hosts that std.http, std.mistral_http and '
+             'webhook notifications may reach: host names '
+             '(case-insensitive) or IP addresses as written in URLs. '
+             'Empty (the default) allows any host; otherwise a URL whose '
+             'host is not listed is refused. denied_cidrs applies to '
+             'listed hosts too.'),
     cfg.ListOpt(
         'denied_cidrs',
         default=['127.0.0.0/8', '::1/128', '169.254.0.0/16', 'fe80::/10'],
-        help='Networks that outgoing HTTP requests must not reach. The '
+        help='Networks that outgoing HTTP requests must not reach, '
+             'whatever allowed_hosts says (the defaults block loopback and '
+             'link-local, which includes the cloud metadata service). The '
              'host of every URL (and every redirect) is resolved and each '
              'address is checked, as is the address actually connected '
-             'to.'),
+             'to. An empty list turns the address check off. Entries that '
+             'are not networks are skipped with a warning.'),
     cfg.IntOpt(
         'default_timeout', default=60, min=0,
         help='Timeout in seconds of std.http requests that set none.'),

@@ -3,24 +3,30 @@
 std.http, std.mistral_http and webhook notifications fetch URLs that come
 from workflow definitions, so without a policy any user could make the
 service talk to its own loopback interface or to a cloud metadata endpoint
-(SSRF). The rules, configured in ``[action_std_http]``:
+(SSRF). The rules, configured in ``[action_std_http]`` with upstream
+Mistral's meaning:
 
 * only ``http`` and ``https`` URLs;
-* the host is resolved and every address is checked against
-  ``denied_cidrs``, unless the host (or the address) is in
-  ``allowed_hosts``;
-* the same check runs on every redirect hop and, because DNS may answer
-  differently the second time (rebinding), on the address the socket
-  actually connected to, before any request byte is sent.
+* when ``allowed_hosts`` is not empty, it is an allow-list: the URL's host
+  must be one of its entries (compared as names, case-insensitively);
+  any other host is refused;
+* then, for every host, allowed or not, the host is resolved and every
+  address is checked against ``denied_cidrs``;
+* the same checks run on every redirect hop and, because DNS may answer
+  differently the second time (rebinding), ``denied_cidrs`` is checked on
+  the address the socket actually connected to, before any request byte
+  is sent. A proxy's address is checked against ``denied_cidrs`` too.
 
 Use :func:`session` to get a ``requests.Session`` that applies all of it.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import logging
 import socket
-from typing import Any, Iterable
+from typing import Any
 from urllib import parse
 
 import requests
@@ -32,6 +38,8 @@ from mistral import exceptions
 from mistral.actions import opts  # noqa: F401  (registers the options)
 
 CONF = opts.CONF
+
+LOG = logging.getLogger(__name__)
 
 _ALLOWED_SCHEMES = ('http', 'https')
 
@@ -49,15 +57,33 @@ class ResponseTooLargeException(exceptions.ActionException):
     """A response body is larger than max_response_size_bytes."""
 
 
-def _networks(values: Iterable[str]) -> list[IPNetwork]:
+@functools.lru_cache(maxsize=8)
+def _denied_networks(values: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     nets = []
     for value in values:
         try:
             nets.append(ipaddress.ip_network(value.strip(), strict=False))
         except ValueError:
-            # Host names in allowed_hosts are matched by name instead.
-            continue
-    return nets
+            # As upstream: a bad entry is skipped, with a warning (once
+            # per configured list).
+            LOG.warning('Ignoring [action_std_http] denied_cidrs entry %r: '
+                        'not a network', value)
+    return tuple(nets)
+
+
+@functools.lru_cache(maxsize=8)
+def _allowed_names(values: tuple[str, ...]) -> frozenset[str]:
+    names = set()
+    for value in values:
+        name = value.strip().lower()
+        if name.startswith('[') and name.endswith(']'):
+            name = name[1:-1]  # an IPv6 address written as in a URL
+        if '/' in name:
+            LOG.warning('[action_std_http] allowed_hosts entry %r looks '
+                        'like a network; entries are host names or '
+                        'addresses, so it matches no host', value)
+        names.add(name)
+    return frozenset(names)
 
 
 _NAT64 = ipaddress.ip_network('64:ff9b::/96')
@@ -83,26 +109,24 @@ def _normalise(ip: IPAddress) -> IPAddress:
     return ip
 
 
-def _host_allowed_by_name(host: str) -> bool:
-    host = host.strip('[]').rstrip('.').lower()
-    names = {h.strip().rstrip('.').lower()
-             for h in CONF.action_std_http.allowed_hosts}
-    return host in names
+def host_allowed(host: str) -> bool:
+    """Whether ``allowed_hosts`` lets requests go to ``host`` (a URL's
+    host name): always when the list is empty, else only when the host is
+    one of its entries."""
+    entries = CONF.action_std_http.allowed_hosts
+    if not entries:
+        return True
+    return host.strip('[]').lower() in _allowed_names(tuple(entries))
 
 
 def check_address(address: str, host: str = '') -> None:
-    """Raise UrlNotAllowedException if ``address`` may not be reached.
+    """Raise UrlNotAllowedException if ``address`` is in ``denied_cidrs``.
 
-    ``host`` is the name the caller asked for; an allowed name lets any
-    of its addresses through.
+    ``host`` is the name the caller asked for (for the message); being in
+    ``allowed_hosts`` does not exempt it.
     """
-    if host and _host_allowed_by_name(host):
-        return
     ip = _normalise(ipaddress.ip_address(address.split('%', 1)[0]))
-    if any(ip in net for net in _networks(
-            CONF.action_std_http.allowed_hosts)):
-        return
-    for net in _networks(CONF.action_std_http.denied_cidrs):
+    for net in _denied_networks(tuple(CONF.action_std_http.denied_cidrs)):
         if ip.version == net.version and ip in net:
             raise UrlNotAllowedException(
                 'Access to host %s is not allowed by the egress policy '
@@ -119,8 +143,12 @@ def _resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def check_url(url: str) -> None:
-    """Raise UrlNotAllowedException unless the policy allows ``url``."""
+def check_url(url: str, allow_list: bool = True) -> None:
+    """Raise UrlNotAllowedException unless the policy allows ``url``.
+
+    ``allow_list=False`` skips ``allowed_hosts`` (for a proxy, which
+    upstream does not check at all; ``denied_cidrs`` still applies).
+    """
     try:
         parts = parse.urlsplit(url)
         port = parts.port
@@ -133,8 +161,10 @@ def check_url(url: str) -> None:
     host = parts.hostname
     if not host:
         raise UrlNotAllowedException('URL %r has no host' % url)
-    if _host_allowed_by_name(host):
-        return
+    if allow_list and not host_allowed(host):
+        raise UrlNotAllowedException(
+            'Access to host %s is not allowed by the egress policy (it is '
+            'not in [action_std_http] allowed_hosts)' % host)
     if port is None:
         port = 443 if parts.scheme.lower() == 'https' else 80
     for address in _resolve(host, port):
@@ -204,7 +234,8 @@ class EgressAdapter(adapters.HTTPAdapter):
         proxies = kwargs.get('proxies') or {}
         proxy = adapters.select_proxy(request.url, proxies)
         if proxy:
-            check_url(proxy if '://' in proxy else 'http://' + proxy)
+            check_url(proxy if '://' in proxy else 'http://' + proxy,
+                      allow_list=False)
         return super().send(request, *args, **kwargs)
 
 

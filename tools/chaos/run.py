@@ -96,7 +96,9 @@ def conf_overrides(cfg: Config) -> dict[str, dict[str, Any]]:
         'executor': {'action_lease': cfg.action_lease},
         'engine': {'outbox_lease': 3, 'outbox_poll_interval': 0.5,
                    'inline_builtin_actions': False},
-        'action_std_http': {'allowed_hosts': ['127.0.0.1'],
+        # The ledger is on loopback: take it out of the denied networks
+        # (allowed_hosts would not: it only narrows what may be reached).
+        'action_std_http': {'denied_cidrs': ['169.254.0.0/16', 'fe80::/10'],
                             'default_timeout': 20},
         'scheduler': {'job_lease': 5, 'max_sleep': 1.0},
         'DEFAULT': {'rpc_response_timeout': 20},

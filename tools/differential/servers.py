@@ -23,8 +23,7 @@ from mistral.tests.functional.upstream_db import upstream as upstream_mod
 # Both std.http actions refuse loopback by default ([action_std_http]
 # denied_cidrs, upstream's and ours); a workflow that calls a local test
 # server is only comparable when both may reach it. ``allowed_hosts``
-# cannot do that for both: upstream reads it as the only hosts allowed
-# (still subject to denied_cidrs), we read it as hosts exempt from
+# cannot open it: on both it is an allow-list, still subject to
 # denied_cidrs.
 BOTH_CONF: dict[str, dict[str, Any]] = {
     'action_std_http': {'denied_cidrs': []},

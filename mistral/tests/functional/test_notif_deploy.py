@@ -10,7 +10,9 @@ from mistral.tests.unit.notifiers.hook_server import HookServer
 pytestmark = pytest.mark.deployment(
     db='postgresql', transport='rabbit',
     processes=[['api'], ['engine'], ['executor'], ['notifier']],
-    conf_overrides={'action_std_http': {'allowed_hosts': ['127.0.0.1']}})
+    # The hook server is on loopback: take it out of the denied networks.
+    conf_overrides={'action_std_http': {
+        'denied_cidrs': ['169.254.0.0/16', 'fe80::/10']}})
 
 WF = """---
 version: '2.0'

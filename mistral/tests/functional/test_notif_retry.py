@@ -26,7 +26,8 @@ pytestmark = pytest.mark.deployment(
     processes=[['api'], ['engine'], ['executor'], ['notifier'],
                ['scheduler']],
     conf_overrides={
-        'action_std_http': {'allowed_hosts': ['127.0.0.1']},
+        # The hook server is on loopback.
+        'action_std_http': {'denied_cidrs': ['169.254.0.0/16', 'fe80::/10']},
         'notifier': {'retry_backoff': 0.5, 'retry_max_backoff': 2,
                      'retry_timeout': 600, 'delivery_lease': 20}})
 

@@ -52,4 +52,7 @@ def http_server() -> Iterator[servers.HTTPServer]:
 
 @pytest.fixture
 def allow_loopback(conf: Callable[..., None]) -> None:
-    conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
+    # The test servers listen on 127.0.0.1: take loopback out of the
+    # denied networks (the metadata range stays denied).
+    conf('denied_cidrs', ['169.254.0.0/16', 'fe80::/10'],
+         group='action_std_http')

@@ -132,17 +132,74 @@ def test_denied_request_never_reaches_server(http_server, ctx):
     assert len(http_server.requests) == before
 
 
-def test_allowed_by_host_name(http_server, conf, ctx):
+# Loopback reachable, metadata and link-local still denied.
+NO_LOOPBACK_DENIED = ['169.254.0.0/16', 'fe80::/10']
+
+
+def test_allowed_hosts_is_an_allow_list(http_server, conf, ctx):
+    # As upstream: once set, only the listed hosts may be reached (names
+    # compared case-insensitively); 127.0.0.1 is the same server but not
+    # listed.
+    conf('denied_cidrs', NO_LOOPBACK_DENIED, group='action_std_http')
     conf('allowed_hosts', ['LOCALHOST'], group='action_std_http')
     res = std.HTTPAction(http_server.url('/echo', host='localhost')).run(ctx)
     assert res['status'] == 200
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException) as e:
+        std.HTTPAction(http_server.url('/echo')).run(ctx)
+    assert 'allowed_hosts' in str(e.value)
+    assert len(http_server.requests) == before
+
+
+def test_allowed_hosts_does_not_lift_denied_cidrs(http_server, conf, ctx):
+    # A listed host that resolves into denied_cidrs stays refused (before,
+    # allowed_hosts exempted it: a config restricting hosts restricted
+    # nothing).
+    conf('allowed_hosts', ['127.0.0.1', 'localhost'],
+         group='action_std_http')
+    before = len(http_server.requests)
+    for host in ('127.0.0.1', 'localhost'):
+        with pytest.raises(egress.UrlNotAllowedException) as e:
+            std.HTTPAction(http_server.url('/echo', host=host)).run(ctx)
+        assert 'denied network' in str(e.value)
+    assert len(http_server.requests) == before
+
+
+def test_allowed_hosts_entries_are_not_networks(http_server, conf, ctx):
+    conf('denied_cidrs', [], group='action_std_http')
+    conf('allowed_hosts', ['127.0.0.0/24'], group='action_std_http')
     with pytest.raises(egress.UrlNotAllowedException):
         std.HTTPAction(http_server.url('/echo')).run(ctx)
-
-
-def test_allowed_by_cidr(http_server, conf, ctx):
-    conf('allowed_hosts', ['127.0.0.0/24'], group='action_std_http')
+    conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
     assert std.HTTPAction(http_server.url('/echo')).run(ctx)['status'] == 200
+
+
+@pytest.mark.parametrize('allowed, url, ok', [
+    ([], 'http://example.com/', True),
+    (['example.com'], 'http://EXAMPLE.com:8080/x', True),
+    (['example.com'], 'http://www.example.com/', False),
+    (['example.com'], 'http://example.org/', False),
+    (['[2001:db8::1]'], 'http://[2001:db8::1]/', True),
+    (['2001:db8::1'], 'http://[2001:db8::1]/', True),
+    (['2001:db8::1'], 'http://[2001:db8::2]/', False),
+])
+def test_allow_list_matching(conf, monkeypatch, allowed, url, ok):
+    conf('allowed_hosts', allowed, group='action_std_http')
+    monkeypatch.setattr(egress, '_resolve', lambda host, port: ['8.8.8.8'])
+    if ok:
+        egress.check_url(url)
+    else:
+        with pytest.raises(egress.UrlNotAllowedException):
+            egress.check_url(url)
+
+
+def test_bad_denied_cidrs_entry_is_skipped(conf, caplog):
+    conf('denied_cidrs', ['not-a-net', '127.0.0.0/8'],
+         group='action_std_http')
+    with pytest.raises(egress.UrlNotAllowedException):
+        egress.check_url('http://127.0.0.1:1/')
+    egress.check_url('http://8.8.8.8:1/')
+    assert 'not-a-net' in caplog.text
 
 
 def test_empty_deny_list_allows_loopback(http_server, conf, ctx):
@@ -150,7 +207,8 @@ def test_empty_deny_list_allows_loopback(http_server, conf, ctx):
     assert std.HTTPAction(http_server.url('/echo')).run(ctx)['status'] == 200
 
 
-def test_redirect_to_denied_host_refused(http_server, conf, ctx):
+def test_redirect_to_unlisted_host_refused(http_server, conf, ctx):
+    conf('denied_cidrs', NO_LOOPBACK_DENIED, group='action_std_http')
     conf('allowed_hosts', ['localhost'], group='action_std_http')
     target = http_server.url('/echo')
     url = http_server.url('/redirect?to=%s' % target, host='localhost')
@@ -158,6 +216,20 @@ def test_redirect_to_denied_host_refused(http_server, conf, ctx):
     with pytest.raises(egress.UrlNotAllowedException):
         std.HTTPAction(url, allow_redirects=True).run(ctx)
     # Only the redirecting request was served.
+    assert [r['path'] for r in http_server.requests[before:]] == [
+        '/redirect']
+
+
+def test_redirect_to_denied_address_refused(http_server, conf, ctx):
+    # Loopback may be reached, the metadata address a redirect points to
+    # may not: the hop is refused before it is sent.
+    conf('denied_cidrs', NO_LOOPBACK_DENIED, group='action_std_http')
+    url = http_server.url(
+        '/redirect?to=http://169.254.169.254/latest/meta-data/')
+    before = len(http_server.requests)
+    with pytest.raises(egress.UrlNotAllowedException) as e:
+        std.HTTPAction(url, allow_redirects=True).run(ctx)
+    assert 'denied network' in str(e.value)
     assert [r['path'] for r in http_server.requests[before:]] == [
         '/redirect']
 
@@ -246,12 +318,24 @@ def test_mistral_http_failure_reported_at_once(http_server, allow_loopback,
     assert res['error']['status'] == 500
 
 
-def test_proxy_address_checked(http_server, conf, ctx):
-    conf('allowed_hosts', ['localhost'], group='action_std_http')
+def test_proxy_address_checked(http_server, ctx):
+    # The URL's host cannot be resolved (nothing to deny), the proxy is on
+    # loopback, which denied_cidrs refuses by default.
     before = len(http_server.requests)
     with pytest.raises(egress.UrlNotAllowedException):
         std.HTTPAction(
-            http_server.url('/echo', host='localhost'),
+            'http://mistral-test.invalid/echo',
             proxies={'http': 'http://127.0.0.1:%d' % http_server.port}
         ).run(ctx)
     assert len(http_server.requests) == before
+
+
+def test_proxy_is_not_subject_to_allowed_hosts(http_server, conf, ctx):
+    # As upstream, allowed_hosts names the hosts of URLs; a proxy that
+    # denied_cidrs lets through is used.
+    conf('denied_cidrs', [], group='action_std_http')
+    conf('allowed_hosts', ['mistral-test.invalid'], group='action_std_http')
+    res = std.HTTPAction(
+        'http://mistral-test.invalid/echo',
+        proxies={'http': 'http://127.0.0.1:%d' % http_server.port}).run(ctx)
+    assert res['status'] == 200

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.parametrize(
 
 @pytest.fixture
 def server(conf):
-    conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
+    # The hook server is on loopback: take it out of the denied networks.
+    conf('denied_cidrs', ['169.254.0.0/16', 'fe80::/10'],
+         group='action_std_http')
     conf('retry_backoff', 1.0, group='notifier')
     conf('retry_max_backoff', 4.0, group='notifier')
     conf('retry_timeout', 60.0, group='notifier')

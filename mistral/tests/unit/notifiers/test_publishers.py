@@ -8,13 +8,16 @@ from mistral.notifiers import service
 from mistral.notifiers import webhook
 from mistral.tests.unit.notifiers.hook_server import HookServer
 
+# The hook servers are on loopback: take it out of the denied networks.
+LOOPBACK_ALLOWED = ['169.254.0.0/16', 'fe80::/10']
+
 DATA = {'id': 'wf-1', 'name': 'wf', 'state': 'SUCCESS',
         'event': 'WORKFLOW_SUCCEEDED'}
 
 
 @pytest.fixture
 def server(conf):
-    conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
+    conf('denied_cidrs', LOOPBACK_ALLOWED, group='action_std_http')
     with HookServer() as srv:
         yield srv
 
@@ -31,7 +34,7 @@ def test_webhook_posts_json_with_headers(server):
 
 
 def test_webhook_error_status_raises(conf):
-    conf('allowed_hosts', ['127.0.0.1'], group='action_std_http')
+    conf('denied_cidrs', LOOPBACK_ALLOWED, group='action_std_http')
     with HookServer(status=500) as srv:
         with pytest.raises(RuntimeError, match='500'):
             webhook.WebhookPublisher().publish(
@@ -45,6 +48,17 @@ def test_egress_policy_applies(conf):
     conf('denied_cidrs', ['127.0.0.0/8', '::1/128'], group='action_std_http')
     with HookServer() as srv:
         with pytest.raises(Exception, match='(?i)not allowed|denied'):
+            webhook.WebhookPublisher().publish(
+                {}, 'wf-1', DATA, 'WORKFLOW_SUCCEEDED', 't', url=srv.url)
+        assert srv.requests == []
+
+
+def test_webhook_host_must_be_in_allowed_hosts(conf):
+    # As for std.http: a non-empty allowed_hosts is an allow-list.
+    conf('denied_cidrs', [], group='action_std_http')
+    conf('allowed_hosts', ['hooks.example.com'], group='action_std_http')
+    with HookServer() as srv:
+        with pytest.raises(Exception, match='allowed_hosts'):
             webhook.WebhookPublisher().publish(
                 {}, 'wf-1', DATA, 'WORKFLOW_SUCCEEDED', 't', url=srv.url)
         assert srv.requests == []
