@@ -150,6 +150,13 @@ executor_opts = [
                help='Seconds an executor owns a claimed action; it renews '
                     'the lease while the action runs. An action whose lease '
                     'ran out belongs to a dead executor.'),
+    cfg.BoolOpt('apply_results', default=True,
+                help='An executor applies the results of the actions it ran '
+                     'itself (the engine\'s code, in the executor process, '
+                     'many results to a transaction), and runs the next '
+                     'action of a workflow itself when a result leads to '
+                     'exactly one. False: results are sent to the engines, '
+                     'which apply them.'),
     cfg.IntOpt('actions_per_message', default=20, min=1,
                help='Most actions one message from an engine hands to an '
                     'executor; the executor that receives it claims them '

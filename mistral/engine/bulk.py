@@ -28,6 +28,16 @@ def add(session: orm.Session, model: type, row: dict[str, Any]) -> None:
     session.info.setdefault(_KEY, []).append((model, row))
 
 
+def pending_row(session: orm.Session, model: type, row_id: str
+                ) -> dict[str, Any] | None:
+    """The row of ``model`` with ``row_id`` added with :func:`add` and not
+    inserted yet (it may still be changed), or None."""
+    for m, row in session.info.get(_KEY) or ():
+        if m is model and row.get('id') == row_id:
+            return row
+    return None
+
+
 def delete_item_later(session: orm.Session, model: Any, task_ex_id: str,
                       item_index: int) -> None:
     """Delete the row (``task_execution_id``, ``item_index``) of ``model``

@@ -69,10 +69,9 @@ def _post_process(ax: models.ActionExecution,
     return out if isinstance(out, dict) else result
 
 
-def _record_result(ax: models.ActionExecution, result: dict[str, Any]
-                   ) -> tuple[str, str | None, Any]:
-    """Store an action's result on its row; (state, state_info, value)
-    for the task."""
+def _outcome_of(result: dict[str, Any]) -> tuple[str, str | None, Any]:
+    """(state, state_info, value) an action's result gives its row and
+    its task."""
     state, value = tasks.result_state(result)
     try:
         limits.check_size('output', {'result': value}, 'ActionExecution')
@@ -80,14 +79,31 @@ def _record_result(ax: models.ActionExecution, result: dict[str, Any]
         # Too large to keep: the action fails rather than staying
         # RUNNING for ever.
         state, value = states.ERROR, str(e)
+    info = tasks.error_text(value) if state == states.ERROR else None
+    return state, info, value
+
+
+def _record_result(ax: models.ActionExecution, result: dict[str, Any]
+                   ) -> tuple[str, str | None, Any]:
+    """Store an action's result on its row; (state, state_info, value)
+    for the task."""
+    state, info, value = _outcome_of(result)
     ax.state = state
     ax.output = {'result': value}
-    ax.state_info = (tasks.error_text(value)
-                     if state == states.ERROR else None)
+    ax.state_info = info
     ax.accepted = True
     ax.updated_at = timeutils.utcnow()
     ax.lease_until = None
-    return state, ax.state_info, value
+    return state, info, value
+
+
+_AE = models.ActionExecution.__table__
+# Results of many actions in one statement (executemany).
+_RECORD_RESULT = _AE.update().where(
+    _AE.c.id == sa.bindparam('ax_id')).values(
+        state=sa.bindparam('state'), state_info=sa.bindparam('state_info'),
+        output=sa.bindparam('output'), accepted=True,
+        updated_at=sa.bindparam('now'), lease_until=None)
 
 
 def _load_task(session: orm.Session, task_ex_id: str
@@ -285,7 +301,10 @@ class Engine:
 
     @db_api.retry_on_db_error
     def _apply_results(self, ctx: Any, wf_ex_id: str,
-                       items: list[dict[str, Any]]) -> None:
+                       items: list[dict[str, Any]], local: Any = None
+                       ) -> None:
+        """``local``: the executor applying them in its own process (see
+        mistral.executor.executor.LocalClaim)."""
         ae, te = models.ActionExecution, models.TaskExecution
         with unit_of_work() as (session, batch):
             try:
@@ -293,18 +312,22 @@ class Engine:
             except exc.DBEntityNotFoundError:
                 return  # deleted, with its actions
             # Read under the lock (another engine may have applied some),
-            # with their tasks, in one query.
+            # with their tasks, in one query. The action rows are read as
+            # columns and written with one statement: no ORM object, no
+            # unit-of-work bookkeeping per action.
             found = {}
-            for ax, task_ex in session.execute(
-                    sa.select(ae, te)
+            for row in session.execute(
+                    sa.select(ae.id, ae.state, ae.workflow_execution_id,
+                              ae.task_execution_id, te)
                     .outerjoin(te, te.id == ae.task_execution_id)
                     .where(ae.id.in_([i['id'] for i in items]))
                     .options(orm.undefer(te.in_context))
                     .execution_options(populate_existing=True)):
-                found[ax.id] = ax
-                if task_ex is not None:
-                    run.tasks.setdefault(task_ex.id, task_ex)
-            todo: list[tuple[models.ActionExecution, dict[str, Any]]] = []
+                found[row.id] = row
+                if row.TaskExecution is not None:
+                    run.tasks.setdefault(row.TaskExecution.id,
+                                         row.TaskExecution)
+            todo: list[tuple[Any, dict[str, Any]]] = []
             for item in items:
                 ax = found.pop(item['id'], None)
                 if ax is None or states.is_completed(ax.state) or \
@@ -315,11 +338,22 @@ class Engine:
                 return
             # All are recorded first, before the tasks go on (which may
             # read the action rows).
-            done = [(ax, _record_result(ax, result)) for ax, result in todo]
+            now = timeutils.utcnow()
+            done = []
+            updates = []
+            for ax, result in todo:
+                state, info, value = _outcome_of(result)
+                done.append((ax, (state, info, value)))
+                updates.append({'ax_id': ax.id, 'state': state,
+                                'state_info': info,
+                                'output': {'result': value}, 'now': now})
+            session.connection().execute(_RECORD_RESULT, updates)
             for ax, latest in done:
                 task_ex = run.tasks.get(ax.task_execution_id)
                 if task_ex is not None:
                     _after(run, tasks.child_done(run, task_ex, latest))
+            if local is not None:
+                local.adopt(run)
 
     @metrics.engine_request
     @_applies_message

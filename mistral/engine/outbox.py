@@ -132,6 +132,13 @@ class Batch:
         actions.append(payload)
         return True
 
+    def drop(self, row: dict[str, Any]) -> None:
+        """Take a row back before it is written (its message is not
+        needed after all)."""
+        self.rows.remove(row)
+        if self._actions is row:
+            self._actions = None
+
     def write(self, session: Any) -> None:
         """Insert the rows in the caller's transaction."""
         for row in self.rows:

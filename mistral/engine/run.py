@@ -44,6 +44,10 @@ class Run:
         default_factory=dict)
     published_memo: dict[str, dict[str, Any]] = dataclasses.field(
         default_factory=dict)
+    # An executor applying results in its own process: it may take the
+    # one action this transaction schedules (see
+    # mistral.executor.executor.LocalClaim).
+    local: Any = None
     # Actions this transaction may still run inline (see engine.inline).
     inline_budget: int = dataclasses.field(
         default_factory=lambda: CONF.engine.inline_actions_per_transaction)

@@ -409,22 +409,26 @@ def finish(run: Run, forced_state: str | None = None,
     target = (wf_ex.params or {}).get('task_name') \
         if run.spec.type == 'reverse' else None
     known = _known_tasks(run)
-    if known is not None:
-        end_tasks = sorted(
-            (t for t in known if not t.has_next_tasks
-             and t.state in states.COMPLETED
-             and (target is None or t.name == target)),
-            key=lambda t: (t.finished_at, t.created_at))
-    else:
-        ends = sa.select(te).where(te.workflow_execution_id == wf_ex.id,
-                                   te.has_next_tasks.is_(False),
-                                   te.state.in_(tuple(states.COMPLETED)))
+    if known is None:
+        # The tasks that can end it and those that make it fail, in one
+        # query (told apart below as for tasks held in memory).
+        ends = sa.and_(te.has_next_tasks.is_(False),
+                       te.state.in_(tuple(states.COMPLETED)))
         if target is not None:
             # A reverse workflow ends with its target task.
-            ends = ends.where(te.name == target)
-        end_tasks = s.execute(
-            ends.options(orm.undefer(te.in_context))
-            .order_by(te.finished_at, te.created_at)).scalars().all()
+            ends = sa.and_(ends, te.name == target)
+        if forced_state is None:
+            ends = sa.or_(ends, sa.and_(te.state == states.ERROR,
+                                        te.error_handled.is_(False)),
+                          te.state == states.CANCELLED)
+        known = s.execute(
+            sa.select(te).where(te.workflow_execution_id == wf_ex.id, ends)
+            .options(orm.undefer(te.in_context))).scalars().all()
+    end_tasks = sorted(
+        (t for t in known if not t.has_next_tasks
+         and t.state in states.COMPLETED
+         and (target is None or t.name == target)),
+        key=lambda t: (t.finished_at, t.created_at))
     final_context = contexts.final_context(run, list(end_tasks))
     if final_context is None:
         final_context = data_flow.merge_end_contexts(
@@ -434,20 +438,11 @@ def finish(run: Run, forced_state: str | None = None,
     failed: list[lifecycle.FailedTask] = []
     cancelled: list[str] = []
     if forced_state is None:
-        if known is not None:
-            problem = sorted(
-                (t for t in known
-                 if (t.state == states.ERROR and not t.error_handled)
-                 or t.state == states.CANCELLED),
-                key=lambda t: t.created_at)
-        else:
-            problem = s.execute(
-                sa.select(te).where(
-                    te.workflow_execution_id == wf_ex.id,
-                    sa.or_(sa.and_(te.state == states.ERROR,
-                                   te.error_handled.is_(False)),
-                           te.state == states.CANCELLED))
-                .order_by(te.created_at)).scalars().all()
+        problem = sorted(
+            (t for t in known
+             if (t.state == states.ERROR and not t.error_handled)
+             or t.state == states.CANCELLED),
+            key=lambda t: t.created_at)
         # Listed by name, as upstream lists them.
         problem = sorted(problem, key=lambda t: t.name)
         cancelled = [t.name for t in problem if t.state == states.CANCELLED]

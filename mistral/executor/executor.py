@@ -56,6 +56,7 @@ from mistral.actions import registry
 from mistral.actions import runner
 from mistral.db import api as db_api
 from mistral.db import models
+from mistral.engine import bulk
 from mistral.engine import outbox
 from mistral.engine import recovery
 from mistral.executor import results
@@ -154,7 +155,8 @@ class Executor:
         self.host = CONF.executor.host if host is None else host
         self.id = executor_id(self.host)
         self.leases = LeaseKeeper(self.id)
-        self.results = results.Reporter(self.id, self._applied)
+        self.results = results.Reporter(self.id, self._applied,
+                                        applier=self.apply_results)
         self._slots = threading.BoundedSemaphore(CONF.executor.workers)
         # Threads that run the claimed actions of a run_actions message
         # (a message's own thread runs the last of them).
@@ -386,6 +388,33 @@ class Executor:
                             exec_ctx.get('workflow_execution_id'), result)
         return True
 
+    @metrics.engine_request
+    def apply_results(self, ctx: dict[str, Any], wf_ex_id: str | None,
+                      items: list[dict[str, Any]]) -> None:
+        """Apply results here, as an engine would (``[executor]
+        apply_results``), then run the next action if one was taken. (Its
+        duration is an engine request's: ``apply_results``.)"""
+        from mistral.engine import engine as engine_mod
+
+        eng = engine_mod.Engine()
+        if wf_ex_id is None:
+            # Actions run alone (POST /v2/action_executions).
+            for item in items:
+                try:
+                    eng.on_action_complete(ctx, item['id'],
+                                           item.get('result') or {},
+                                           processed=True)
+                except exc.DBEntityNotFoundError:
+                    pass  # deleted meanwhile
+            return
+        local = LocalClaim(self)
+        try:
+            eng._apply_results(ctx, wf_ex_id, items, local=local)
+        except BaseException:
+            local.release()
+            raise
+        local.run()
+
     def _applied(self, ids: list[str]) -> None:
         """Results an engine applied (or actions no longer ours): their
         leases need no renewal any more."""
@@ -416,23 +445,28 @@ class Executor:
             LOG.info('Stopping: waiting for %d running action(s)%s', running,
                      '' if deadline is None else ' for up to %.0f s'
                      % max(deadline - time.monotonic(), 0))
-        with self._idle:
-            while self._busy:
-                left = None if deadline is None else \
-                    deadline - time.monotonic()
-                if left is not None and left <= 0:
+        while True:
+            with self._idle:
+                while self._busy:
+                    left = None if deadline is None else \
+                        deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        break
+                    self._idle.wait(timeout=1.0 if left is None
+                                    else min(left, 1.0))
+                if self._busy:
                     break
-                self._idle.wait(timeout=1.0 if left is None
-                                else min(left, 1.0))
-            finished = not self._busy
-        if finished:
-            # Their results are on their way: wait for the engines to
-            # apply them (the leases are renewed meanwhile).
-            if not self.results.wait_applied(deadline):
-                LOG.warning('Stopping: %d action result(s) not yet applied '
-                            'by an engine; their actions are recovered '
-                            'once their leases run out',
-                            self.results.pending())
+            # Their results are on their way: wait for them to be applied
+            # (the leases are renewed meanwhile). Applying one may have
+            # started an action that was claimed just before we stopped.
+            applied = self.results.wait_applied(deadline)
+            with self._idle:
+                if self._busy:
+                    continue
+            if not applied:
+                LOG.warning('Stopping: %d action result(s) not yet applied; '
+                            'their actions are recovered once their leases '
+                            'run out', self.results.pending())
             return True
         self.hand_back()
         return False
@@ -517,6 +551,81 @@ class Executor:
                            {}, action_timeout)
         LOG.debug('Ran %s in %.3fs', action_name, time.monotonic() - started)
         return result if result is not None else {'data': None}
+
+
+class LocalClaim:
+    """The next action of a workflow, taken by the executor that applied
+    the result it follows from.
+
+    When a result applied in an executor's process (``[executor]
+    apply_results``) leads to exactly one new action for any executor,
+    the transaction that applies it also claims that action for this
+    executor (its row is inserted with this executor's id and lease, and
+    no message is sent), provided a worker is free; after the commit the
+    action runs here. A chain of tasks then costs one transaction and no
+    message per step. A claimed action is guarded by its lease from the
+    commit on, as any claimed action.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self.slot = False
+        self.taken: tuple[dict[str, Any], dict[str, Any],
+                          dict[str, Any]] | None = None
+
+    def adopt(self, run: Any) -> None:
+        """Take the transaction's one action, if it has exactly one (its
+        outbox row goes, its row is claimed)."""
+        self.taken = None  # a retried transaction starts over
+        ex = self.executor
+        if ex._stopping.is_set():
+            return
+        rows = [r for r in run.batch.rows if r['target'] == 'executor']
+        if len(rows) != 1:
+            return
+        row = rows[0]
+        args = row['payload']['args']
+        if row['server'] is not None or row['owner'] is None:
+            return  # for a target, or delayed
+        if row['method'] == outbox.RUN_ACTIONS:
+            if len(args['actions']) != 1:
+                return
+            action = args['actions'][0]
+        elif row['method'] == 'run_action':
+            action = args
+        else:
+            return
+        pending = bulk.pending_row(run.session, models.ActionExecution,
+                                   action['action_ex_id'])
+        if pending is None:
+            return  # already inserted: it goes by message
+        if not self.slot:
+            if not ex._slots.acquire(blocking=False):
+                return  # no free worker: another executor may take it
+            self.slot = True
+        pending['executor_id'] = ex.id
+        pending['lease_until'] = _lease_end()
+        run.batch.drop(row)
+        self.taken = (row['payload']['ctx'], action,
+                      {'name': pending['name'],
+                       'input': pending['input'] or {}})
+
+    def release(self) -> None:
+        if self.slot:
+            self.slot = False
+            self.executor._slots.release()
+
+    def run(self) -> None:
+        """After the commit: run the action taken, if any."""
+        if self.taken is None:
+            self.release()
+            return
+        ctx, action, claimed = self.taken
+        self.taken = None
+        self.slot = False  # _run_claimed releases it
+        ex = self.executor
+        ex._started(action['action_ex_id'])
+        ex._worker_pool().submit(ex._run_claimed, ctx, action, claimed)
 
 
 def _ctx_dict(ctx: Any) -> dict[str, Any]:

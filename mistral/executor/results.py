@@ -1,26 +1,28 @@
-"""Action results on their way from an executor to the engines.
+"""Action results on their way from an executor to their workflows.
 
-A finished action's result is not sent with an RPC *call* that waits for
-the engine's answer: the thread that ran the action hands it to
-:class:`Reporter` and is free at once. The reporter's thread sends what
-has gathered meanwhile in one ``on_action_results`` cast per request
-context (the results of a with-items task, or of actions that finished
-together, travel in one message; the engine applies those of one workflow
-execution in one transaction).
+The thread that ran an action hands its result to :class:`Reporter` and
+is free at once. The reporter's thread takes what has gathered meanwhile
+and, with ``[executor] apply_results`` (the default), applies it itself
+with the engine's code: the results of one workflow execution in one
+transaction (see ``Executor.apply_results``). Results it cannot apply, and all
+results when ``apply_results`` is off, are sent to the engines in one
+``on_action_results`` cast per request context (the engine applies those
+of one workflow execution in one transaction).
 
-The acknowledgement is the database: an action stays ``RUNNING``, owned
-by this executor and with its lease renewed, until an engine has applied
-its result (then it is ``SUCCESS``, ``ERROR`` or ``CANCELLED``), or until
-it is no longer this executor's (deleted with its execution, or taken by
-recovery). Every ``CONFIRM_INTERVAL`` seconds one query asks which of the
-sent results are still unapplied; those are sent again once their
+A result applied here is done once its transaction commits. For a sent
+result the acknowledgement is the database: an action stays ``RUNNING``,
+owned by this executor and with its lease renewed, until an engine has
+applied its result (then it is ``SUCCESS``, ``ERROR`` or ``CANCELLED``),
+or until it is no longer this executor's (deleted with its execution, or
+taken by recovery). Every ``CONFIRM_INTERVAL`` seconds one query asks which of
+the sent results are still unapplied; those are sent again once their
 back-off has passed (a cast lost with a broker restart, an engine killed
 after taking the message). Engines apply a result once and ignore it
 after that, so a second copy costs one query.
 
 If the executor dies before its results are applied, their leases run
 out and recovery treats the actions as those of a dead executor, as it
-did when the executor died waiting for an RPC answer.
+did when an executor died waiting for an RPC answer.
 """
 
 from __future__ import annotations
@@ -30,15 +32,18 @@ import json
 import logging
 import threading
 import time
+from concurrent import futures
 from typing import Any, Callable
 
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.workflow import states
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 # Seconds between looks at which sent results the engines applied.
 CONFIRM_INTERVAL = 1.0
@@ -57,6 +62,10 @@ UNSENDABLE = ('The action result could not be encoded for the message to '
 
 # (ctx, results) -> casts them; raises when the bus is unreachable.
 Sender = Callable[[dict[str, Any], list[dict[str, Any]]], None]
+# (ctx, workflow execution id or None, results) -> applies them in one
+# transaction; raises when it could not.
+Applier = Callable[[dict[str, Any], str | None, list[dict[str, Any]]],
+                   None]
 
 
 @dataclasses.dataclass
@@ -97,11 +106,22 @@ class Reporter:
     """
 
     def __init__(self, owner: str, release: Callable[[list[str]], None],
-                 sender: Sender | None = None) -> None:
+                 sender: Sender | None = None,
+                 applier: Applier | None = None) -> None:
         self.owner = owner
         self._release = release
         self._sender = sender or _default_sender
+        self._applier = applier
         self._queue: list[_Result] = []
+        # Taken from the queue, being sent now.
+        self._in_hand = 0
+        # Being applied by the pool's threads, and those that could not
+        # be (to be sent).
+        self._applying = 0
+        self._waiting: dict[tuple[str, str | None], list[_Result]] = {}
+        self._active: set[tuple[str, str | None]] = set()
+        self._failed: list[_Result] = []
+        self._pool: futures.ThreadPoolExecutor | None = None
         self._sent: dict[str, _Result] = {}
         self._cond = threading.Condition()
         self._stop = False
@@ -123,14 +143,16 @@ class Reporter:
     def pending(self) -> int:
         """Results not yet known to be applied."""
         with self._cond:
-            return len(self._queue) + len(self._sent)
+            return (len(self._queue) + self._in_hand + self._applying
+                    + len(self._failed) + len(self._sent))
 
     def wait_applied(self, deadline: float | None) -> bool:
         """Wait until every result is applied or ``deadline``
         (``time.monotonic()``) passes; True when none is left."""
         while True:
             with self._cond:
-                if not self._queue and not self._sent:
+                if not (self._queue or self._in_hand or self._applying
+                        or self._failed or self._sent):
                     return True
                 self._next_confirm = 0.0  # look sooner than usual
                 self._cond.notify()
@@ -144,6 +166,9 @@ class Reporter:
         with self._cond:
             self._dropped = True
             self._queue.clear()
+            self._applying -= sum(len(w) for w in self._waiting.values())
+            self._waiting.clear()
+            self._failed.clear()
             self._sent.clear()
             self._cond.notify()
 
@@ -158,6 +183,9 @@ class Reporter:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     # -- the thread
 
@@ -176,26 +204,95 @@ class Reporter:
         while True:
             with self._cond:
                 while not self._stop and not self._queue and \
+                        not self._failed and \
                         time.monotonic() < self._wake_at():
                     self._cond.wait(timeout=max(
                         self._wake_at() - time.monotonic(), 0.01))
                 if self._stop:
                     return
                 fresh, self._queue = self._queue, []
+                failed, self._failed = self._failed, []
+                self._in_hand = len(fresh) + len(failed)
             try:
+                if failed:
+                    self._send(failed, first=True)
                 if fresh:
-                    self._send(fresh, first=True)
+                    self._deliver(fresh)
                 if self._sent and time.monotonic() >= self._next_confirm:
                     self._confirm()
             except Exception:
                 LOG.warning('Reporting action results failed; retrying',
                             exc_info=True)
                 time.sleep(0.5)
+            finally:
+                with self._cond:
+                    self._in_hand = 0
 
     def _wake_at(self) -> float:
         if self._sent:
             return self._next_confirm
         return time.monotonic() + 3600.0
+
+    def _deliver(self, fresh: list[_Result]) -> None:
+        """Apply the results here (an applier was given), send those that
+        could not be applied to the engines.
+
+        The results of one workflow execution are applied one transaction
+        at a time, each taking all of them that are waiting (those that
+        finish while one is applied go together in the next); different
+        executions are applied at once, up to ``[engine] workers``
+        transactions.
+        """
+        if self._applier is None or not CONF.executor.apply_results:
+            self._send(fresh, first=True)
+            return
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(
+                max_workers=CONF.engine.workers,
+                thread_name_prefix='action-results-apply')
+        start = []
+        with self._cond:
+            if self._dropped:
+                return
+            for r in fresh:
+                key = (_ctx_key(r.ctx), r.wf_ex_id)
+                self._waiting.setdefault(key, []).append(r)
+                self._applying += 1
+            for key in list(self._waiting):
+                if key not in self._active:
+                    self._active.add(key)
+                    start.append(key)
+        for key in start:
+            self._pool.submit(self._apply, key)
+
+    def _apply(self, key: tuple[str, str | None]) -> None:
+        assert self._applier is not None
+        while True:
+            with self._cond:
+                waiting = self._waiting.get(key) or []
+                chunk = waiting[:MAX_PER_MESSAGE]
+                if len(waiting) > len(chunk):
+                    self._waiting[key] = waiting[len(chunk):]
+                else:
+                    self._waiting.pop(key, None)
+                if not chunk:
+                    self._active.discard(key)
+                    return
+            try:
+                self._applier(chunk[0].ctx, key[1], [r.wire() for r in chunk])
+            except Exception:
+                LOG.warning('Applying %d action result(s) here failed; '
+                            'sending them to the engines', len(chunk),
+                            exc_info=True)
+                with self._cond:
+                    if not self._dropped:
+                        self._failed += chunk
+            else:
+                self._release([r.action_ex_id for r in chunk])
+            finally:
+                with self._cond:
+                    self._applying -= len(chunk)
+                    self._cond.notify_all()
 
     def _send(self, results: list[_Result], first: bool) -> None:
         now = time.monotonic()

@@ -143,12 +143,20 @@ def build(name: str) -> Component:
                             quiesce=_quiesce_local_executor,
                             drain=_drain_local_executor, drain_first=True)
     if name == 'executor':
+        from mistral.engine import outbox
         from mistral.executor import executor
 
         ex = executor.Executor()
+        ex_loops: list[Any] = [ex.leases, ex.results]
+        if CONF.executor.apply_results:
+            from mistral import expressions
+
+            # It applies results with the engine's code: the messages its
+            # transactions write are sent by its own relay.
+            expressions.warm_up()
+            ex_loops.insert(0, outbox.relay())
         return RpcComponent('executor', CONF.executor.topic,
-                            CONF.executor.host, [ex],
-                            [ex.leases, ex.results],
+                            CONF.executor.host, [ex], ex_loops,
                             quiesce=ex.begin_shutdown, drain=ex.drain)
     if name == 'scheduler':
         from mistral.engine import outbox

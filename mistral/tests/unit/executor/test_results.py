@@ -234,3 +234,62 @@ def test_wait_applied_and_drop_all(db, fast):
         assert rep.pending() == 0
     finally:
         rep.stop()
+
+
+def test_results_applied_here_are_released_without_a_message(db, fast):
+    sent, released, applied = Recorder(), [], []
+
+    def applier(ctx, wf, items):
+        applied.append((wf, [i['id'] for i in items]))
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier)
+    try:
+        for i, wf in enumerate(['wf1', 'wf1', 'wf2']):
+            rep.report({}, 'a%d' % i, wf, {'data': i})
+        _wait(lambda: sorted(released) == ['a0', 'a1', 'a2'])
+        assert sent.messages == []
+        # Each workflow's results in as few transactions as they came in.
+        assert sorted(i for _, ids in applied for i in ids) == [
+            'a0', 'a1', 'a2']
+        assert {wf for wf, _ in applied} == {'wf1', 'wf2'}
+        assert rep.pending() == 0
+    finally:
+        rep.stop()
+
+
+def test_results_that_cannot_be_applied_here_go_to_the_engines(db, fast):
+    sent, released = Recorder(), []
+
+    def applier(ctx, wf, items):
+        raise RuntimeError('database unreachable')
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier)
+    try:
+        _action('a1')
+        rep.report({}, 'a1', 'wf', {'data': 1})
+        _wait(lambda: sent.ids() == ['a1'])
+        # Kept (and its lease renewed) until an engine applied it.
+        assert released == []
+        _set('a1', state='SUCCESS')
+        _wait(lambda: released == ['a1'])
+    finally:
+        rep.stop()
+
+
+def test_apply_results_off_sends_everything(db, fast, conf):
+    conf('apply_results', False, group='executor')
+    sent, released = Recorder(), []
+
+    def applier(ctx, wf, items):
+        raise AssertionError('not to be called')
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier)
+    try:
+        _action('a1')
+        rep.report({}, 'a1', 'wf', {'data': 1})
+        _wait(lambda: sent.ids() == ['a1'])
+    finally:
+        rep.stop()
