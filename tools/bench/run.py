@@ -8,35 +8,43 @@ database and a private RabbitMQ vhost -- or, with ``--embedded``, the
 no-config single process on SQLite and the in-memory transport. Then it runs
 the scenarios below and prints a table (and writes JSON with every run).
 
-Scenarios (``--scenarios``, comma separated; groups ``all``, ``wfbench``,
-``scale``):
+Scenarios (``--scenarios``, comma separated; groups ``all``, ``executor``,
+``inline``, ``scale``, ``scale-http``), run with tools/bench/driver.py (the
+REST API only, every result checked):
 
-  seq, fanout, withitems, withitems-c10, many, api
-      /work/shared/bench/wfbench.py (black-box REST benchmark) with its
-      default sizes: a 50-task chain, a 100-wide fan-out into a join, a
-      500-item with-items (withitems-c10: ``concurrency: 10``), 200 small
+  seq-http, fanout-http, withitems-http, many-http      (group executor)
+      every action a std.http call of a local HTTP target
+      (tools/bench/http_target.py), the path real actions take, through
+      executors: a 20-task chain, a 40-wide fan-out into a join, a
+      with-items over 100 items, 40 small executions from 4 clients.
+  seq, fanout, withitems, withitems-c10, many, api      (group inline)
+      std.noop/std.echo, which our engine runs inline (no executor): a
+      50-task chain, a 100-wide fan-out into a join, a 500-item
+      with-items (withitems-c10: ``concurrency: 10``), 200 small
       executions from 8 clients, and 4 clients reading the API for 10 s.
-      CPU ms per unit is reported for every server process (``--cpu-pid``).
+  scale-wi-http-100, scale-wi-http-1k                   (group scale-http)
+      with-items over 100 / 1,000 std.http calls; the whole result list is
+      checked; the engine's and the executor's resident sets are sampled.
   scale-wi-1k, scale-wi-10k, scale-fanout-100, scale-fanout-1000
-      written here against the REST API with ``requests``: with-items over
-      1,000 / 10,000 items (std.echo, the full result list is checked), and a
-      fan-out of 100 / 1,000 std.noop tasks into a ``join: all`` task (every
-      task row is checked). The engine's peak RSS (VmHWM, and VmRSS sampled
-      every 0.2 s) is recorded during each.
+      with-items over 1,000 / 10,000 items (std.echo), a fan-out of 100 /
+      1,000 std.noop tasks into a ``join: all`` task.
 
-``--vs-upstream`` also starts upstream Mistral 23.0.0 with
-/work/shared/bench/run_upstream.sh on its own port, database and vhost, and
-runs each scenario alternately (ours, upstream, ours, upstream, ...: one
-server busy at a time); the table gives medians of ``--repeat`` runs and the
-ratios ours/upstream (throughput: >1 means we are faster; CPU per unit: <1
-means we use less).
+CPU ms per unit is reported for every server process.
 
-``--also-no-inline`` adds a second copy of ours ("ours-noinline") with
-``[engine] inline_builtin_actions = false``: the wfbench scenarios use only
-std.noop/std.echo, which our engine otherwise runs inline, never through an
-executor. ``--ref`` picks the git commit our service runs (default HEAD,
-exported under ``--out``; uncommitted changes in a shared working tree are
-not measured unless ``--ref worktree``).
+``--vs-upstream`` also starts upstream Mistral 23.0.0 with run_upstream.sh
+(from ``$MISTRAL_BENCH_SHARED``, default /work/shared/bench) on its own
+port, database and vhost, and runs each scenario alternately (ours,
+upstream, ours, upstream, ...: one server busy at a time); the table gives
+medians of ``--repeat`` runs and the ratios ours/upstream (throughput: >1
+means we are faster; CPU per unit: <1 means we use less). Both servers'
+std.http may reach 127.0.0.1 (``[action_std_http]``).
+
+``--scale-out`` adds a copy of ours with two engines and two executors
+("ours-2x"); ``--also-no-inline`` one with ``[engine]
+inline_builtin_actions = false`` ("ours-noinline"). ``--ref`` picks the git
+commit our service runs (default HEAD, exported under ``--out``;
+uncommitted changes in a shared working tree are not measured unless
+``--ref worktree``).
 
 ``--profile`` samples the engine and executor (and api) with py-spy during
 each scenario of ours and prints the hottest functions; ``--sql-log``
@@ -49,11 +57,11 @@ exit, also on Ctrl-C, SIGTERM or failure.
 Examples::
 
     tools/bench/run.py                                  # ours, all scenarios
-    tools/bench/run.py --scenarios wfbench --repeat 3 --vs-upstream
-    tools/bench/run.py --scenarios wfbench --vs-upstream --also-no-inline
+    tools/bench/run.py --scenarios executor --repeat 3 --vs-upstream
+    tools/bench/run.py --scenarios executor --scale-out --repeat 3
     tools/bench/run.py --db mysql --scenarios seq,fanout
-    tools/bench/run.py --embedded --scenarios seq,many
-    tools/bench/run.py --scenarios seq,fanout --profile --sql-log
+    tools/bench/run.py --embedded --scenarios seq-http,many
+    tools/bench/run.py --scenarios seq-http,fanout-http --profile --sql-log
 """
 
 from __future__ import annotations
@@ -77,44 +85,77 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+for _path in (ROOT, HERE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from mistral.tests.functional import harness  # noqa: E402
 
+import driver  # noqa: E402  (tools/bench/driver.py, beside this file)
+
+# Upstream is started with the script of a side-by-side checkout when one
+# is present (MISTRAL_BENCH_SHARED); nothing else comes from outside.
 SHARED = os.environ.get('MISTRAL_BENCH_SHARED', '/work/shared/bench')
-WFBENCH = os.path.join(SHARED, 'wfbench.py')
 RUN_UPSTREAM = os.path.join(SHARED, 'run_upstream.sh')
+DRIVER = os.path.join(HERE, 'driver.py')
 PG_LOG = os.environ.get('MISTRAL_BENCH_PG_LOG',
                         '/var/log/postgresql/postgresql-15-main.log')
 
-# name -> (wfbench scenario, extra args, headline metric, unit, cpu key)
-WFBENCH_SCENARIOS = {
-    'seq': ('seq', [], 'tasks_per_s', 'task', 'cpu_ms_per_task'),
-    'fanout': ('fanout', [], 'tasks_per_s', 'task', 'cpu_ms_per_task'),
-    'withitems': ('withitems', [], 'items_per_s', 'item', 'cpu_ms_per_item'),
-    'withitems-c10': ('withitems', ['--wi-concurrency', '10'], 'items_per_s',
-                      'item', 'cpu_ms_per_item'),
-    'many': ('many', [], 'executions_per_s', 'execution',
-             'cpu_ms_per_execution'),
-    'api': ('api', [], 'requests_per_s', 'request', 'cpu_ms_per_request'),
+# std.http must reach the benchmark's HTTP target on 127.0.0.1: allowed,
+# and loopback left out of the denied networks (link-local stays denied).
+HTTP_TARGET_DENIED_CIDRS = '169.254.0.0/16,fe80::/10'
+HTTP_TARGET_OPTIONS = {'action_std_http': {
+    'allowed_hosts': '127.0.0.1',
+    'denied_cidrs': HTTP_TARGET_DENIED_CIDRS}}
+
+# name -> (driver scenario, actions, driver arguments). The executor path
+# (every action a std.http call, through executors) at the performance
+# issue's sizes; then the inline shortcut (std.noop/std.echo, which our
+# engine runs in its own transaction) at the earlier sizes.
+DRIVER_SCENARIOS = {
+    'seq-http': ('seq', 'http', ['--n', '20']),
+    'fanout-http': ('fanout', 'http', ['--n', '40']),
+    'withitems-http': ('withitems', 'http', ['--n', '100']),
+    'many-http': ('many', 'http', ['--n', '40', '--clients', '4']),
+    'seq': ('seq', 'inline', []),
+    'fanout': ('fanout', 'inline', []),
+    'withitems': ('withitems', 'inline', []),
+    'withitems-c10': ('withitems', 'inline', ['--item-concurrency', '10']),
+    'many': ('many', 'inline', []),
+    'api': ('api', 'inline', []),
 }
-# name -> (kind, size)
+EXECUTOR_PATH = ['seq-http', 'fanout-http', 'withitems-http', 'many-http']
+INLINE = ['seq', 'fanout', 'withitems', 'withitems-c10', 'many', 'api']
+# name -> (kind, size, actions)
 SCALE_SCENARIOS = {
-    'scale-wi-1k': ('withitems', 1000),
-    'scale-wi-10k': ('withitems', 10000),
-    'scale-fanout-100': ('fanout', 100),
-    'scale-fanout-1000': ('fanout', 1000),
+    'scale-wi-http-100': ('withitems', 100, 'http'),
+    'scale-wi-http-1k': ('withitems', 1000, 'http'),
+    'scale-wi-1k': ('withitems', 1000, 'inline'),
+    'scale-wi-10k': ('withitems', 10000, 'inline'),
+    'scale-fanout-100': ('fanout', 100, 'inline'),
+    'scale-fanout-1000': ('fanout', 1000, 'inline'),
 }
-ALL = list(WFBENCH_SCENARIOS) + list(SCALE_SCENARIOS)
-# The performance issue's targets: ours/upstream throughput (medians), and
+ALL = list(DRIVER_SCENARIOS) + list(SCALE_SCENARIOS)
+# The performance issues' targets: ours/upstream throughput (medians), and
 # for the scale runs the wall time of the large run over the small one.
-RATIO_TARGETS = {'seq': 20, 'fanout': 100, 'withitems': 25,
+RATIO_TARGETS = {'seq-http': 5, 'fanout-http': 30, 'withitems-http': 15,
+                 'many-http': 15,
+                 'seq': 20, 'fanout': 100, 'withitems': 25,
                  'withitems-c10': 50, 'many': 20, 'api': 10}
-SCALE_TARGETS = {('scale-wi-10k', 'scale-wi-1k'): 12,
+SCALE_TARGETS = {('scale-wi-http-1k', 'scale-wi-http-100'): 12,
+                 ('scale-wi-10k', 'scale-wi-1k'): 12,
                  ('scale-fanout-1000', 'scale-fanout-100'): 12}
-GROUPS = {'all': ALL, 'wfbench': list(WFBENCH_SCENARIOS),
-          'scale': list(SCALE_SCENARIOS),
+# More processes must not mean less throughput: the copy with two engines
+# and two executors against the one with one of each (medians; 10 % is
+# within this machine's run-to-run noise).
+SCALE_OUT_FLOOR = 0.9
+# Memory stays flat in the scale runs: what the engine or an executor
+# holds after them against before, and its peak.
+RSS_DRIFT_MB = 20
+RSS_PEAK_MB = 300
+GROUPS = {'all': ALL, 'executor': EXECUTOR_PATH, 'inline': INLINE,
+          'wfbench': INLINE, 'scale': list(SCALE_SCENARIOS),
+          'scale-http': ['scale-wi-http-100', 'scale-wi-http-1k'],
           'withitems*': ['withitems', 'withitems-c10']}
 
 
@@ -310,7 +351,7 @@ class Target:
         raise NotImplementedError
 
     def cpu_pids(self) -> dict[str, int]:
-        """{label: pid} whose process trees wfbench samples."""
+        """{label: pid} whose process trees the driver samples."""
         raise NotImplementedError
 
     def component_pids(self) -> dict[str, int]:
@@ -326,9 +367,15 @@ class Ours(Target):
     def __init__(self, db: str = 'postgresql', embedded: bool = False,
                  keep_logs: bool = False, sql_log: bool = False,
                  conf: dict[str, dict[str, str]] | None = None,
-                 label: str = 'ours') -> None:
+                 label: str = 'ours', copies: int = 1) -> None:
         self.label = label
-        self.conf = conf or {}
+        # std.http reaches the benchmark's HTTP target; the caller's
+        # options win.
+        self.conf = {k: dict(v) for k, v in HTTP_TARGET_OPTIONS.items()}
+        for section, opts in (conf or {}).items():
+            self.conf.setdefault(section, {}).update(opts)
+        # Engines and executors: one each, or two each (--scale-out).
+        self.copies = copies
         self.embedded = embedded
         self.db_backend = 'sqlite' if embedded else db
         self.keep_logs = keep_logs
@@ -337,6 +384,7 @@ class Ours(Target):
         self.popen: subprocess.Popen | None = None
         self.tmpdir = ''
         self._components: dict[str, int] = {}
+        self._launchers: list[int] = []
 
     def describe(self) -> str:
         conf = ''
@@ -347,9 +395,15 @@ class Ours(Target):
         if self.embedded:
             return 'ours: embedded single process (no config: SQLite, ' \
                    'in-memory transport)' + conf
-        return ('ours: mistral-server --server api,engine,executor,scheduler '
-                '(one process each) on %s + RabbitMQ%s' % (self.db_backend,
-                                                          conf))
+        if self.copies > 1:
+            return ('%s: mistral-server --server api,engine,executor,'
+                    'scheduler and a second mistral-server --server '
+                    'engine,executor (one process each: 2 engines, 2 '
+                    'executors) on %s + RabbitMQ%s' % (
+                        self.label, self.db_backend, conf))
+        return ('%s: mistral-server --server api,engine,executor,scheduler '
+                '(one process each) on %s + RabbitMQ%s' % (
+                    self.label, self.db_backend, conf))
 
     def start(self) -> None:
         if self.embedded:
@@ -360,9 +414,10 @@ class Ours(Target):
                                       self.component_pids()))
 
     def _start_production(self) -> None:
+        groups = [['api', 'engine', 'executor', 'scheduler']]
+        groups += [['engine', 'executor']] * (self.copies - 1)
         dep = harness.Deployment(
-            db=self.db_backend, transport='rabbit',
-            processes=[['api', 'engine', 'executor', 'scheduler']],
+            db=self.db_backend, transport='rabbit', processes=groups,
             conf_overrides=self.conf, start_timeout=180, stop_timeout=30,
             keep_tmpdir=self.keep_logs)
         self.dep = dep
@@ -376,19 +431,25 @@ class Ours(Target):
                 % self.db_name)
         dep.start_all()
         self.url = dep.api_url
-        launcher = dep.processes[0].pid
+        launchers = [p.pid for p in dep.processes]
+        wanted = sum(len(g) for g in groups)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            kids = children_of(launcher)
             comps = {}
-            for pid, argv in kids.items():
-                if '--server' in argv:
-                    comps[argv[argv.index('--server') + 1]] = pid
-            if len(comps) >= 4:
+            for launcher in launchers:
+                for pid, argv in sorted(children_of(launcher).items()):
+                    if '--server' in argv:
+                        name = argv[argv.index('--server') + 1]
+                        label, k = name, 2
+                        while label in comps:  # the second engine, ...
+                            label, k = '%s-%d' % (name, k), k + 1
+                        comps[label] = pid
+            if len(comps) >= wanted:
                 break
             time.sleep(0.2)
         self._components = comps
-        self._launcher = launcher
+        self._launcher = launchers[0]
+        self._launchers = launchers
 
     def _start_embedded(self) -> None:
         self.tmpdir = tempfile.mkdtemp(prefix='mistral-bench-')
@@ -421,11 +482,17 @@ class Ours(Target):
     def cpu_pids(self) -> dict[str, int]:
         if self.embedded:
             return {self.label: self._launcher}
+        # The whole service: every launcher's tree.
         out = {self.label: self._launcher}
-        for name in ('api', 'engine', 'executor'):
-            if name in self._components:
-                out[name] = self._components[name]
+        for i, launcher in enumerate(self._launchers[1:], 2):
+            out['%s-launcher-%d' % (self.label, i)] = launcher
+        for name, pid in self._components.items():
+            if name.split('-')[0] in ('api', 'engine', 'executor'):
+                out[name] = pid
         return out
+
+    def executor_pid(self) -> int:
+        return self._components.get('executor') or self._launcher
 
     def component_pids(self) -> dict[str, int]:
         return dict(self._components)
@@ -482,8 +549,12 @@ class Upstream(Target):
         self.db_name = self.name
         self.state = os.environ.get(
             'STATE', os.path.expanduser('~/.cache/mistral-upstream'))
+        # Upstream's std.http (23.0.0) denies loopback by default too;
+        # oslo.config reads options from the environment.
         self.env = dict(os.environ, PORT=str(self.port), DB_NAME=self.name,
-                        VHOST=self.name, STATE=self.state)
+                        VHOST=self.name, STATE=self.state,
+                        OS_ACTION_STD_HTTP__DENIED_CIDRS=(
+                            HTTP_TARGET_DENIED_CIDRS))
         for k in ('DB_URL', 'VENV', 'PYTHONPATH'):
             self.env.pop(k, None)
         self.url = 'http://127.0.0.1:%d/v2' % self.port
@@ -518,6 +589,9 @@ class Upstream(Target):
         return {'all': self._pid()}
 
     def engine_pid(self) -> int:
+        return self._pid()
+
+    def executor_pid(self) -> int:
         return self._pid()
 
     def stop(self) -> None:
@@ -781,17 +855,20 @@ class SqlCounter:
 # --- running scenarios -------------------------------------------------------
 
 
-def run_wfbench(target: Target, name: str, warmup: int, out_dir: str,
-                rep: int, timeout: float,
-                overrides: dict[str, list[str]] | None = None,
-                measured: int = 1) -> dict:
-    scen, extra, _, _, _ = WFBENCH_SCENARIOS[name]
+def run_driver(target: Target, name: str, warmup: int, out_dir: str,
+               rep: int, timeout: float,
+               overrides: dict[str, list[str]] | None = None,
+               measured: int = 1) -> dict:
+    """One run of a scenario with tools/bench/driver.py (and its warm-up
+    runs), as a separate process: the client's CPU is not the server's."""
+    scen, actions, extra = DRIVER_SCENARIOS[name]
     extra = extra + (overrides or {}).get(name, [])
-    path = os.path.join(out_dir, 'wfbench-%s-%s-%d%s.json' % (
+    path = os.path.join(out_dir, 'driver-%s-%s-%d%s.json' % (
         target.label, name, rep, '' if measured else '-warmup'))
-    cmd = [sys.executable, WFBENCH, '--url', target.url, '--scenario', scen,
-           '--repeat', str(measured), '--warmup', str(warmup), '--quiet',
-           '--timeout', str(timeout), '--json-out', path] + extra
+    cmd = [sys.executable, DRIVER, '--url', target.url, '--scenario', scen,
+           '--actions', actions, '--repeat', str(measured), '--warmup',
+           str(warmup), '--quiet', '--timeout', str(timeout), '--json-out',
+           path] + extra
     for label, pid in target.cpu_pids().items():
         cmd += ['--cpu-pid', '%s=%d' % (label, pid)]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
@@ -808,20 +885,24 @@ def run_wfbench(target: Target, name: str, warmup: int, out_dir: str,
                 'stderr': proc.stderr[-2000:]}
     if not measured:
         return {'ok': True}
-    run = doc['runs'][0]
-    out = normalize_wfbench(name, run)
-    out['warmup_units'] = sum(_units(name, {'raw': w}) or 0
+    out = normalize_run(target.label, doc['runs'][0])
+    out['warmup_units'] = sum(w.get('units') or 0
                               for w in doc.get('warmup_runs', []))
     return out
 
 
-def normalize_wfbench(name: str, run: dict) -> dict:
-    _, _, metric, unit, cpu_key = WFBENCH_SCENARIOS[name]
-    out = {'ok': True, 'metric': metric, 'value': run.get(metric),
-           'wall_s': run.get('wall_s'), 'unit': unit,
-           'cpu_ms_per_unit': run.get(cpu_key) or {},
-           'host_busy_pct': run.get('cpu', {}).get('host_busy_pct'),
-           'raw': run}
+def normalize_run(label: str, run: dict) -> dict:
+    """A driver run as the table wants it. The service's CPU (label) is
+    the sum of its launchers' process trees."""
+    cpu = dict(run.get('cpu_ms_per_unit') or {})
+    extra = [k for k in cpu if k.startswith(label + '-launcher-')]
+    if extra and label in cpu:
+        cpu[label] = round(cpu[label] + sum(cpu.pop(k) for k in extra), 2)
+    unit = run.get('unit')
+    out = {'ok': True, 'metric': '%ss_per_s' % unit,
+           'value': run.get('value'), 'wall_s': run.get('wall_s'),
+           'unit': unit, 'units': run.get('units'), 'cpu_ms_per_unit': cpu,
+           'host_busy_pct': run.get('host_busy_pct'), 'raw': run}
     for k in ('latency_p50_s', 'latency_p95_s', 'p50_s', 'p99_s'):
         if k in run:
             out[k] = run[k]
@@ -887,20 +968,31 @@ def wf_scale_fanout(name: str, w: int) -> str:
 
 
 # --smoke: every scenario at a size that checks its results in seconds.
-SMOKE_WFBENCH = {'seq': ['--n', '5'], 'fanout': ['--n', '10'],
-                 'withitems': ['--n', '20'], 'withitems-c10': ['--n', '20'],
-                 'many': ['--n', '10'], 'api': ['--n', '5', '--duration', '1']}
+SMOKE_SIZES = {'seq-http': ['--n', '3'], 'fanout-http': ['--n', '5'],
+               'withitems-http': ['--n', '10'],
+               'many-http': ['--n', '5', '--clients', '2'],
+               'seq': ['--n', '5'], 'fanout': ['--n', '10'],
+               'withitems': ['--n', '20'], 'withitems-c10': ['--n', '20'],
+               'many': ['--n', '10'], 'api': ['--n', '5', '--duration', '1']}
 SMOKE_SCALE_DIVISOR = 20
 _scale_divisor = 1
 
 
 def run_scale(target: Target, name: str, timeout: float) -> dict:
     """One scale run written directly against the REST API."""
-    kind, size = SCALE_SCENARIOS[name]
+    kind, size, actions = SCALE_SCENARIOS[name]
     size = max(2, size // _scale_divisor)
     api = ScaleApi(target.url)
     wf = 'bench_%s_%s' % (name.replace('-', '_'), uuid.uuid4().hex[:8])
-    if kind == 'withitems':
+    http_target = None
+    if actions == 'http':
+        # Every item a std.http call of the benchmark's HTTP target.
+        http_target, target_url = driver.start_target()
+        api.create_wf(driver.items_wf(wf, driver.Actions('http'), 0))
+        wf_input = {'items': list(range(size)), 'target': target_url}
+        expect = {'values': list(range(size))}
+        n_tasks, units, unit = 1, size, 'item'
+    elif kind == 'withitems':
         api.create_wf(wf_scale_withitems(wf))
         wf_input = {'items': list(range(size))}
         expect = {'results': list(range(size))}
@@ -913,7 +1005,10 @@ def run_scale(target: Target, name: str, timeout: float) -> dict:
         expect = {'joined': size + 2}
         n_tasks, units, unit = size + 2, size + 2, 'task'
     cpu0 = {k: _tree_cpu(p) for k, p in target.cpu_pids().items()}
-    rss = RssSampler({'engine': target.engine_pid()})
+    watched = {'engine': target.engine_pid()}
+    if target.executor_pid() != watched['engine']:
+        watched['executor'] = target.executor_pid()
+    rss = RssSampler(watched)
     ex_id = None
     try:
         with rss:
@@ -953,6 +1048,8 @@ def run_scale(target: Target, name: str, timeout: float) -> dict:
                                '%s' % (name, len(tasks), n_tasks, bad[:5]))
         cpu_ms = {k: round(1000.0 * (cpu1[k] - cpu0[k]) / units, 2)
                   for k in cpu0 if cpu0[k] is not None and cpu1[k] is not None}
+        cpu_ms = normalize_run(target.label,
+                               {'cpu_ms_per_unit': cpu_ms})['cpu_ms_per_unit']
         return {'ok': True, 'metric': unit + 's_per_s',
                 'value': round(units / wall, 2), 'wall_s': round(wall, 3),
                 'unit': unit, 'cpu_ms_per_unit': cpu_ms, 'polls': polls,
@@ -969,6 +1066,9 @@ def run_scale(target: Target, name: str, timeout: float) -> dict:
                                                               400, 409))
         except Exception:  # noqa: BLE001 -- the DB is dropped anyway
             pass
+        if http_target is not None:
+            http_target.kill()
+            http_target.wait()
 
 
 def _tree_cpu(pid: int) -> float | None:
@@ -989,18 +1089,22 @@ def _tree_cpu(pid: int) -> float | None:
 
 def run_one(target: Target, name: str, rep: int, args, out_dir: str,
             profiler: Profiler | None, sql: SqlCounter | None) -> dict:
-    warmup = 1 if rep == 0 else 0
+    # One warm-up run before the first measured one: first-use costs
+    # (imports, YAQL parser tables, action registry) are not steady state.
+    # Two engines and two executors need more for each of them to get
+    # its share.
+    warmup = (2 * getattr(target, 'copies', 1) - 1) if rep == 0 else 0
     if name in SCALE_SCENARIOS:
         warmup = 0
     if warmup and (profiler is not None or sql is not None):
         # Warm up outside the profiled/counted interval: first-use costs
         # (imports, YAQL parser tables, action registry) are not steady state.
-        run_wfbench(target, name, 1, out_dir, rep, args.timeout,
-                    args.wfbench_overrides, measured=0)
+        run_driver(target, name, warmup, out_dir, rep, args.timeout,
+                   args.size_overrides, measured=0)
         warmup = 0
     if profiler is not None and isinstance(target, Ours):
         pids = {k: v for k, v in target.component_pids().items()
-                if k in ('engine', 'executor', 'api', 'all')}
+                if k.split('-')[0] in ('engine', 'executor', 'api', 'all')}
         profiler.start('%s-%s-r%d' % (target.label, name, rep), pids)
     if sql is not None and isinstance(target, Ours):
         sql.mark()
@@ -1008,8 +1112,8 @@ def run_one(target: Target, name: str, rep: int, args, out_dir: str,
         if name in SCALE_SCENARIOS:
             res = run_scale(target, name, args.timeout)
         else:
-            res = run_wfbench(target, name, warmup, out_dir, rep,
-                              args.timeout, args.wfbench_overrides)
+            res = run_driver(target, name, warmup, out_dir, rep,
+                             args.timeout, args.size_overrides)
     finally:
         if profiler is not None and isinstance(target, Ours):
             files = profiler.stop()
@@ -1031,20 +1135,11 @@ def run_one(target: Target, name: str, rep: int, args, out_dir: str,
 
 
 def _units(name: str, res: dict) -> float | None:
-    raw = res.get('raw') or {}
     if name in SCALE_SCENARIOS:
-        kind, size = SCALE_SCENARIOS[name]
+        kind, size, _ = SCALE_SCENARIOS[name]
+        size = max(2, size // _scale_divisor)
         return size if kind == 'withitems' else size + 2
-    scen = WFBENCH_SCENARIOS[name][0]
-    if scen in ('seq', 'fanout'):
-        return raw.get('tasks')
-    if scen == 'withitems':
-        return raw.get('items')
-    if scen == 'many':
-        return raw.get('executions')
-    if scen == 'api':
-        return raw.get('requests')
-    return None
+    return res.get('units')
 
 
 # --- reporting ---------------------------------------------------------------
@@ -1094,6 +1189,16 @@ def summarize(results: dict, targets: list[Target]) -> list[dict]:
                     x['engine']['rss_peak_sampled_mb'] for x in rss)
                 row[t.label]['engine_vmhwm_mb'] = max(
                     x['engine']['vmhwm_mb'] for x in rss)
+                for proc in ('engine', 'executor'):
+                    got = [x[proc] for x in rss if proc in x]
+                    if got:
+                        # Peak over the runs, and the resident set after
+                        # the last run against before the first.
+                        row[t.label]['%s_rss_mb' % proc] = {
+                            'start': got[0]['rss_start_mb'],
+                            'peak': max(g['rss_peak_sampled_mb']
+                                        for g in got),
+                            'end': got[-1]['rss_end_mb']}
         up = row.get('upstream')
         for t in targets:
             a = row[t.label]
@@ -1124,6 +1229,29 @@ def verdicts(rows: list[dict], label: str = 'ours') -> list[dict]:
             times = round(b / a, 2)
             out.append({'target': '%s <= %dx the time of %s' % (
                 big, most, small), 'value': times, 'met': times <= most})
+    for name in EXECUTOR_PATH:
+        one = (by_name.get(name) or {}).get(label, {}).get('value')
+        two = (by_name.get(name) or {}).get('ours-2x', {}).get('value')
+        if one and two:
+            ratio = round(two / one, 2)
+            out.append({'target': '%s: 2 engines + 2 executors >= %.1f x '
+                                  'one of each' % (name, SCALE_OUT_FLOOR),
+                        'value': ratio, 'met': ratio >= SCALE_OUT_FLOOR})
+    for name in ('scale-wi-http-1k', 'scale-wi-1k', 'scale-wi-10k'):
+        row = (by_name.get(name) or {}).get(label, {})
+        for proc in ('engine', 'executor'):
+            mem = row.get('%s_rss_mb' % proc)
+            if not mem:
+                continue
+            # Flat: no growth that stays (after the runs against before)
+            # and a bounded peak.
+            drift = round(mem['end'] - mem['start'], 1)
+            out.append({'target': '%s: %s RSS after the runs - before < '
+                                  '%d MB' % (name, proc, RSS_DRIFT_MB),
+                        'value': drift, 'met': drift < RSS_DRIFT_MB})
+            out.append({'target': '%s: %s RSS peak < %d MB' % (
+                name, proc, RSS_PEAK_MB), 'value': mem['peak'],
+                'met': mem['peak'] < RSS_PEAK_MB})
     return out
 
 
@@ -1132,7 +1260,7 @@ def print_verdicts(found: list[dict]) -> None:
         return
     print('\ntargets (medians of this run):')
     for v in found:
-        print('  %-52s %8s  %s' % (v['target'], _fmt(v['value']),
+        print('  %-66s %8s  %s' % (v['target'], _fmt(v['value']),
                                    'met' if v['met'] else 'NOT MET'))
 
 
@@ -1259,7 +1387,7 @@ def main(argv=None) -> int:
                          % (', '.join(ALL), ', '.join(GROUPS)))
     ap.add_argument('--repeat', type=int, default=1,
                     help='measured runs per scenario and server (median '
-                         'reported); the first run of each wfbench scenario '
+                         'reported); the first run of each driver scenario '
                          'is preceded by one warm-up run')
     ap.add_argument('--db', default='postgresql',
                     choices=['postgresql', 'mysql'],
@@ -1306,32 +1434,38 @@ def main(argv=None) -> int:
                          'rotation')
     ap.add_argument('--n', action='append', default=[],
                     metavar='SCENARIO=N',
-                    help='size of a wfbench scenario (wfbench --n), e.g. '
+                    help='size of a driver scenario (driver --n), e.g. '
                          'seq=500')
     ap.add_argument('--clients', action='append', default=[],
                     metavar='SCENARIO=C',
-                    help='wfbench --concurrency for a scenario, e.g. seq=8 '
+                    help='driver --clients for a scenario, e.g. many=8 '
                          '(seq/fanout/withitems: executions started at '
                          'once)')
+    ap.add_argument('--scale-out', action='store_true',
+                    help='also run "ours-2x": two engines and two executors '
+                         '(a second mistral-server --server engine,executor)'
+                         ', in the same rotation; its throughput must not '
+                         'fall below that of one of each')
     ap.add_argument('--smoke', action='store_true',
                     help='every scenario at a tiny size, once, results '
                          'checked: a quick correctness run (CI), not a '
                          'measurement')
     args = ap.parse_args(argv)
-    args.wfbench_overrides = {}
+    args.size_overrides = {}
     if args.smoke:
         global _scale_divisor
         _scale_divisor = SMOKE_SCALE_DIVISOR
         args.repeat = 1
-        for name, extra in SMOKE_WFBENCH.items():
-            args.wfbench_overrides[name] = list(extra)
+        for name, extra in SMOKE_SIZES.items():
+            args.size_overrides[name] = list(extra)
     for spec, flag in [(x, '--n') for x in args.n] + \
-            [(x, '--concurrency') for x in args.clients]:
+            [(x, '--clients') for x in args.clients]:
         name, _, val = spec.partition('=')
-        if name not in WFBENCH_SCENARIOS or not val.isdigit():
-            raise SystemExit('%s wants SCENARIO=N with a wfbench scenario, '
-                             'not %r' % (flag, spec))
-        args.wfbench_overrides.setdefault(name, []).extend([flag, val])
+        if name not in DRIVER_SCENARIOS or not val.isdigit():
+            raise SystemExit('%s wants SCENARIO=N with a driver scenario '
+                             '(%s), not %r' % (flag, ', '.join(
+                                 DRIVER_SCENARIOS), spec))
+        args.size_overrides.setdefault(name, []).extend([flag, val])
     conf: dict[str, dict[str, str]] = {}
     for spec in args.conf + (['engine.inline_builtin_actions=false']
                              if args.no_inline else []):
@@ -1355,6 +1489,12 @@ def main(argv=None) -> int:
         targets.append(Ours(db=args.db, embedded=args.embedded,
                             keep_logs=args.keep_logs, sql_log=args.sql_log,
                             conf=conf))
+        if args.scale_out:
+            if args.embedded:
+                raise SystemExit('--scale-out needs the production shape')
+            targets.append(Ours(db=args.db, keep_logs=args.keep_logs,
+                                sql_log=args.sql_log, conf=conf,
+                                label='ours-2x', copies=2))
         if args.also_no_inline:
             conf2 = {k: dict(v) for k, v in conf.items()}
             conf2.setdefault('engine', {})['inline_builtin_actions'] = 'false'

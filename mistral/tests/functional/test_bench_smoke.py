@@ -1,7 +1,8 @@
 """The benchmark's smoke run: every scenario of tools/bench at a tiny size,
 its results checked (outputs, task rows, with-items result lists), on the
-embedded default and in the production shape. Correctness only: speed is
-what tools/bench measures outside CI."""
+embedded default and in the production shape, with the repository's own
+driver and HTTP target (std.http scenarios through executors).
+Correctness only: speed is what tools/bench measures outside CI."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-SCENARIOS = ['seq', 'fanout', 'withitems', 'withitems-c10', 'many', 'api',
-             'scale-wi-1k', 'scale-wi-10k', 'scale-fanout-100',
-             'scale-fanout-1000']
+SCENARIOS = ['seq-http', 'fanout-http', 'withitems-http', 'many-http',
+             'seq', 'fanout', 'withitems', 'withitems-c10', 'many', 'api',
+             'scale-wi-http-100', 'scale-wi-http-1k', 'scale-wi-1k',
+             'scale-wi-10k', 'scale-fanout-100', 'scale-fanout-1000']
 
 
 @pytest.mark.parametrize('shape', [['--embedded'], ['--db', 'postgresql']],
@@ -34,5 +36,12 @@ def test_every_scenario_runs_and_checks_its_results(shape, tmp_path) -> None:
         runs = doc['results'][name]['ours']
         assert len(runs) == 1 and runs[0]['ok'], (name, runs)
         assert runs[0]['value'] > 0, (name, runs)
-    # The scale verdicts are computed (their sizes are not the real ones).
-    assert len(doc['verdicts']) == 2
+    # The scale verdicts are computed (their sizes are not the real ones):
+    # time against size, and the engine's and executor's memory.
+    verdicts = [v['target'] for v in doc['verdicts']]
+    assert len([v for v in verdicts if 'the time of' in v]) == 3, verdicts
+    procs = ['engine'] if shape == ['--embedded'] else ['engine', 'executor']
+    for name in ('scale-wi-http-1k', 'scale-wi-1k', 'scale-wi-10k'):
+        for proc in procs:
+            assert any(v.startswith('%s: %s RSS peak' % (name, proc))
+                       for v in verdicts), verdicts
