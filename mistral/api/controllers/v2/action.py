@@ -81,15 +81,10 @@ def system_wire(desc: Any) -> dict[str, Any]:
            'definition': '', 'scope': None, 'project_id': None,
            'created_at': '', 'updated_at': '', 'namespace': ''}
     if _is_dynamic(desc):
-        # Dynamic actions have a row of their own: show who owns it.
-        out.update(resources.wire_dict({
-            'id': desc.id, 'scope': desc.scope,
-            'project_id': desc.project_id, 'created_at': desc.created_at,
-            'namespace': desc.namespace or ''},
-            ('id', 'scope', 'project_id', 'created_at', 'namespace')))
-        if desc.updated_at is not None:
-            out['updated_at'] = resources.wire_dict(
-                {'u': desc.updated_at}, ('u',))['u']
+        # Show who owns it; as upstream, its id is its name and its times
+        # are empty here (GET /v2/dynamic_actions has the row's own).
+        out.update({'scope': desc.scope, 'project_id': desc.project_id,
+                    'namespace': desc.namespace or ''})
     return out
 
 

@@ -51,12 +51,6 @@ ALLOWED: tuple[Allowance, ...] = (
     Allowance('System actions: our descriptions are our own text; '
               "upstream's are its classes' docstrings.",
               r'^/actions(\[std\.[^\]]+\]|/std\.)', ('description',)),
-    Allowance('Dynamic actions in the action list: upstream gives the name '
-              'as id and an empty created_at; ours the dynamic action\'s '
-              'id and creation time.',
-              r'^/actions(\[[^\]]+\]|/[^/]+)$', ('id', 'created_at'),
-              lambda mine, theirs: theirs in ('', None) or (
-                  isinstance(theirs, str) and not _UUID.match(theirs))),
     Allowance('GET /v2/actions/<id of an ad-hoc action>: upstream looks '
               'actions up by name only and answers 404; ours finds it.',
               r'^/actions/[0-9a-f-]{36}$', ('<status>',),
@@ -71,9 +65,6 @@ ALLOWED: tuple[Allowance, ...] = (
               r'^/tasks(/[0-9a-f-]{36}|/?\[[0-9a-f-]{36}\])$', ('result',),
               lambda mine, theirs: mine is None and theirs == []),
 )
-
-_UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
-                   r'[0-9a-f]{12}$')
 
 # Execution reports list children without an order upstream (the
 # database's physical order: of last update on PostgreSQL, primary key on

@@ -138,10 +138,14 @@ def test_dynamic_action_crud(auth_app: Any) -> None:
     names = [x['name'] for x in auth_app.get(
         '/v2/dynamic_actions', headers=ADMIN).json['dynamic_actions']]
     assert sorted(names) == ['alias', 'hello']
-    # Dynamic actions are listed among the actions, with their owner.
+    # Dynamic actions are listed among the actions, with their owner; as
+    # upstream, with their name as id and empty times.
     actions = auth_app.get('/v2/actions?name=hello', headers=ADMIN).json
-    assert [(a['id'], a['project_id']) for a in actions['actions']] == [
-        (da['id'], 'adm')]
+    assert [(a['id'], a['project_id'], a['created_at'], a['updated_at'])
+            for a in actions['actions']] == [('hello', 'adm', '', '')]
+    one = auth_app.get('/v2/actions/hello', headers=ADMIN).json
+    assert (one['id'], one['created_at'], one['scope']) == (
+        'hello', '', 'private')
     auth_app.delete('/v2/dynamic_actions/%s' % da['id'], headers=ADMIN,
                     status=204)
     # Deleting the code source deletes its actions.
