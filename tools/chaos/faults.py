@@ -8,8 +8,9 @@
   a database trigger copies every outbox row as it is written, and copies
   are later put back into ``outbox`` with an expired lease (and their old
   ``due_at``, so they sort before newer rows), for the relays to send
-  again; and ``run_action`` / ``on_action_complete`` casts for actions
-  that already ran are sent straight to the deployment's vhost.
+  again; and ``run_action(s)`` / ``on_action_complete`` /
+  ``on_action_results`` casts for actions that already ran are sent
+  straight to the deployment's vhost.
 """
 
 from __future__ import annotations
@@ -268,7 +269,8 @@ class Duplicator:
             self._rpc_ready = True
 
     def rpc(self, count: int) -> int:
-        """Cast ``run_action`` and ``on_action_complete`` again for random
+        """Cast ``run_action`` or ``run_actions``, and
+        ``on_action_complete`` or ``on_action_results``, again for random
         actions: completed ones (with their recorded result, as a
         redelivered message would carry) and running ones."""
         import json
@@ -296,9 +298,18 @@ class Duplicator:
                         out = json.loads(out)
                     value = (out or {}).get('result')
                     key = 'data' if ax.state == 'SUCCESS' else 'error'
-                    clients.engine().cast(
-                        ctx, 'on_action_complete', action_ex_id=ax.id,
-                        result={key: value}, wf_action=False)
+                    if self.rng.random() < 0.5:
+                        clients.engine().cast(
+                            ctx, 'on_action_complete', action_ex_id=ax.id,
+                            result={key: value}, wf_action=False)
+                    else:
+                        # As an executor sends results (several to a
+                        # message, with their workflow execution).
+                        clients.engine().cast(
+                            ctx, 'on_action_results', results=[{
+                                'id': ax.id,
+                                'wf': ax.workflow_execution_id,
+                                'result': {key: value}}])
                     sent += 1
                 if ax.executor_id is None:
                     # Not received by any executor yet: a broker redelivers
@@ -308,16 +319,23 @@ class Duplicator:
                     # would end in an error the fault did not model.
                     continue
                 self.redelivered.add(ax.id)
-                clients.executor().run_action(
-                    ctx, ax.id, action_name=ax.name,
-                    namespace=ax.workflow_namespace or '',
-                    safe_rerun=False, exec_ctx={
+                action = {
+                    'action_ex_id': ax.id, 'action_name': ax.name,
+                    'namespace': ax.workflow_namespace or '',
+                    'safe_rerun': False, 'exec_ctx': {
                         'workflow_execution_id': ax.workflow_execution_id,
                         'task_execution_id': ax.task_execution_id,
                         'action_execution_id': ax.id,
                         'workflow_name': ax.workflow_name,
                         'callback_url': '/v2/action_executions/%s' % ax.id,
-                    })
+                    }}
+                if self.rng.random() < 0.5:
+                    clients.executor().run_action(
+                        ctx, action.pop('action_ex_id'), **action)
+                else:
+                    # The message that carries several actions.
+                    clients.executor().cast(ctx, 'run_actions',
+                                            actions=[action])
                 sent += 1
             except Exception:
                 LOG.warning('duplicate cast failed', exc_info=True)

@@ -138,13 +138,19 @@ def _handler(ledger: Ledger) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # A with-items task's calls arrive together: the standard backlog of 5
+    # would make the kernel drop connection attempts (a one-second SYN
+    # retransmission each).
+    request_queue_size = 256
+
+
 class LedgerServer:
     """The ledger on 127.0.0.1 (a free port), served from a thread."""
 
     def __init__(self, api_url: str = '') -> None:
         self.ledger = Ledger(api_url)
-        self.httpd = http.server.ThreadingHTTPServer(
-            ('127.0.0.1', 0), _handler(self.ledger))
+        self.httpd = _Server(('127.0.0.1', 0), _handler(self.ledger))
         self.httpd.daemon_threads = True
         self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
         self._thread: threading.Thread | None = None

@@ -93,6 +93,32 @@ chaos_items:
       publish:
         res: <% task().result.select($.content.ok) %>
 
+chaos_batch:
+  input: [n, ledger, k]
+  output:
+    items: <% $.res %>
+    tail: <% $.tail %>
+  tasks:
+    each:
+      with-items: i in <% range($.k) %>
+      action: std.http
+      input:
+        url: <% $.ledger + '/call/' + execution().id + '/batch/' + str($.i) %>
+      publish:
+        res: <% task().result.select($.content.ok) %>
+      on-success: next1
+    next1:
+      action: std.http
+      input:
+        url: <% $.ledger + '/call/' + execution().id + '/next1' %>
+      on-success: next2
+    next2:
+      action: std.http
+      input:
+        url: <% $.ledger + '/call/' + execution().id + '/next2' %>
+      publish:
+        tail: <% task().result.content.ok %>
+
 chaos_parent:
   input: [n, ledger]
   output:
@@ -212,6 +238,13 @@ def _items(n: int) -> int:
     return n % 4 + 2
 
 
+def _batch(n: int) -> int:
+    # 6..25 calls: one run_actions message or two (20 to a message),
+    # claimed and answered in batches; then a chain of two calls, each
+    # taken by the executor that applied the result before it.
+    return n % 20 + 6
+
+
 SHAPES: list[Shape] = [
     Shape('chaos_chain', lambda n: {'n': n},
           lambda n: {'result': (n + 1) * 10},
@@ -222,6 +255,11 @@ SHAPES: list[Shape] = [
     Shape('chaos_items', lambda n: {'n': n, 'k': _items(n)},
           lambda n: {'items': [str(i) for i in range(_items(n))]},
           lambda i: ['call/{id}/each/%d' % j for j in range(i['k'])]),
+    Shape('chaos_batch', lambda n: {'n': n, 'k': _batch(n)},
+          lambda n: {'items': [str(i) for i in range(_batch(n))],
+                     'tail': 'next2'},
+          lambda i: ['call/{id}/batch/%d' % j for j in range(i['k'])]
+          + ['call/{id}/next1', 'call/{id}/next2']),
     Shape('chaos_parent', lambda n: {'n': n},
           lambda n: {'sub': (n + 1) * 10, 'after': (n + 1) * 10 + 1}),
     Shape('chaos_retry', lambda n: {'n': n},
