@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import random
 import signal
 import subprocess
@@ -33,12 +34,30 @@ COPY_TABLE = 'chaos_outbox_copy'
 OUTBOX_COLUMNS = ('id', 'target', 'method', 'payload', 'server', 'due_at',
                   'owner', 'lease_until', 'created_at')
 
-PG_RESTART = ('pg_ctlcluster --skip-systemctl-redirect '
-              '$(ls /etc/postgresql) main restart')
+# The servers' restarts. The defaults restart this machine's servers; to
+# run on private ones (so that other users of the shared servers are not
+# disturbed), point the functional-test harness at them
+# (MISTRAL_TEST_POSTGRESQL, MISTRAL_TEST_RABBIT, MISTRAL_TEST_RABBITMQCTL)
+# and give their restart commands here.
+PG_RESTART = os.environ.get(
+    'MISTRAL_CHAOS_PG_RESTART', 'pg_ctlcluster --skip-systemctl-redirect '
+    '$(ls /etc/postgresql) main restart')
 MARIADB_STOP = 'start-stop-daemon --stop --exec /usr/sbin/mariadbd'
 MARIADB_START = ('start-stop-daemon --start --oknodo --background '
                  '--exec /usr/sbin/mariadbd')
-RABBIT_RESTART = 'rabbitmqctl stop_app && rabbitmqctl start_app'
+RABBIT_RESTART = os.environ.get(
+    'MISTRAL_CHAOS_RABBIT_RESTART',
+    'rabbitmqctl stop_app && rabbitmqctl start_app')
+
+
+def _port(env: str, default: int) -> int:
+    """The port of the server the harness uses (``MISTRAL_TEST_*``)."""
+    value = os.environ.get(env, '')
+    if not value:
+        return default
+    if '://' in value:
+        return sa.engine.make_url(value).port or default
+    return int(value.rpartition(':')[2] or default)
 
 
 def _sh(cmd: str, timeout: float = 180) -> None:
@@ -61,6 +80,7 @@ def _wait_tcp(port: int, timeout: float = 120) -> None:
 
 def restart_rabbit() -> None:
     _sh(RABBIT_RESTART)
+    _wait_tcp(_port('MISTRAL_TEST_RABBIT', 5672))
 
 
 def restart_database(db: str) -> None:
@@ -72,7 +92,7 @@ def restart_database(db: str) -> None:
         _wait_tcp(3306)
     else:
         _sh(PG_RESTART)
-        _wait_tcp(5432)
+        _wait_tcp(_port('MISTRAL_TEST_POSTGRESQL', 5432))
 
 
 class Monkey(threading.Thread):
