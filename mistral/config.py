@@ -485,6 +485,10 @@ def parse_args(argv: Iterable[str] | None = None,
     CONF(args=args, project='mistral', version=version.version_string(),
          default_config_files=default_config_files)
     _apply_embedded_defaults()
+    # The pure core reads its limits and expression settings through
+    # interfaces of its own; give it this configuration.
+    from mistral.service import core_settings
+    core_settings.install(CONF)
     global _parsed
     _parsed = True
 

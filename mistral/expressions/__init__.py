@@ -36,21 +36,29 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral import exceptions as exc
-from mistral.config import CONF
 from mistral.expressions import data_access as _da
 from mistral.expressions import deadline as _deadline
 from mistral.expressions import jinja_engine as _jinja
+from mistral.expressions import options as _options
 from mistral.expressions import patterns as _patterns
 from mistral.expressions import yaql_engine as _yaql
 from mistral.expressions.data_access import DataAccess
+from mistral.expressions.options import ExpressionOptions
+from mistral.expressions.options import ExpressionSettings
+from mistral.expressions.options import YaqlOptions
+from mistral.expressions.options import configure
 
 __all__ = [
     'MIXING_ERROR',
     'DataAccess',
+    'ExpressionOptions',
+    'ExpressionSettings',
+    'YaqlOptions',
+    'configure',
     'evaluate',
     'evaluate_recursively',
     'has_expression',
@@ -65,9 +73,9 @@ patterns = _patterns.ALL
 MIXING_ERROR = 'Mixing expression types in a single line is not allowed.'
 
 
-def _allowed_languages() -> list[str]:
-    # Read on every call: operators and tests may change the option.
-    return CONF.expressions.allowed_languages
+def _allowed_languages() -> Sequence[str]:
+    # Read on every call: the settings may change (tests, configure()).
+    return _options.current().allowed_languages
 
 
 def _language(text: str) -> str | None:
@@ -214,8 +222,9 @@ def _evaluate_string(text: str, context: Mapping[str, Any]) -> Any:
             raise exc.YaqlEvaluationException(_not_allowed(language))
         raise exc.JinjaEvaluationException(_not_allowed(language))
 
+    timeout = _options.current().expression_timeout
     try:
-        with _deadline.bounded(CONF.limits.expression_timeout):
+        with _deadline.bounded(timeout):
             if language == 'yaql':
                 return _evaluate_yaql(text, context)
             return _jinja.evaluate(text, context)
@@ -224,7 +233,7 @@ def _evaluate_string(text: str, context: Mapping[str, Any]) -> Any:
                  else exc.JinjaEvaluationException)
         raise error(
             f'Expression evaluation took longer than the limit of '
-            f'{CONF.limits.expression_timeout:g} s ([limits] '
+            f'{timeout:g} s ([limits] '
             f'expression_timeout) [expression={text.strip()[:200]}]'
         ) from None
     except AttributeError:

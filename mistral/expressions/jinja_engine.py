@@ -11,10 +11,10 @@ from typing import Any
 import jinja2
 from jinja2 import sandbox
 
-from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral.expressions import data_access as da
 from mistral.expressions import functions as custom_functions
+from mistral.expressions import options
 from mistral.expressions import patterns
 
 TEMPLATE_CACHE_SIZE = 4096
@@ -49,7 +49,7 @@ def _as_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _max_size() -> int:
-    return CONF.limits.max_expression_result_kb * 1024
+    return options.current().max_expression_result_kb * 1024
 
 
 def _too_large(what: str, size: float) -> None:

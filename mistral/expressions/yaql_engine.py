@@ -17,9 +17,9 @@ from yaql.language import specs
 from yaql.language import utils as yaql_utils
 
 from mistral import exceptions as exc
-from mistral.config import CONF
 from mistral.expressions import data_access as da
 from mistral.expressions import functions as custom_functions
+from mistral.expressions import options
 
 # Parsed expressions are immutable and reusable across threads.
 PARSE_CACHE_SIZE = 4096
@@ -35,12 +35,13 @@ _root_context: Any = None
 
 
 def _options() -> tuple[dict[str, Any], dict[str, Any]]:
-    opts = CONF.yaql
+    settings = options.current()
+    opts = settings.yaql
     engine_opts = {
         'yaql.limitIterators': opts.limit_iterators,
         # Unlimited upstream by default; bounded by [limits] here.
         'yaql.memoryQuota': opts.memory_quota if opts.memory_quota != -1
-        else CONF.limits.max_expression_result_kb * 1024,
+        else settings.max_expression_result_kb * 1024,
         'yaql.convertTuplesToLists': opts.convert_tuples_to_lists,
         'yaql.convertSetsToLists': opts.convert_sets_to_lists,
         'yaql.iterableDicts': opts.iterable_dicts,
@@ -280,7 +281,7 @@ def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     _, root = _engine_and_context()
     ctx = root.create_child_context()
 
-    if CONF.yaql.convert_input_data:
+    if options.current().yaql.convert_input_data:
         ctx['$'] = convert_input(context)
     else:
         ctx['$'] = context

@@ -8,10 +8,10 @@ from typing import Any
 
 import jsonschema
 
-from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import inline_params
+from mistral.lang import limits
 
 COMMANDS = ('noop', 'fail', 'succeed', 'pause')
 
@@ -108,7 +108,7 @@ def check_name(name: Any, kind: str, place: str) -> None:
         raise exc.InvalidModelException(
             f"{kind} name '{name}' must not contain spaces ({place}).")
 
-    limit = CONF.limits.max_name_length
+    limit = limits.current().max_name_length
     if len(name) > limit:
         raise exc.InvalidModelException(
             f"{kind} name '{name[:40]}...' is {len(name)} characters long; "
@@ -117,7 +117,7 @@ def check_name(name: Any, kind: str, place: str) -> None:
 
 def check_fan_out(task: str, clause: str, count: int, place: str) -> None:
     """A transition names at most ``[limits] max_fan_out`` tasks."""
-    limit = CONF.limits.max_fan_out
+    limit = limits.current().max_fan_out
     if count > limit:
         raise exc.InvalidModelException(
             f"Task '{task}' names {count} tasks in '{clause}'; the limit is "

@@ -20,7 +20,6 @@ import yaml
 from yaml import events
 from yaml import resolver as yaml_resolver
 
-from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral.lang import limits
 
@@ -121,8 +120,9 @@ def load(text: str) -> Any:
         raise exc.DSLParsingException(
             f'Definition must be a YAML string, got {type(text).__name__}.')
 
-    max_kb = CONF.limits.max_definition_size_kb
-    max_depth = CONF.limits.max_nesting_depth
+    settings = limits.current()
+    max_kb = settings.max_definition_size_kb
+    max_depth = settings.max_nesting_depth
     size = len(text.encode('utf-8', 'surrogatepass'))
 
     if size > max_kb * 1024:

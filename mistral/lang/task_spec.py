@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import checks
 from mistral.lang import inline_params
+from mistral.lang import limits
 from mistral.workflow import data_flow
 from mistral.workflow import states
 
@@ -265,7 +265,7 @@ def parse_with_items(raw: Any, place: str,
                 raise exc.InvalidModelException(
                     f"Invalid DSL ({place}): the list in 'with-items' is "
                     f'not valid JSON: {array[:200]} ({e})') from e
-            limit = CONF.limits.max_with_items_length
+            limit = limits.current().max_with_items_length
             if len(array) > limit:
                 raise exc.InvalidModelException(
                     f"Invalid DSL ({place}): the list in 'with-items' has "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from mistral.config import CONF
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.lang import limits
 from mistral.workflow import data_flow
 
 
@@ -63,7 +63,7 @@ def with_items_values(task_spec: Any, ctx: Mapping[str, Any],
             "Wrong input of 'with-items' in task %s: the lists have "
             "different lengths %s" % (task_spec.name,
                                       [len(x) for x in lists]))
-    limit = CONF.limits.max_with_items_length
+    limit = limits.current().max_with_items_length
     if lists and len(lists[0]) > limit:
         raise exc.InputException(
             "Wrong input of 'with-items' in task %s: %d items, the limit "
