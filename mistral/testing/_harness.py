@@ -1,0 +1,568 @@
+"""The real engine and executor in one thread, driven step by step.
+
+Nothing here reimplements the engine: requests go to
+:class:`mistral.engine.engine.Engine` and actions to a
+:class:`mistral.executor.executor.Executor`, on a SQLite database whose
+schema is built as the embedded server builds it. What changes is how work
+travels between them:
+
+* the outbox relay is replaced by :class:`_QueueRelay`, whose senders put
+  each message on one FIFO queue (no broker, no threads); ``drain`` takes
+  messages off that queue and hands them to the engine or executor method
+  they name until nothing is left;
+* the executor runs the actions it claims at once in the calling thread
+  and reports their results onto the same queue (no worker pool, no
+  reporter thread);
+* ``mistral.utils.timeutils`` reads a :class:`FakeClock`: delayed messages
+  (wait-before/after, retry delays, timeouts) are rows with a future
+  ``due_at`` that :meth:`Harness.advance` or :meth:`Harness.settle` claim
+  once the fake time reaches them;
+* actions may be answered instead of run (``answer``, see
+  :class:`ActionCall`); ``std.sleep`` and a delayed ``std.echo`` move the
+  fake clock rather than sleep.
+
+Only one harness may be active in a process at a time: the engine's
+database, configuration and relay are process-wide.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import datetime
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+# Fake time starts here unless told otherwise: a fixed instant, so that a
+# rehearsal's timestamps are the same on every run.
+DEFAULT_START = datetime.datetime(2030, 1, 1, 0, 0, 0)
+
+# A harness that handles more messages than this without settling is
+# looping (a message that fails every time it is sent again).
+MAX_MESSAGES = 200_000
+
+
+class HarnessError(RuntimeError):
+    """The harness could not drive the engine (misuse, or a loop)."""
+
+
+class FakeClock:
+    """Naive-UTC time that moves only when told to."""
+
+    def __init__(self, start: datetime.datetime | None = None) -> None:
+        self._now = start or DEFAULT_START
+
+    def now(self) -> datetime.datetime:
+        return self._now
+
+    def set(self, when: datetime.datetime) -> None:
+        if when < self._now:
+            raise ValueError('the fake clock does not go back (%s < %s)'
+                             % (when, self._now))
+        self._now = when
+
+    def advance(self, seconds: float) -> None:
+        self.set(self._now + datetime.timedelta(seconds=seconds))
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionCall:
+    """What an answering function learns about an action about to run.
+
+    ``call`` counts the actions of that task run so far in this harness
+    (0 for the first): with-items elements and retry attempts each run one
+    action, so ``call`` tells them apart.
+    """
+
+    task: str | None
+    workflow: str | None
+    action: str
+    input: dict[str, Any]
+    call: int
+
+
+# (call) -> a result dict ({'data'|'error'|'cancel': ...}), None for "the
+# action is asynchronous and has not answered yet", or RUN for "run it".
+Answer = Callable[[ActionCall], Any]
+RUN = object()
+
+_lock = threading.Lock()
+_active: Harness | None = None
+_template_lock = threading.Lock()
+_template: str | None = None
+
+
+def _template_db() -> str:
+    """A SQLite file with the embedded server's schema and pre-installed
+    content, built once per process and copied for each harness."""
+    global _template
+    with _template_lock:
+        if _template is not None and os.path.exists(_template):
+            return _template
+        from mistral.db import api as db_api
+        from mistral.service import startup
+
+        tmp = tempfile.mkdtemp(prefix='mistral-testing-template-')
+        path = os.path.join(tmp, 'template.sqlite')
+        CONF.set_override('connection', 'sqlite:///' + path,
+                          group='database')
+        db_api.dispose()
+        try:
+            startup.upgrade_embedded_schema()
+        finally:
+            db_api.dispose()
+            CONF.clear_override('connection', group='database')
+        _template = path
+        return path
+
+
+def _copy_db(src: str, dst: str) -> None:
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+class _InlinePool:
+    """The executor's worker pool, run in the caller's thread."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        fn(*args)
+
+
+class _QueueRelay:
+    """Builds the outbox relay whose senders queue messages."""
+
+    @staticmethod
+    def make(harness: Harness) -> Any:
+        from mistral.engine import outbox
+
+        def sender(target: str) -> outbox.Sender:
+            def send(ctx: dict[str, Any], method: str, server: str | None,
+                     payload: dict[str, Any]) -> None:
+                harness._queue_message(target, ctx, method, payload)
+            return send
+
+        class Relay(outbox.Relay):
+            def deliver(self, rows: list[dict[str, Any]]) -> None:
+                super().deliver(rows)
+                # Rows the receiver does not delete itself go now, not
+                # from a background thread.
+                self._flush_deletes()
+
+        return Relay({t: sender(t) for t in
+                      ('engine', 'executor', 'notifier', 'event_engine')})
+
+
+class _Reporter:
+    """The executor's result reporter, without its thread: results of one
+    workflow execution gather until the queue reaches them, then are
+    applied in one transaction as the real reporter applies them."""
+
+    def __init__(self, harness: Harness, executor: Any) -> None:
+        self._harness = harness
+        self._executor = executor
+        self._waiting: dict[tuple[str, str | None],
+                            list[dict[str, Any]]] = {}
+        self._ctx: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def report(self, ctx: dict[str, Any], action_ex_id: str,
+               wf_ex_id: str | None, result: dict[str, Any]) -> None:
+        from mistral.executor import results as results_mod
+
+        key = (results_mod._ctx_key(ctx), wf_ex_id)
+        item = {'id': action_ex_id, 'wf': wf_ex_id, 'result': result}
+        if key in self._waiting:
+            self._waiting[key].append(item)
+            return
+        self._waiting[key] = [item]
+        self._ctx[key] = ctx
+        self._harness._queue(lambda: self._apply(key))
+
+    def _apply(self, key: tuple[str, str | None]) -> None:
+        items = self._waiting.pop(key)
+        ctx = self._ctx.pop(key)
+        if CONF.executor.apply_results:
+            try:
+                self._executor.apply_results(ctx, key[1], items)
+                self._executor._applied([i['id'] for i in items])
+                return
+            except Exception:
+                LOG.warning('Applying results in the executor failed; '
+                            'sending them to the engine', exc_info=True)
+        self._harness._queue_message('engine', ctx, 'on_action_results',
+                                     {'results': items})
+
+    def pending(self) -> int:
+        return sum(len(v) for v in self._waiting.values())
+
+    def wait_applied(self, deadline: float | None) -> bool:
+        return True
+
+    def drop_all(self) -> None:
+        self._waiting.clear()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def _make_executor(harness: Harness) -> Any:
+    from mistral.executor import executor as executor_mod
+
+    class Executor(executor_mod.Executor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.results = _Reporter(harness, self)  # type: ignore
+
+        def _worker_pool(self) -> Any:
+            return _InlinePool()
+
+    return Executor()
+
+
+class Harness:
+    """The engine and an executor on a private SQLite database, driven
+    synchronously. Use as a context manager::
+
+        with Harness() as h:
+            ex = h.engine.start_workflow(h.context, 'wf', wf_input={})
+            h.settle()
+
+    ``answer(call)`` decides each action: a result dict, None (an
+    asynchronous action that has not answered), or :data:`RUN` to run it
+    for real. ``conf``: ``{group: {option: value}}`` overridden while the
+    harness is active.
+    """
+
+    def __init__(self, clock: FakeClock | None = None,
+                 answer: Answer | None = None,
+                 conf: dict[str, dict[str, Any]] | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self._answer = answer
+        self._conf = conf or {}
+        self._overrides: list[tuple[str, str | None]] = []
+        self._messages: collections.deque[Callable[[], None]] = \
+            collections.deque()
+        self._tmp: str | None = None
+        self._task_names: dict[str, tuple[str, str | None]] = {}
+        self._calls: collections.Counter[str] = collections.Counter()
+        self._saved_relay: Any = None
+        self._saved_run: Any = None
+        self._saved_wake: Any = None
+        self._entered = False
+        # Exceptions raised by message handlers (the real services log
+        # them and the message is sent again later).
+        self.errors: list[BaseException] = []
+        # (method, payload) of the notifier messages, in order.
+        self.notifications: list[tuple[str, dict[str, Any]]] = []
+        self.engine: Any = None
+        self.executor: Any = None
+        self.context: Any = None
+
+    # -- set-up and tear-down
+
+    def __enter__(self) -> Harness:
+        global _active
+        with _lock:
+            if _active is not None:
+                raise HarnessError('another harness is active in this '
+                                   'process')
+            _active = self
+        try:
+            self._setup()
+        except BaseException:
+            self._teardown()
+            raise
+        self._entered = True
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._teardown()
+
+    def _override(self, name: str, value: Any,
+                  group: str | None = None) -> None:
+        CONF.set_override(name, value, group=group)
+        self._overrides.append((name, group))
+
+    def _setup(self) -> None:
+        from mistral import config
+        from mistral.actions import registry
+        from mistral.actions import runner
+        from mistral.context import default_context
+        from mistral.db import api as db_api
+        from mistral.db import models
+        from mistral.engine import engine as engine_mod
+        from mistral.engine import outbox
+        from mistral.utils import timeutils
+
+        if not getattr(config, '_parsed', False):
+            config.parse_args([], default_config_files=[])
+        template = _template_db()
+        self._tmp = tempfile.mkdtemp(prefix='mistral-testing-')
+        path = os.path.join(self._tmp, 'mistral.sqlite')
+        _copy_db(template, path)
+        self._override('connection', 'sqlite:///' + path, group='database')
+        for group, opts in self._conf.items():
+            for name, value in opts.items():
+                self._override(name, value, group=group)
+        db_api.dispose()
+        registry.reset()
+        timeutils.set_clock(self.clock.now)
+        # The process's relay is replaced for the harness's lifetime (the
+        # module keeps it in _relay; there is no other way to inject one).
+        with outbox._relay_lock:
+            self._saved_relay = outbox._relay
+            outbox._relay = _QueueRelay.make(self)
+        # Both the executor and the engine's inline actions call
+        # runner.run through the module: one place answers every action.
+        self._saved_run = runner.run
+        setattr(runner, 'run', self._run_action)
+        # No scheduler to wake: this harness sends delayed messages itself.
+        self._saved_wake = outbox.wake_schedulers
+        setattr(outbox, 'wake_schedulers', _no_wake)
+        sa.event.listen(models.TaskExecution, 'init', self._task_init)
+        sa.event.listen(models.TaskExecution, 'load', self._task_load)
+        self.engine = engine_mod.Engine()
+        self.executor = _make_executor(self)
+        self.context = default_context()
+
+    def _teardown(self) -> None:
+        global _active
+        from mistral.actions import registry
+        from mistral.actions import runner
+        from mistral.db import api as db_api
+        from mistral.db import models
+        from mistral.engine import outbox
+        from mistral.utils import timeutils
+
+        try:
+            for fn, event in ((self._task_init, 'init'),
+                              (self._task_load, 'load')):
+                if sa.event.contains(models.TaskExecution, event, fn):
+                    sa.event.remove(models.TaskExecution, event, fn)
+            if self._saved_run is not None:
+                setattr(runner, 'run', self._saved_run)
+                self._saved_run = None
+            if self._saved_wake is not None:
+                setattr(outbox, 'wake_schedulers', self._saved_wake)
+                self._saved_wake = None
+            with outbox._relay_lock:
+                outbox._relay = self._saved_relay
+            timeutils.set_clock(None)
+            db_api.dispose()
+            registry.reset()
+            for name, group in reversed(self._overrides):
+                CONF.clear_override(name, group=group)
+            self._overrides = []
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+                self._tmp = None
+        finally:
+            with _lock:
+                if _active is self:
+                    _active = None
+
+    # -- knowing which task an action belongs to
+
+    def _task_init(self, target: Any, args: Any,
+                   kwargs: dict[str, Any]) -> None:
+        if kwargs.get('id') and kwargs.get('name'):
+            self._task_names[kwargs['id']] = (kwargs['name'],
+                                              kwargs.get('workflow_name'))
+
+    def _task_load(self, target: Any, _context: Any) -> None:
+        if target.id not in self._task_names:
+            self._task_names[target.id] = (target.name, target.workflow_name)
+
+    def _task_of(self, task_ex_id: str | None
+                 ) -> tuple[str | None, str | None]:
+        if not task_ex_id:
+            return None, None
+        known = self._task_names.get(task_ex_id)
+        if known is not None:
+            return known
+        from mistral.db import api as db_api
+        from mistral.db import models
+
+        t = models.TaskExecution
+        with db_api.read_session() as s:
+            row = s.execute(sa.select(t.name, t.workflow_name).where(
+                t.id == task_ex_id)).first()
+        if row is None:
+            return None, None
+        self._task_names[task_ex_id] = (row.name, row.workflow_name)
+        return row.name, row.workflow_name
+
+    # -- actions
+
+    def _run_action(self, descriptor_or_action: Any,
+                    input: dict[str, Any] | None, ctx: Any,
+                    timeout: float | None = None,
+                    wf_ctx: dict[str, Any] | None = None,
+                    request_ctx: Any = None) -> dict[str, Any] | None:
+        execution = getattr(ctx, 'execution', None)
+        task, workflow = self._task_of(
+            getattr(execution, 'task_execution_id', None))
+        name = str(getattr(descriptor_or_action, 'name', None)
+                   or type(descriptor_or_action).__name__)
+        key = '%s\x00%s' % (workflow, task)
+        call = ActionCall(task=task, workflow=workflow, action=name,
+                          input=dict(input or {}), call=self._calls[key])
+        self._calls[key] += 1
+        answer: Any = (self._answer(call) if self._answer is not None
+                       else RUN)
+        if answer is not RUN:
+            answered: dict[str, Any] | None = answer
+            return answered
+        if name == 'std.sleep':
+            self.clock.advance(_seconds(call.input.get('seconds', 1)))
+            return {'data': None}
+        if name == 'std.echo' and call.input.get('delay'):
+            self.clock.advance(_seconds(call.input['delay']))
+            return {'data': call.input.get('output')}
+        result: dict[str, Any] | None = self._saved_run(
+            descriptor_or_action, input, ctx, timeout, wf_ctx, request_ctx)
+        return result
+
+    # -- messages
+
+    def _queue(self, job: Callable[[], None]) -> None:
+        self._messages.append(job)
+
+    def _queue_message(self, target: str, ctx: dict[str, Any], method: str,
+                       payload: dict[str, Any]) -> None:
+        from mistral.context import MistralContext
+
+        if target == 'notifier':
+            self.notifications.append((method, dict(payload)))
+            return
+        if target == 'event_engine':
+            return
+        receiver = self.engine if target == 'engine' else self.executor
+        handler = getattr(receiver, method)
+        args = dict(payload)
+
+        def job() -> None:
+            handler(MistralContext.from_dict(dict(ctx or {})), **args)
+        self._queue(job)
+
+    def drain(self) -> int:
+        """Handle queued messages (and those they cause) until none is
+        left; the number handled."""
+        self._check_active()
+        n = 0
+        while self._messages:
+            job = self._messages.popleft()
+            n += 1
+            if n > MAX_MESSAGES:
+                raise HarnessError('more than %d messages without settling'
+                                   % MAX_MESSAGES)
+            try:
+                job()
+            except Exception as e:
+                LOG.warning('A message handler failed: %s', e,
+                            exc_info=True)
+                self.errors.append(e)
+        return n
+
+    def _check_active(self) -> None:
+        if not self._entered or _active is not self:
+            raise HarnessError('the harness is not active (use it in a '
+                               'with block)')
+
+    # -- time
+
+    def next_due(self) -> datetime.datetime | None:
+        """When the next outbox row becomes sendable (a delayed message,
+        or one whose send failed)."""
+        from mistral.db import api as db_api
+        from mistral.db import models
+
+        ob = models.OutboxMessage
+        with db_api.read_session() as s:
+            found: datetime.datetime | None = s.execute(
+                sa.select(sa.func.min(ob.lease_until))).scalar()
+            return found
+
+    def _send_due(self) -> int:
+        from mistral.engine import outbox
+
+        sent = 0
+        while True:
+            rows = outbox.claim_due(limit=200,
+                                    lease_seconds=CONF.engine.outbox_lease,
+                                    now=self.clock.now())
+            if not rows:
+                return sent
+            outbox.relay().deliver(rows)
+            sent += len(rows)
+            self.drain()
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake clock forward by ``seconds``, sending each
+        delayed message when its time comes (in due order)."""
+        self._check_active()
+        end = self.clock.now() + datetime.timedelta(seconds=seconds)
+        self.drain()
+        while True:
+            due = self.next_due()
+            if due is None or due > end:
+                break
+            if due > self.clock.now():
+                self.clock.set(due)
+            if not self._send_due():
+                break
+        self.clock.set(end)
+        self._send_due()
+
+    def settle(self, until: Callable[[], bool] | None = None,
+               max_seconds: float = 7 * 24 * 3600.0) -> None:
+        """Handle every message, then jump the clock to each delayed
+        message in turn, until none is left, ``until()`` is true, or
+        ``max_seconds`` of fake time passed."""
+        self._check_active()
+        limit = self.clock.now() + datetime.timedelta(seconds=max_seconds)
+        self.drain()
+        while until is None or not until():
+            due = self.next_due()
+            if due is None or due > limit:
+                return
+            if due > self.clock.now():
+                self.clock.set(due)
+            if not self._send_due():
+                # Due but not claimable yet (same instant): nudge.
+                self.clock.advance(0.001)
+
+    # -- reading
+
+    def read(self) -> contextlib.AbstractContextManager[Any]:
+        """A read-only session on the harness's database."""
+        from mistral.db import api as db_api
+
+        return db_api.read_session()
+
+
+def _no_wake(due_at: datetime.datetime) -> None:
+    """The harness is the scheduler: nobody to wake."""
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return 0.0
