@@ -441,17 +441,13 @@ class Engine:
                 return
             run, task_ex = found
             parent = run.wf_ex
+            if state in (states.PAUSED, states.RUNNING):
+                tasks.follow_child(task_ex, state)
             if state == states.PAUSED:
-                if task_ex.state == states.RUNNING:
-                    task_ex.state = states.PAUSED
-                    task_ex.updated_at = timeutils.utcnow()
                 if parent.state == states.RUNNING:
                     workflows.set_state(run, states.PAUSED)
                     _cascade(run, 'pause_workflow', (states.RUNNING,))
             elif state == states.RUNNING:
-                if task_ex.state == states.PAUSED:
-                    task_ex.state = states.RUNNING
-                    task_ex.updated_at = timeutils.utcnow()
                 if parent.state == states.PAUSED:
                     workflows.set_state(run, states.RUNNING)
                     _cascade(run, 'resume_workflow', (states.PAUSED,))

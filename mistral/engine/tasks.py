@@ -36,6 +36,7 @@ from mistral.workflow import direct
 from mistral.workflow import policies
 from mistral.workflow import reverse
 from mistral.workflow import states
+from mistral.workflow import task_machine as tm
 from mistral.workflow import task_plan
 
 LOG = logging.getLogger(__name__)
@@ -87,8 +88,32 @@ def _failure(run: Run, task_ex: models.TaskExecution,
                                      task_ex.name))
 
 
-def _rc(task_ex: models.TaskExecution) -> dict[str, Any]:
-    return dict(task_ex.runtime_context or {})
+def _ts(task_ex: models.TaskExecution) -> tm.TaskState:
+    """The task's state between events (read from its runtime_context)."""
+    return tm.TaskState.from_runtime_context(task_ex.runtime_context)
+
+
+def _save(task_ex: models.TaskExecution, before: tm.TaskState,
+          after: tm.TaskState) -> None:
+    """Write the task's state back when an event changed it."""
+    if after != before:
+        task_ex.runtime_context = after.to_runtime_context()
+
+
+def _transition(task_ex: models.TaskExecution, t: tm.Transition) -> None:
+    """Every change of a task's state goes through here (the machine
+    checked it against its table when it made ``t``)."""
+    if t.from_state != tm.NEW and task_ex.state != t.from_state:
+        raise tm.IllegalTransition(task_ex.state, t.to_state)
+    task_ex.state = t.to_state
+    if not t.keep_info:
+        task_ex.state_info = t.state_info
+
+
+def _count_waiting_joins(run: Run, delta: int) -> None:
+    wf_rc = dict(run.wf_ex.runtime_context or {})
+    wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 0) + delta, 0)
+    run.wf_ex.runtime_context = wf_rc
 
 
 def _later(seconds: float) -> datetime.datetime:
@@ -130,9 +155,9 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
         if refs is not None and in_context and not triggered_by:
             refs = None  # a context given whole (e.g. from a backlog)
     now = timeutils.utcnow()
-    runtime: dict[str, Any] = {}
-    if triggered_by:
-        runtime['triggered_by'] = list(triggered_by)
+    tm.check(tm.NEW, state)
+    runtime = tm.TaskState(
+        triggered_by=tuple(triggered_by) or None).to_runtime_context()
     task_ex = models.TaskExecution(
         id=models.new_id(), name=task_spec.name,
         workflow_execution_id=wf_ex.id, workflow_name=wf_ex.workflow_name,
@@ -164,16 +189,8 @@ def start_task(run: Run, cmd: cmds.RunTask) -> list[Effect]:
     return begin(run, task_ex)
 
 
-def _join_required(run: Run, task_spec: Any) -> int:
-    if task_spec.join == 'all':
-        return len(run.spec.inbound_task_names(task_spec.name))
-    return int(task_spec.join)
-
-
 def _arrive_at_join(run: Run, cmd: cmds.RunTask,
                     task_spec: Any) -> list[Effect]:
-    # One execution per join task and workflow execution (as upstream):
-    # arrivals after it started are recorded and change nothing else.
     te = models.TaskExecution
     task_ex = run.tasks_by_name.get(task_spec.name)
     if task_ex is None:
@@ -188,49 +205,48 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
         if task_ex is not None:
             run.tasks[task_ex.id] = task_ex
             run.tasks_by_name[task_ex.name] = task_ex
-    wf_rc = dict(run.wf_ex.runtime_context or {})
-    if task_ex is not None and task_ex.state != states.WAITING:
-        rc = _rc(task_ex)
-        rc['triggered_by'] = rc.get('triggered_by', []) + list(
-            cmd.triggered_by)
-        task_ex.runtime_context = rc
-        return []
-    if task_ex is None:
-        task_ex = _new_task(run, task_spec, cmd.in_context, cmd.triggered_by,
-                            states.WAITING, 'Task is waiting.')
-        rc = _rc(task_ex)
-        rc['join_arrivals'] = 1
-        task_ex.runtime_context = rc
-        wf_rc['waiting_joins'] = wf_rc.get('waiting_joins', 0) + 1
-        run.wf_ex.runtime_context = wf_rc
+    required = tm.join_required(
+        task_spec.join, len(run.spec.inbound_task_names(task_spec.name)))
+    before = None if task_ex is None else _ts(task_ex)
+    step = tm.join_arrival(before, None if task_ex is None else task_ex.state,
+                           cmd.triggered_by, required)
+    for c in step.commands:
+        if isinstance(c, tm.CreateWaiting):
+            task_ex = _new_task(run, task_spec, cmd.in_context,
+                                cmd.triggered_by, states.WAITING,
+                                c.state_info)
+            before = _ts(task_ex)
+        elif isinstance(c, tm.MergeArrival):
+            _merge_arrival(run, task_ex, cmd)
+        elif isinstance(c, tm.CountWaitingJoin):
+            _count_waiting_joins(run, c.delta)
+        elif isinstance(c, tm.Transition) and c.from_state != tm.NEW:
+            _save(task_ex, before, step.state)
+            before = step.state
+            _transition(task_ex, c)
+            task_ex.started_at = timeutils.utcnow()
+            events.task_event(run, task_ex, events.TASK_LAUNCHED)
+        elif isinstance(c, tm.Start):
+            return begin(run, task_ex)
+    assert task_ex is not None
+    _save(task_ex, before, step.state)  # type: ignore[arg-type]
+    return []
+
+
+def _merge_arrival(run: Run, task_ex: models.TaskExecution,
+                   cmd: cmds.RunTask) -> None:
+    """Inbound context of a join: the triggering contexts merged."""
+    parent_refs = (_parent_refs(run, cmd.triggered_by)
+                   if task_ex.context_refs is not None else None)
+    if parent_refs is not None:
+        task_ex.context_refs = contexts.merge_refs(
+            task_ex.context_refs, parent_refs)
     else:
-        # Inbound context of a join: the triggering contexts merged.
-        parent_refs = (_parent_refs(run, cmd.triggered_by)
-                       if task_ex.context_refs is not None else None)
-        if parent_refs is not None:
-            task_ex.context_refs = contexts.merge_refs(
-                task_ex.context_refs, parent_refs)
-        else:
-            merged = contexts.in_context(run, task_ex)
-            data_flow.merge_into(merged, cmd.in_context, run.merge_strategy)
-            task_ex.context_refs = None
-            task_ex.in_context = merged
-        contexts.forget(run, task_ex)
-        rc = _rc(task_ex)
-        rc['triggered_by'] = rc.get('triggered_by', []) + list(
-            cmd.triggered_by)
-        rc['join_arrivals'] = rc.get('join_arrivals', 0) + 1
-        task_ex.runtime_context = rc
-    if rc['join_arrivals'] < _join_required(run, task_spec):
-        return []
-    wf_rc = dict(run.wf_ex.runtime_context or {})
-    wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 1) - 1, 0)
-    run.wf_ex.runtime_context = wf_rc
-    task_ex.state = states.RUNNING
-    task_ex.state_info = None
-    task_ex.started_at = timeutils.utcnow()
-    events.task_event(run, task_ex, events.TASK_LAUNCHED)
-    return begin(run, task_ex)
+        merged = contexts.in_context(run, task_ex)
+        data_flow.merge_into(merged, cmd.in_context, run.merge_strategy)
+        task_ex.context_refs = None
+        task_ex.in_context = merged
+    contexts.forget(run, task_ex)
 
 
 def fail_impossible_joins(run: Run) -> list[Effect]:
@@ -245,14 +261,13 @@ def fail_impossible_joins(run: Run) -> list[Effect]:
     run.wf_ex.runtime_context = wf_rc
     effects: list[Effect] = []
     for task_ex in waiting:
-        arrived = {t['task_id'] for t in _rc(task_ex).get('triggered_by', [])}
-        names = [n for n in run.spec.inbound_task_names(task_ex.name)]
-        info = 'Failed by tasks: %s' % names
-        if arrived:
-            info = ('Failed: only %d of the inbound tasks %s reached it'
-                    % (len(arrived), names))
-        task_ex.started_at = timeutils.utcnow()
-        effects += finish_task(run, task_ex, states.ERROR, info, None)
+        step = tm.join_impossible(_ts(task_ex), task_ex.state,
+                                  run.spec.inbound_task_names(task_ex.name))
+        for c in step.commands:
+            if isinstance(c, tm.FinishTask):
+                task_ex.started_at = timeutils.utcnow()
+                effects += finish_task(run, task_ex, c.state, c.state_info,
+                                       None)
     return effects
 
 
@@ -264,51 +279,65 @@ def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
                                run.access)
     except exc.MistralError as e:
         raise _failure(run, task_ex, e) from e
-    rc = _rc(task_ex)
-    if sp.concurrency:
-        rc['concurrency'] = sp.concurrency
-    if sp.pause_before and not rc.get('pause_before_done'):
-        rc['pause_before_done'] = True
-        task_ex.runtime_context = rc
-        task_ex.state = states.IDLE
-        task_ex.state_info = "Set by 'pause-before' policy"
-        # started_at stays as set when the task was created (upstream
-        # shows it on the held task too); the resume sets it again.
-        events.task_event(run, task_ex, events.TASK_PAUSED)
-        return [cmds.PauseWorkflow()]
-    if sp.timeout and not rc.get('timeout_scheduled'):
-        rc['timeout_scheduled'] = True
-        run.batch.add('engine', 'timeout_task',
-                      {'task_ex_id': task_ex.id, 'timeout': sp.timeout},
-                      ctx=run.ctx,
-                      due_at=_later(sp.timeout + (sp.wait_before or 0)))
-    if sp.wait_before and not rc.get('wait_before_done'):
-        rc['wait_before_done'] = True
-        task_ex.runtime_context = rc
-        task_ex.state = states.RUNNING_DELAYED
-        task_ex.state_info = ("Delayed by 'wait-before' policy [delay=%s]"
-                              % _fmt(sp.wait_before))
-        _schedule_continue(run, task_ex, sp.wait_before)
-        return []
-    task_ex.runtime_context = rc
-    return run_actions(run, task_ex)
+    before = _ts(task_ex)
+    step = tm.start(before, task_ex.state, tm.StartPolicies(
+        wait_before=sp.wait_before, timeout=sp.timeout,
+        pause_before=sp.pause_before, concurrency=sp.concurrency),
+        models.new_id)
+    _save(task_ex, before, step.state)
+    for c in step.commands:
+        if isinstance(c, tm.Transition):
+            _transition(task_ex, c)
+            if c.to_state == states.IDLE:
+                # started_at stays as set when the task was created
+                # (upstream shows it on the held task too); the resume
+                # sets it again.
+                events.task_event(run, task_ex, events.TASK_PAUSED)
+        elif isinstance(c, tm.PauseWorkflow):
+            return [cmds.PauseWorkflow()]
+        elif isinstance(c, tm.ScheduleTimeout):
+            run.batch.add('engine', 'timeout_task',
+                          {'task_ex_id': task_ex.id, 'timeout': c.timeout},
+                          ctx=run.ctx, due_at=_later(c.due_in))
+        elif isinstance(c, tm.ScheduleContinue):
+            _schedule_continue(run, task_ex, c)
+        elif isinstance(c, tm.RunActions):
+            return run_actions(run, task_ex)
+    return []
 
 
-def _fmt(seconds: float) -> str:
-    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+def resume_held(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
+    """The workflow resumed: a task held by pause-before starts."""
+    step = tm.resume_held(_ts(task_ex), task_ex.state)
+    for c in step.commands:
+        if isinstance(c, tm.Transition):
+            _transition(task_ex, c)
+            task_ex.started_at = timeutils.utcnow()
+            events.task_event(run, task_ex, events.TASK_RESUMED)
+        elif isinstance(c, tm.Start):
+            return begin(run, task_ex)
+    return []
+
+
+def follow_child(task_ex: models.TaskExecution, child_state: str) -> None:
+    """The task's sub-workflow paused or resumed: the task follows."""
+    ts = _ts(task_ex)
+    step = (tm.child_paused(ts, task_ex.state)
+            if child_state == states.PAUSED
+            else tm.child_resumed(ts, task_ex.state))
+    for c in step.commands:
+        if isinstance(c, tm.Transition):
+            _transition(task_ex, c)
+            task_ex.updated_at = timeutils.utcnow()
 
 
 def _schedule_continue(run: Run, task_ex: models.TaskExecution,
-                       delay: float) -> None:
+                       c: tm.ScheduleContinue) -> None:
     # The token ties the message to this delay: a late duplicate of an
     # earlier retry's message must not cut a later delay short.
-    token = models.new_id()
-    rc = _rc(task_ex)
-    rc['delay_token'] = token
-    task_ex.runtime_context = rc
     run.batch.add('engine', 'continue_task',
-                  {'task_ex_id': task_ex.id, 'token': token},
-                  ctx=run.ctx, due_at=_later(delay))
+                  {'task_ex_id': task_ex.id, 'token': c.token},
+                  ctx=run.ctx, due_at=_later(c.delay))
 
 
 def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
@@ -324,35 +353,28 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     except exc.MistralError as e:
         raise _failure(run, task_ex, e) from e
     task_ex.type = plan.type
-    rc = _rc(task_ex)
     runs = plan.runs
-    if task_spec.with_items:
-        limit = rc.get('concurrency') or len(runs)
-        rc['with_items'] = {'count': len(runs), 'capacity': limit}
-        task_ex.runtime_context = rc
-        # Inline elements beyond this transaction's budget wait too; a
-        # later engine transaction continues them (see _launch_pending).
-        start = limit
-        inline_items = bool(runs) and _inline_ok(run, runs[0],
-                                                 descs.get(runs[0].index))
-        if inline_items:
-            start = min(limit, max(run.inline_budget, 1))
-        first, rest = runs[:start], runs[start:]
-        # Counted so that completions look for waiting items only when
-        # there are some.
-        rc['pending_items'] = len(rest)
-        task_ex.runtime_context = rc
-        if rest:
-            _store_pending(run, task_ex, plan.type, rest,
-                           inline_chunks=inline_items)
-    else:
-        first = runs
-    task_ex.active_children = len(first)
+    with_items = bool(task_spec.with_items)
+    # Inline elements beyond this transaction's budget wait too; a later
+    # engine transaction continues them (see _launch_pending).
+    inline_items = with_items and bool(runs) and _inline_ok(
+        run, runs[0], descs.get(runs[0].index))
+    before = _ts(task_ex)
+    step = tm.actions_planned(before, with_items, len(runs), inline_items,
+                              run.inline_budget)
+    _save(task_ex, before, step.state)
     effects: list[Effect] = []
-    for item in first:
-        effects += _launch(run, task_ex, item, descs.get(item.index))
-    if not runs:
-        return actions_done(run, task_ex)
+    for c in step.commands:
+        if isinstance(c, tm.StorePending):
+            _store_pending(run, task_ex, plan.type, runs[c.first:],
+                           inline_chunks=inline_items)
+        elif isinstance(c, tm.LaunchItems):
+            first = runs[:c.count]
+            task_ex.active_children = len(first)
+            for item in first:
+                effects += _launch(run, task_ex, item, descs.get(item.index))
+        elif isinstance(c, tm.ActionsDone):
+            return actions_done(run, task_ex)
     return effects
 
 
@@ -366,7 +388,7 @@ def _launch(run: Run, task_ex: models.TaskExecution,
     # The budget bounds one transaction's inline work: a loop of inline
     # tasks hands over to executors, large with-items continue in the next
     # engine transaction (_launch_pending).
-    with_items = 'with_items' in (task_ex.runtime_context or {})
+    with_items = tm.has_with_items(task_ex.runtime_context)
     if inline.eligible(desc, item.action_name, item.input, item.target):
         if with_items or run.inline_budget > 0:
             run.inline_budget -= 1
@@ -591,19 +613,18 @@ def child_done(run: Run, task_ex: models.TaskExecution,
     without with-items it is the task's outcome, which spares a query.
     """
     task_ex.active_children -= 1
-    if states.is_completed(task_ex.state) or \
-            task_ex.state == states.RUNNING_DELAYED:
-        return []  # timed out meanwhile: a late result changes nothing
-    if 'with_items' in (task_ex.runtime_context or {}):
-        effects = _launch_pending(run, task_ex)
-        if effects is not None:
-            return effects
-        if task_ex.active_children > 0:
-            return []
-        return actions_done(run, task_ex)
-    if task_ex.active_children > 0:
-        return []
-    return actions_done(run, task_ex, latest)
+    step = tm.child_done(_ts(task_ex), task_ex.state,
+                         task_ex.active_children)
+    for c in step.commands:
+        if isinstance(c, tm.LaunchNextItem):
+            effects = _launch_pending(run, task_ex)
+            if effects is not None:
+                return effects
+            return actions_done(run, task_ex) if c.else_done else []
+        if isinstance(c, tm.ActionsDone):
+            return actions_done(run, task_ex,
+                                latest if c.with_latest else None)
+    return []
 
 
 _PENDING_READ_AHEAD = 100
@@ -650,14 +671,14 @@ def _read_ahead(session: orm.Session) -> dict[str, dict[str, Any]]:
 
 def _launch_pending(run: Run, task_ex: models.TaskExecution
                     ) -> list[Effect] | None:
-    rc = _rc(task_ex)
-    if not rc.get('pending_items'):
+    before = _ts(task_ex)
+    if not before.pending_items:
         return None
     ahead_of = _read_ahead(run.session)
     queue = ahead_of['queue'].get(task_ex.id)
     if not queue:
         queue = ahead_of['queue'][task_ex.id] = _read_pending(
-            run, task_ex, rc, ahead_of)
+            run, task_ex, before, ahead_of)
     if not queue:
         return None
     row_key, pos, count, kind, data = queue[0]
@@ -674,22 +695,20 @@ def _launch_pending(run: Run, task_ex: models.TaskExecution
             _continue_items_later(run, task_ex)
             return []
     queue.popleft()
-    rc['pending_items'] -= 1
-    if pos + 1 < count:
-        rc['pending_taken'] = [row_key, pos + 1]
-    else:
-        rc.pop('pending_taken', None)
-        # Deleted with the others taken in this transaction, before any
-        # other statement could read the table (mistral.engine.bulk).
-        bulk.delete_item_later(run.session, models.PendingItem, task_ex.id,
-                               row_key)
-    task_ex.runtime_context = rc
+    step = tm.item_taken(before, row_key, pos, count)
+    for c in step.commands:
+        if isinstance(c, tm.DeleteTakenRow):
+            # Deleted with the others taken in this transaction, before
+            # any other statement could read the table (mistral.engine.bulk).
+            bulk.delete_item_later(run.session, models.PendingItem,
+                                   task_ex.id, c.row_key)
+    _save(task_ex, before, step.state)
     task_ex.active_children += 1
     return _launch(run, task_ex, item, desc)
 
 
 def _read_pending(run: Run, task_ex: models.TaskExecution,
-                  rc: dict[str, Any], ahead_of: dict[str, dict[str, Any]]
+                  ts: tm.TaskState, ahead_of: dict[str, dict[str, Any]]
                   ) -> collections.deque:
     """The next waiting elements as (row key, position in the row, row
     size, kind, fields), skipping those of a partly taken row that were
@@ -707,7 +726,7 @@ def _read_pending(run: Run, task_ex: models.TaskExecution,
                 pi.task_execution_id == task_ex.id,
                 pi.item_index > ahead_of['after'].get(task_ex.id, -1))
             .order_by(pi.item_index).limit(ahead)).all()
-    taken = rc.get('pending_taken') or (None, 0)
+    taken = ts.pending_taken or (None, 0)
     queue: collections.deque = collections.deque()
     for key, data in found:
         # Rows of one element ('item') come from before rows held several.
@@ -739,18 +758,13 @@ def _continue_items_later(run: Run, task_ex: models.TaskExecution) -> None:
 def continue_items(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """Start waiting with-items elements in this transaction (those left
     over by a transaction whose inline budget ran out)."""
-    if states.is_completed(task_ex.state) or \
-            task_ex.state != states.RUNNING:
-        return []
-    rc = task_ex.runtime_context or {}
-    capacity = (rc.get('with_items') or {}).get('capacity') or 0
     effects: list[Effect] = []
-    while task_ex.active_children < capacity and rc.get('pending_items'):
+    while tm.may_start_more(_ts(task_ex), task_ex.state,
+                            task_ex.active_children):
         launched = _launch_pending(run, task_ex)
         if not launched and task_ex.id in run.continued_items:
             break
         effects += launched or []
-        rc = task_ex.runtime_context or {}
         if run.inline_budget <= 0:
             break
     return effects
@@ -767,17 +781,9 @@ def _outcome(run: Run, task_ex: models.TaskExecution
         sa.select(model.state, model.state_info).where(
             model.task_execution_id == task_ex.id,
             model.accepted.is_(True))).all()
-    child_states = [r.state for r in found]
-    if 'with_items' in (task_ex.runtime_context or {}):
-        if states.CANCELLED in child_states:
-            return states.CANCELLED, 'One or more actions was cancelled.'
-        if states.ERROR in child_states:
-            return states.ERROR, 'One or more actions had failed.'
-        return states.SUCCESS, None
-    if not found:
-        return states.SUCCESS, None
-    last = found[-1]
-    return last.state, last.state_info if last.state == states.ERROR else None
+    return tm.outcome_of_children(
+        tm.has_with_items(task_ex.runtime_context),
+        [(r.state, r.state_info) for r in found])
 
 
 def actions_done(run: Run, task_ex: models.TaskExecution,
@@ -792,54 +798,67 @@ def actions_done(run: Run, task_ex: models.TaskExecution,
     return after_outcome(run, task_ex, state, info, result)
 
 
+class _Completion:
+    """The completion policies of a finishing task, evaluated when the
+    machine asks (see task_machine.CompletionPolicies)."""
+
+    def __init__(self, pol: Any, ctx: Any, access: Any,
+                 record: dict[str, Any]) -> None:
+        self.pol = pol
+        self.ctx = ctx
+        self.access = access
+        self.record = record
+
+    def fails_on(self, state: str) -> bool:
+        return policies.fails_on(self.pol, state, self.ctx, self.access)
+
+    def retry(self, state: str, state_info: str | None,
+              retry_no: int) -> tm.RetryDecision | None:
+        # task() in the expression sees the outcome as it is now.
+        self.record.update(state=state, state_info=state_info)
+        again = policies.retry(self.pol, state, retry_no, self.ctx,
+                               self.access)
+        return None if again is None else tm.RetryDecision(
+            delay=again.delay, retry_no=again.retry_no)
+
+    def wait_after(self, state: str, state_info: str | None
+                   ) -> float | None:
+        self.record.update(state=state, state_info=state_info)
+        return policies.wait_after(self.pol, self.ctx, self.access)
+
+
 def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
                   info: str | None, result: Any,
                   may_retry: bool = True) -> list[Effect]:
     task_spec = run.spec.tasks[task_ex.name]
-    pol = task_spec.policies
     record = _own_record(run, task_ex, state, info, result,
                          timeutils.utcnow())
     access = direct.current_task_access(run.access, record)
-    ctx = _task_ctx(run, task_ex)
-    rc = _rc(task_ex)
-    publish_state = None
+    completion = _Completion(task_spec.policies, _task_ctx(run, task_ex),
+                             access, record)
+    before = _ts(task_ex)
     try:
-        if policies.fails_on(pol, state, ctx, access):
-            # Published as the SUCCESS it was, as upstream does.
-            publish_state = state
-            state, info = states.ERROR, "Failed by 'fail-on' policy"
-            record.update(state=state, state_info=info)
-        retry_no = (rc.get('retry_task_policy') or {}).get('retry_no', 0)
-        again = (policies.retry(pol, state, retry_no, ctx, access)
-                 if may_retry else None)
-        wait = (None if rc.get('wait_after_done')
-                else policies.wait_after(pol, ctx, access))
+        step = tm.conclude(before, task_ex.state, state, info, completion,
+                           models.new_id, may_retry=may_retry)
     except exc.MistralError as e:
         raise _failure(run, task_ex, e) from e
-    if again is not None:
-        rc['retry_task_policy'] = {'retry_no': again.retry_no}
-        task_ex.runtime_context = rc
-        task_ex.state = states.RUNNING_DELAYED
-        task_ex.state_info = ("Delayed by 'retry' policy [delay=%s]"
-                              % _fmt(again.delay))
-        task_ex.updated_at = timeutils.utcnow()
-        _forget_results(run, task_ex)
-        _schedule_continue(run, task_ex, again.delay)
-        return []
-    if wait:
-        rc['wait_after_done'] = {'state': state, 'state_info': info}
-        if publish_state:
-            rc['wait_after_done']['publish_state'] = publish_state
-        task_ex.runtime_context = rc
-        task_ex.state = states.RUNNING_DELAYED
-        task_ex.state_info = ("Delayed by 'wait-after' policy [delay=%s]"
-                              % _fmt(wait))
-        run.batch.add('engine', 'complete_waited_task',
-                      {'task_ex_id': task_ex.id}, ctx=run.ctx,
-                      due_at=_later(wait))
-        return []
-    return finish_task(run, task_ex, state, info, result,
-                       publish_state=publish_state)
+    _save(task_ex, before, step.state)
+    for c in step.commands:
+        if isinstance(c, tm.Transition):
+            _transition(task_ex, c)
+        elif isinstance(c, tm.ForgetResults):
+            task_ex.updated_at = timeutils.utcnow()
+            _forget_results(run, task_ex)
+        elif isinstance(c, tm.ScheduleContinue):
+            _schedule_continue(run, task_ex, c)
+        elif isinstance(c, tm.ScheduleCompleteWaited):
+            run.batch.add('engine', 'complete_waited_task',
+                          {'task_ex_id': task_ex.id}, ctx=run.ctx,
+                          due_at=_later(c.delay))
+        elif isinstance(c, tm.FinishTask):
+            return finish_task(run, task_ex, c.state, c.state_info, result,
+                               publish_state=c.publish_state)
+    return []
 
 
 def _forget_results(run: Run, task_ex: models.TaskExecution) -> None:
@@ -853,70 +872,70 @@ def _forget_results(run: Run, task_ex: models.TaskExecution) -> None:
 def continue_task(run: Run, task_ex: models.TaskExecution,
                   token: str | None = None) -> list[Effect]:
     """A delay (wait-before, retry) is over."""
-    if task_ex.state != states.RUNNING_DELAYED:
-        return []  # a duplicate or stale message
-    rc = _rc(task_ex)
-    if rc.get('wait_after_done'):
-        return []
-    if token is not None and rc.get('delay_token') != token:
-        return []  # the message of an earlier delay
-    task_ex.state = states.RUNNING
-    task_ex.state_info = None
-    task_ex.updated_at = timeutils.utcnow()
-    if task_ex.started_at is None:
-        task_ex.started_at = task_ex.updated_at
-    return run_actions(run, task_ex)
+    step = tm.delay_over(_ts(task_ex), task_ex.state, token)
+    for c in step.commands:
+        if isinstance(c, tm.Transition):
+            _transition(task_ex, c)
+            task_ex.updated_at = timeutils.utcnow()
+            if task_ex.started_at is None:
+                task_ex.started_at = task_ex.updated_at
+        elif isinstance(c, tm.RunActions):
+            return run_actions(run, task_ex)
+    return []
 
 
 def complete_waited_task(run: Run, task_ex: models.TaskExecution
                          ) -> list[Effect]:
-    rc = _rc(task_ex)
-    done = rc.get('wait_after_done')
-    if task_ex.state != states.RUNNING_DELAYED or not done:
-        return []
-    result = data_access.task_result(run.session, task_ex)
-    return finish_task(run, task_ex, done['state'], done['state_info'],
-                       result, publish_state=done.get('publish_state'))
+    """The wait-after delay is over."""
+    step = tm.wait_after_over(_ts(task_ex), task_ex.state)
+    for c in step.commands:
+        if isinstance(c, tm.FinishTask):
+            result = data_access.task_result(run.session, task_ex)
+            return finish_task(run, task_ex, c.state, c.state_info, result,
+                               publish_state=c.publish_state)
+    return []
 
 
 def time_out(run: Run, task_ex: models.TaskExecution,
              timeout: float) -> list[Effect]:
-    if states.is_completed(task_ex.state) or task_ex.state in (
-            states.IDLE, states.WAITING):
-        return []
-    run.session.execute(sa.delete(models.PendingItem).where(
-        models.PendingItem.task_execution_id == task_ex.id))
-    _read_ahead(run.session)['queue'].pop(task_ex.id, None)
-    rc = _rc(task_ex)
-    rc['pending_items'] = 0
-    rc.pop('pending_taken', None)
-    task_ex.runtime_context = rc
-    info = 'Task timed out [timeout(s)=%s].' % _fmt(timeout)
-    # Its still running actions will never count: close them, so that no
-    # RUNNING action is left under a finished task (their executors'
-    # late results are ignored).
-    ae = models.ActionExecution
-    run.session.execute(sa.update(ae).where(
-        ae.task_execution_id == task_ex.id,
-        ae.state == states.RUNNING).values(
-            state=states.ERROR, state_info=info, lease_until=None,
-            updated_at=timeutils.utcnow()))
-    result = data_access.task_result(run.session, task_ex)
-    # As upstream documents, retry does not apply once the timeout fired
-    # (the timeout covers every attempt; a retried attempt would have no
-    # timeout left and could wait forever).
-    return after_outcome(run, task_ex, states.ERROR, info, result,
-                         may_retry=False)
+    before = _ts(task_ex)
+    step = tm.timed_out(before, task_ex.state, timeout)
+    for c in step.commands:
+        if isinstance(c, tm.DropPending):
+            run.session.execute(sa.delete(models.PendingItem).where(
+                models.PendingItem.task_execution_id == task_ex.id))
+            _read_ahead(run.session)['queue'].pop(task_ex.id, None)
+            _save(task_ex, before, step.state)
+        elif isinstance(c, tm.CloseRunningActions):
+            # Its still running actions will never count: close them, so
+            # that no RUNNING action is left under a finished task (their
+            # executors' late results are ignored).
+            ae = models.ActionExecution
+            run.session.execute(sa.update(ae).where(
+                ae.task_execution_id == task_ex.id,
+                ae.state == states.RUNNING).values(
+                    state=states.ERROR, state_info=c.state_info,
+                    lease_until=None, updated_at=timeutils.utcnow()))
+        elif isinstance(c, tm.Conclude):
+            result = data_access.task_result(run.session, task_ex)
+            # As upstream documents, retry does not apply once the
+            # timeout fired (the machine says so: may_retry is false).
+            return after_outcome(run, task_ex, c.state, c.state_info,
+                                 result, may_retry=c.may_retry)
+    return []
 
 
 # ------------------------------------------------------------------ rerun
 
 def revive(run: Run, task_ex: models.TaskExecution) -> None:
     """A completed task runs again: count it as active."""
-    if states.is_completed(task_ex.state):
-        run.wf_ex.active_tasks += 1
-    task_ex.state = states.RUNNING
-    task_ex.state_info = None
+    before = _ts(task_ex)
+    step = tm.revive(before, task_ex.state)
+    for c in step.commands:
+        if isinstance(c, tm.CountActive):
+            run.wf_ex.active_tasks += c.delta
+        elif isinstance(c, tm.Transition):
+            _transition(task_ex, c)
     task_ex.finished_at = None
     task_ex.processed = False
     task_ex.published = {}
@@ -924,10 +943,7 @@ def revive(run: Run, task_ex: models.TaskExecution) -> None:
     task_ex.has_next_tasks = False
     task_ex.error_handled = False
     task_ex.updated_at = timeutils.utcnow()
-    rc = _rc(task_ex)
-    rc.pop('retry_task_policy', None)
-    rc.pop('wait_after_done', None)
-    task_ex.runtime_context = rc
+    _save(task_ex, before, step.state)
     contexts.forget(run, task_ex)
     events.task_event(run, task_ex, events.TASK_RERUN)
 
@@ -940,7 +956,8 @@ def rerun(run: Run, task_ex: models.TaskExecution,
           reset: bool) -> list[Effect]:
     """Run a failed task again: all of it, or (with-items, reset=false)
     only the elements that did not succeed."""
-    if reset or 'with_items' not in (task_ex.runtime_context or {}):
+    step = tm.rerun(_ts(task_ex), reset)
+    if any(isinstance(c, tm.RerunAll) for c in step.commands):
         _forget_results(run, task_ex)
         return run_actions(run, task_ex)
     model = (models.WorkflowExecution if task_ex.type == 'WORKFLOW'
@@ -994,8 +1011,7 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
     # The task is in its final state while it publishes, as upstream
     # has it: tasks() in its own publish (and transitions) lists it so.
     before = task_ex.state, task_ex.state_info
-    task_ex.state = state
-    task_ex.state_info = state_info
+    _transition(task_ex, tm.finish(task_ex.state, state, state_info))
     try:
         decision = direct.decide(
             run.spec, finished, env=run.env, wf_context=run.wf_context,
@@ -1003,7 +1019,8 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
             task_record=record, merge_strategy=run.merge_strategy)
         limits.check_size('published', decision.published, 'TaskExecution')
     except exc.MistralError as e:
-        # Failed here, it has not finished yet (fail_task counts it out).
+        # Failed here, it has not finished yet (fail_task counts it out):
+        # the state it had is put back, no transition.
         task_ex.state, task_ex.state_info = before
         raise _failure(run, task_ex, e) from e
 
@@ -1094,15 +1111,14 @@ def _forget_outputs(run: Run, task_ex: models.TaskExecution) -> None:
 def fail_task(run: Run, task_ex: models.TaskExecution, message: str) -> None:
     """Mark a task failed without evaluating its transitions."""
     now = timeutils.utcnow()
-    if not states.is_completed(task_ex.state):
-        run.wf_ex.active_tasks -= 1
-        if task_ex.state == states.WAITING:
-            wf_rc = dict(run.wf_ex.runtime_context or {})
-            wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 1) - 1,
-                                         0)
-            run.wf_ex.runtime_context = wf_rc
-    task_ex.state = states.ERROR
-    task_ex.state_info = message
+    step = tm.force_fail(_ts(task_ex), task_ex.state, message)
+    for c in step.commands:
+        if isinstance(c, tm.CountActive):
+            run.wf_ex.active_tasks += c.delta
+        elif isinstance(c, tm.CountWaitingJoin):
+            _count_waiting_joins(run, c.delta)
+        elif isinstance(c, tm.Transition):
+            _transition(task_ex, c)
     task_ex.finished_at = now
     task_ex.updated_at = now
     task_ex.processed = True

@@ -317,12 +317,8 @@ def resume(run: Run) -> None:
         .options(orm.undefer(te.in_context))
         .order_by(te.created_at)).scalars().all()
     for task_ex in held:
-        task_ex.state = states.RUNNING
-        task_ex.state_info = None
-        task_ex.started_at = timeutils.utcnow()
-        events.task_event(run, task_ex, events.TASK_RESUMED)
         try:
-            effects = tasks.begin(run, task_ex) + effects
+            effects = tasks.resume_held(run, task_ex) + effects
         except tasks.TaskFailure as e:
             force_fail(run, e.task_ex, e.message)
             return
