@@ -4,14 +4,19 @@
     python tools/run_tests.py [pytest arguments...]
 
 1. ``ruff check mistral tools`` (configured in pyproject.toml).
-2. ``pytest -n auto --dist loadfile --timeout N`` over mistral/tests.
+2. ``mypy`` (configured in pyproject.toml: the pure core, mistral/lang,
+   mistral/workflow and mistral/expressions, checked with --strict), run
+   in the background while the tests run; if it fails, its output is
+   printed after theirs (on success pytest's summary stays the last line).
+3. ``pytest -n auto --dist loadfile --timeout N`` over mistral/tests.
    ``loadfile`` keeps a test module on one worker, so that its
    module-scoped deployment is started once, not once per worker.
 
 Extra arguments go to pytest (e.g. ``-k engine`` or a path; ``-n 0`` to
-run in one process). The exit code is non-zero if the lint or any test
-failed, and also when pytest ran no test at all (its exit code 5), which
-must never pass for green. ``--no-lint`` skips step 1 for quick local runs.
+run in one process). The exit code is non-zero if the lint, the type check
+or any test failed, and also when pytest ran no test at all (its exit code
+5), which must never pass for green. ``--no-lint`` skips steps 1 and 2 for
+quick local runs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +42,26 @@ def _run(cmd: list[str]) -> int:
 
 def lint() -> int:
     return _run([sys.executable, '-m', 'ruff', 'check', 'mistral', 'tools'])
+
+
+class TypeCheck:
+    """``mypy`` running in the background, its output kept for later."""
+
+    def __init__(self) -> None:
+        cmd = [sys.executable, '-m', 'mypy']
+        print('+ ' + ' '.join(cmd) + ' (in the background)', flush=True)
+        self._out = tempfile.TemporaryFile(mode='w+')
+        self._proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._out,
+                                      stderr=subprocess.STDOUT)
+
+    def wait(self) -> int:
+        rc = self._proc.wait()
+        if rc:
+            self._out.seek(0)
+            print('+ mypy output:', flush=True)
+            print(self._out.read(), end='', flush=True)
+        self._out.close()
+        return rc
 
 
 def pytest_cmd(extra: list[str]) -> list[str]:
@@ -56,13 +82,19 @@ def main(argv: list[str]) -> int:
     if lint_rc:
         print('ruff check failed (exit %d); running the tests anyway'
               % lint_rc, flush=True)
-    test_rc = _run(pytest_cmd(args))
+    type_check = TypeCheck() if do_lint else None
+    try:
+        test_rc = _run(pytest_cmd(args))
+    finally:
+        type_rc = type_check.wait() if type_check else 0
     # On success pytest's summary stays the last line of the output.
     if test_rc == PYTEST_NO_TESTS:
         print('pytest collected no tests: that is a failure', flush=True)
     if lint_rc:
         print('ruff check failed (exit %d)' % lint_rc, flush=True)
-    return 1 if (lint_rc or test_rc) else 0
+    if type_rc:
+        print('mypy failed (exit %d)' % type_rc, flush=True)
+    return 1 if (lint_rc or type_rc or test_rc) else 0
 
 if __name__ == '__main__':
     sys.exit(main(sys.argv[1:]))

@@ -63,7 +63,8 @@ def env_(context: Mapping[str, Any]) -> Any:
 
 def execution_(context: Mapping[str, Any]) -> dict[str, Any]:
     """The current workflow execution: id, name, spec, input, params..."""
-    return _ask('execution', 'execution', context)
+    found: dict[str, Any] = _ask('execution', 'execution', context)
+    return found
 
 
 def executions_(context: Mapping[str, Any], id: str | None = None,
@@ -71,8 +72,10 @@ def executions_(context: Mapping[str, Any], id: str | None = None,
                 state: str | None = None, from_time: str | None = None,
                 to_time: str | None = None) -> list[dict[str, Any]]:
     """Workflow executions matching all given filters."""
-    return _ask('executions', 'executions', id, root_execution_id, state,
-                from_time, to_time, context)
+    found: list[dict[str, Any]] = _ask(
+        'executions', 'executions', id, root_execution_id, state, from_time,
+        to_time, context)
+    return found
 
 
 def global_(context: Mapping[str, Any], var_name: str) -> Any:
@@ -83,7 +86,7 @@ def global_(context: Mapping[str, Any], var_name: str) -> Any:
 def task_(context: Mapping[str, Any],
           task_name: str | None = None) -> dict[str, Any] | None:
     """The current task, or the last execution of the named task."""
-    result = _ask('task', 'task', task_name, context)
+    result: dict[str, Any] | None = _ask('task', 'task', task_name, context)
 
     if result is None:
         LOG.warning("Task '%s' not found in the current workflow "
@@ -97,8 +100,10 @@ def tasks_(context: Mapping[str, Any],
            recursive: bool = False, state: str | None = None,
            flat: bool = False) -> list[dict[str, Any]]:
     """Tasks of a workflow execution (default: the current one)."""
-    return _ask('tasks', 'tasks', workflow_execution_id, recursive, state,
-                flat, context)
+    found: list[dict[str, Any]] = _ask(
+        'tasks', 'tasks', workflow_execution_id, recursive, state, flat,
+        context)
+    return found
 
 
 def _plain(data: Any) -> Any:
@@ -168,7 +173,7 @@ def load_functions() -> dict[str, Callable[..., Any]]:
         entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except Exception:  # broken metadata must not break expressions
         LOG.exception('Could not read %s entry points.', ENTRY_POINT_GROUP)
-        entry_points = ()
+        entry_points = metadata.EntryPoints()
 
     for ep in entry_points:
         try:

@@ -55,7 +55,7 @@ def _max_size() -> int:
 def _too_large(what: str, size: float) -> None:
     limit = _max_size()
     if size > limit:
-        raise sandbox.SecurityError(
+        raise jinja2.exceptions.SecurityError(
             f'{what} would be larger than the limit of {limit // 1024} KiB '
             '([limits] max_expression_result_kb)')
 

@@ -49,7 +49,8 @@ class InMemoryDataAccess:
         for task in reversed(self.task_list):
             if task['name'] == name and \
                     task.get('workflow_execution_id') == wf_ex_id:
-                return copy.deepcopy(task)
+                found: dict[str, Any] = copy.deepcopy(task)
+                return found
         return None
 
     def tasks(self, workflow_execution_id: str | None, recursive: bool,

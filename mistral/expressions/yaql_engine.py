@@ -9,7 +9,7 @@ import inspect
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaql
 from yaql.language import exceptions as yaql_exc
@@ -136,23 +136,35 @@ def _interruptible(iterator: Any) -> Iterator[Any]:
         yield item
 
 
-@specs.parameter('stop', int)
-@specs.name('range')
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+def _parameter(name: str, kind: type) -> Callable[[_F], _F]:
+    # yaql's decorators, typed (yaql has no type information).
+    return cast('Callable[[_F], _F]', specs.parameter(name, kind))
+
+
+def _name(name: str) -> Callable[[_F], _F]:
+    return cast('Callable[[_F], _F]', specs.name(name))
+
+
+@_parameter('stop', int)
+@_name('range')
 def _range_stop(stop: int) -> Iterator[int]:
     return _interruptible(range(stop))
 
 
-@specs.parameter('start', int)
-@specs.parameter('stop', int)
-@specs.parameter('step', int)
-@specs.name('range')
+@_parameter('start', int)
+@_parameter('stop', int)
+@_parameter('step', int)
+@_name('range')
 def _range(start: int, stop: int, step: int = 1) -> Iterator[int]:
     return _interruptible(range(start, stop, step))
 
 
-@specs.parameter('start', int)
-@specs.parameter('step', int)
-@specs.name('sequence')
+@_parameter('start', int)
+@_parameter('step', int)
+@_name('sequence')
 def _sequence(start: int = 0, step: int = 1) -> Iterator[int]:
     return _interruptible(itertools.count(start, step))
 
@@ -177,7 +189,7 @@ def _register_functions(context: Any) -> None:
         context.register_function(func, exclusive=True)
 
 
-class LazyFrozenMapping(collections.abc.Mapping):
+class LazyFrozenMapping(collections.abc.Mapping):  # type: ignore[type-arg]
     """Read-only view that converts values to YAQL types on access.
 
     yaql's own input conversion copies the whole data context on every

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mistral.lang import checks
 from mistral.lang import inline_params
@@ -17,7 +17,8 @@ class ActionSpec:
 
     def __init__(self, data: dict[str, Any], validate: bool = True,
                  definition: str | None = None) -> None:
-        name = data.get('name')
+        # A non-empty string once validated (stored specs are).
+        name = cast(str, data.get('name'))
         place = checks.where(action=name)
 
         if validate:

@@ -81,18 +81,18 @@ def _read_value(text: str, pos: int) -> tuple[Any, int, bool]:
         opened = True
 
     if text.startswith(('<%', '{{', '{%'), pos):
-        end = _skip_expression(text, pos)
-        if end is not None:
-            return text[pos:end], end, True
+        closed = _skip_expression(text, pos)
+        if closed is not None:
+            return text[pos:closed], closed, True
         opened = True
     elif ch and ch in '[{':
-        end = _skip_brackets(text, pos)
-        if end is not None:
-            raw = text[pos:end]
+        closed = _skip_brackets(text, pos)
+        if closed is not None:
+            raw = text[pos:closed]
             try:
-                return json.loads(raw), end, True
+                return json.loads(raw), closed, True
             except ValueError:
-                return raw, end, True
+                return raw, closed, True
         opened = True
 
     for regexp in (_LITERAL_RE, _NUMBER_RE):
@@ -101,8 +101,10 @@ def _read_value(text: str, pos: int) -> tuple[Any, int, bool]:
             return json.loads(match.group()), match.end(), True
 
     # Bare word (see the module docstring for the deviation).
-    match = _BARE_RE.match(text, pos)
-    return match.group(), match.end(), not opened
+    # _BARE_RE matches the empty string too, so it always matches.
+    bare = _BARE_RE.match(text, pos)
+    assert bare is not None
+    return bare.group(), bare.end(), not opened
 
 
 def _command(text: str) -> tuple[str, int]:

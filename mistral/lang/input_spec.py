@@ -25,7 +25,7 @@ def input_string(input_spec: list[Any] | None) -> str:
     Defaults are written with ``str()`` inside double quotes, as upstream
     does: ``items="[1, 2, 3]"``, ``flag="True"``, ``x="None"``.
     """
-    parts = []
+    parts: list[str] = []
     for p in input_spec or []:
         if isinstance(p, dict):
             parts.extend(f'{k}="{v}"' for k, v in p.items())

@@ -40,7 +40,7 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
     def _compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
 
         if self.max_depth and self._depth > self.max_depth:
             raise yaml.composer.ComposerError(
@@ -49,9 +49,11 @@ class _Loader(yaml.SafeLoader):
                 event.start_mark)
 
         if isinstance(event, events.AliasEvent):
+            # The stubs' Mark is not libyaml's (a different class, the
+            # same fields).
             raise yaml.composer.ComposerError(
                 None, None, 'YAML aliases are not allowed',
-                event.start_mark)
+                event.start_mark)  # type: ignore[arg-type]
 
         if getattr(event, 'anchor', None) is not None:
             raise yaml.composer.ComposerError(

@@ -123,7 +123,7 @@ def _transition_items(raw: Any, place: str,
             f'Invalid DSL ({place}): expected a task name, a '
             '"task: <condition>" mapping or a list of them.')
 
-    items = []
+    items: list[tuple[str, str | None]] = []
 
     for item in raw:
         if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -447,6 +447,7 @@ class TaskSpec:
         part; we merge instead (task-level values win on a key clash, as
         upstream's merge order gives).
         """
+        clauses: tuple[OnClause | None, ...]
         if state == states.SUCCESS:
             plain, clauses = self.publish, (self.on_success,
                                             self.on_complete)

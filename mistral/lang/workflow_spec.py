@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mistral import exceptions as exc
 from mistral.lang import checks
@@ -21,7 +21,8 @@ class WorkflowSpec:
 
     def __init__(self, data: dict[str, Any], validate: bool = True,
                  definition: str | None = None) -> None:
-        name = data.get('name')
+        # A non-empty string once validated (stored specs are).
+        name = cast(str, data.get('name'))
         place = checks.where(workflow=name)
 
         if validate:
@@ -148,7 +149,7 @@ class WorkflowSpec:
                     errors.append(
                         f"Task '{task.name}' has 'join: all' but no task "
                         'transitions to it.')
-            elif inbound < task.join:
+            elif isinstance(task.join, int) and inbound < task.join:
                 errors.append(
                     f"Task '{task.name}' has 'join: {task.join}' but only "
                     f'{inbound} task(s) transition to it.')

@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import collections
 import copy
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 # Keys the engine puts into contexts that are not user data.
 INTERNAL_KEYS = frozenset(('__task_execution', '__env', '__execution',
                            '__versions'))
 
 
-class ContextView(collections.ChainMap):
+class ContextView(collections.ChainMap[str, Any]):
     """Read-only chained view over several dicts (first hit wins)."""
 
-    def __setitem__(self, key, value):
+    if TYPE_CHECKING:
+        # ChainMap's own __init__ runs; unlike ChainMap, a read-only view
+        # takes read-only maps.
+        def __init__(self, *maps: Mapping[str, Any]) -> None: ...
+
+    def __setitem__(self, key: str, value: Any) -> None:
         raise TypeError('ContextView is read-only')
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         raise TypeError('ContextView is read-only')
 
     def to_dict(self) -> dict[str, Any]:

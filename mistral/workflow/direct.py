@@ -207,7 +207,9 @@ def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,
     view = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
                                env=env, in_context=globals_now,
                                wf_context=branch, wf_input=wf_input)
-    return _evaluate(dict(atomic), view, access.with_globals(globals_now))
+    result: dict[str, Any] = _evaluate(dict(atomic), view,
+                                       access.with_globals(globals_now))
+    return result
 
 
 def _command_for(tr: Any, task: FinishedTask, event: str,

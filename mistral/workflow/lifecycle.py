@@ -62,8 +62,9 @@ def evaluate_vars(wf_spec: Any, *, env: Mapping[str, Any],
     if not wf_spec.vars:
         return {}
     ctx = data_flow.ContextView({'__env': env}, wf_input)
-    return expressions.evaluate_recursively(dict(wf_spec.vars), ctx,
-                                            data_access)
+    result: dict[str, Any] = expressions.evaluate_recursively(
+        dict(wf_spec.vars), ctx, data_access)
+    return result
 
 
 @dataclasses.dataclass

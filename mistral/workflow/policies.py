@@ -8,7 +8,7 @@ task with a message naming the policy.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from mistral import exceptions as exc
 from mistral import expressions
@@ -73,8 +73,9 @@ def at_start(policies: Any, ctx: Mapping[str, Any],
         timeout=_number('timeout', policies.timeout, ctx, access),
         pause_before=_bool('pause-before', policies.pause_before, ctx,
                            access),
-        concurrency=_number('concurrency', policies.concurrency, ctx, access,
-                            integer=True) or None)
+        concurrency=cast('int | None', _number(
+            'concurrency', policies.concurrency, ctx, access,
+            integer=True) or None))
 
 
 def wait_after(policies: Any, ctx: Mapping[str, Any],

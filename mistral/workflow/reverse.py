@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 from mistral import exceptions as exc
 from mistral.workflow import commands as cmds
@@ -21,7 +21,7 @@ def target_task(wf_spec: Any, params: dict[str, Any]) -> str:
     cycle = wf_spec.requires_cycle()
     if cycle:
         raise exc.WorkflowException(wf_spec.cycle_message(cycle))
-    return name
+    return cast(str, name)  # a key of wf_spec.tasks
 
 
 def needed(wf_spec: Any, target: str) -> set[str]:
