@@ -162,7 +162,7 @@ class DynamicActionProvider(ml_actions.ActionProvider):
             query = query.where(da.name == name)
         keys = list(_COLUMNS) + ['version', 'cs_name']
         with db_api.read_session() as s:
-            return [types.SimpleNamespace(**dict(zip(keys, row)))
+            return [types.SimpleNamespace(**dict(zip(keys, row, strict=False)))
                     for row in s.execute(query.order_by(da.name))]
 
     @staticmethod
@@ -191,7 +191,7 @@ class DynamicActionProvider(ml_actions.ActionProvider):
         except Exception as e:
             raise exceptions.InvalidActionException(
                 'Failed to load code source %s of dynamic action %s: %s'
-                % (row.cs_name, row.name, e))
+                % (row.cs_name, row.name, e)) from e
         cls = getattr(module, row.class_name, None)
         if not isinstance(cls, type) or not issubclass(
                 cls, ml_actions.Action):

@@ -87,7 +87,7 @@ def load_private_key(private_key: str | None = None,
                 return _parse_key(f.read(), passphrase)
         except OSError as e:
             raise SSHError('Cannot read private key %s: %s'
-                           % (private_key_filename, e.strerror))
+                           % (private_key_filename, e.strerror)) from e
     return None
 
 
@@ -112,10 +112,10 @@ def connect(host: str, username: str, password: str | None = None,
     except paramiko.AuthenticationException as e:
         client.close()
         raise SSHError('Authentication to %s as %s failed: %s'
-                       % (host, username, e))
+                       % (host, username, e)) from e
     except (paramiko.SSHException, OSError) as e:
         client.close()
-        raise SSHError('Cannot connect to %s: %s' % (host, e))
+        raise SSHError('Cannot connect to %s: %s' % (host, e)) from e
     return client
 
 
@@ -153,7 +153,7 @@ def execute(cmd: str, host: str, username: str, password: str | None = None,
                     timeout=CONNECT_TIMEOUT)
             except (paramiko.SSHException, OSError) as e:
                 raise SSHError('Gateway %s cannot reach %s: %s'
-                               % (gateway_host, host, e))
+                               % (gateway_host, host, e)) from e
         client = connect(host, username, password, pkey, sock=sock)
         try:
             return run_command(client, cmd)

@@ -82,5 +82,5 @@ class SendEmailAction(actions.Action):
                 smtp.sendmail(self.sender, recipients, self._message())
         except (smtplib.SMTPException, OSError) as e:
             raise exceptions.ActionException(
-                'Failed to send an email message: %s' % e)
+                'Failed to send an email message: %s' % e) from e
         return None

@@ -19,7 +19,7 @@ def _evaluate_mini_racer(script: str, data: Any) -> Any:
     except ImportError:
         raise exceptions.ActionException(
             'std.javascript needs the "mini-racer" package (module '
-            'py_mini_racer), which is not installed')
+            'py_mini_racer), which is not installed') from None
     ctx = MiniRacer()
     # Values cross the V8 boundary as JSON so that nested objects come
     # back as plain Python data rather than proxy objects.
@@ -67,4 +67,4 @@ class JavaScriptAction(actions.Action):
             raise
         except Exception as e:
             raise exceptions.ActionException(
-                'JavaScript evaluation failed: %s' % e)
+                'JavaScript evaluation failed: %s' % e) from e

@@ -59,11 +59,11 @@ class SSHAction(actions.Action):
             # and add the reason, which carries no secrets.
             LOG.warning('ssh to %s failed: %s', host, e)
             raise exceptions.ActionException('%s: %s' % (
-                self._failure(host), e))
+                self._failure(host), e)) from e
         except Exception as e:
             LOG.exception('ssh to %s failed', host)
             raise exceptions.ActionException('%s: %s' % (
-                self._failure(host), e))
+                self._failure(host), e)) from e
         if self.return_result_on_error:
             return res.as_dict()
         if res.exit_code != 0:
