@@ -33,6 +33,7 @@ from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
 from mistral.workflow import data_flow
 from mistral.workflow import states
+from mistral.workflow import task_machine
 
 LOG = logging.getLogger(__name__)
 
@@ -628,7 +629,7 @@ class Engine:
                     'is %s' % ('skipped' if skip else 'rerun', task_ex.name,
                                task_ex.id, task_ex.state))
             if not reset and not skip and \
-                    'with_items' not in (task_ex.runtime_context or {}):
+                    not task_machine.has_with_items(task_ex.runtime_context):
                 raise exc.WorkflowException(
                     'Only with-items tasks can be rerun with reset=false '
                     '[task=%s, id=%s]' % (task_ex.name, task_ex.id))
