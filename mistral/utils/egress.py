@@ -17,7 +17,10 @@ Mistral's meaning:
   the address the socket actually connected to, before any request byte
   is sent. A proxy's address is checked against ``denied_cidrs`` too.
 
-Use :func:`session` to get a ``requests.Session`` that applies all of it.
+Use :func:`session` to get a ``requests.Session`` that applies all of it,
+or :func:`pooled_session` for one that keeps connections open between
+requests (the checks are the same: a kept connection was checked when it
+was opened, and every request's URL is checked again).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import functools
 import ipaddress
 import logging
 import socket
+import threading
 from typing import Any
 from urllib import parse
 
@@ -143,7 +147,8 @@ def _resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
-def check_url(url: str, allow_list: bool = True) -> None:
+def check_url(url: str, allow_list: bool = True,
+              resolve: bool = True) -> None:
     """Raise UrlNotAllowedException unless the policy allows ``url``.
 
     ``allow_list=False`` skips ``allowed_hosts`` (for a proxy, which
@@ -165,6 +170,8 @@ def check_url(url: str, allow_list: bool = True) -> None:
         raise UrlNotAllowedException(
             'Access to host %s is not allowed by the egress policy (it is '
             'not in [action_std_http] allowed_hosts)' % host)
+    if not resolve:
+        return
     if port is None:
         port = 443 if parts.scheme.lower() == 'https' else 80
     for address in _resolve(host, port):
@@ -246,6 +253,59 @@ def session() -> requests.Session:
     sess.adapters.clear()
     sess.mount('http://', EgressAdapter())
     sess.mount('https://', EgressAdapter())
+    return sess
+
+
+# Connections kept open between requests, for every thread of the process:
+# a new Session with new adapters and a new TCP (and TLS) connection for
+# each std.http call cost more CPU than the rest of running the action.
+# urllib3's pools are thread-safe; a Session is not documented to be, so
+# each thread has its own Session over the shared adapters.
+_POOL_MAXSIZE = 32
+_shared_adapters: dict[str, EgressAdapter] = {}
+_shared_lock = threading.Lock()
+_local = threading.local()
+
+
+def _policy() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    opts = CONF.action_std_http
+    return tuple(opts.denied_cidrs), tuple(opts.allowed_hosts or ())
+
+
+def _shared_adapter(scheme: str,
+                    policy: tuple[Any, ...]) -> EgressAdapter:
+    # Keyed by the policy too: a connection checked under an older policy
+    # is never reused under a stricter one.
+    key = (scheme,) + policy
+    with _shared_lock:
+        adapter = _shared_adapters.get(key)
+        if adapter is None:
+            for old_key in [k for k in _shared_adapters if k[0] == scheme]:
+                _shared_adapters.pop(old_key).close()
+            adapter = EgressAdapter(pool_connections=16,
+                                    pool_maxsize=_POOL_MAXSIZE)
+            _shared_adapters[key] = adapter
+        return adapter
+
+
+def pooled_session() -> requests.Session:
+    """This thread's Session under the egress policy, over connection pools
+    shared by the process.
+
+    Its cookie jar is emptied here, so nothing one request received is
+    sent with the next: each call behaves as a new Session would, except
+    that an open connection to the same host may be reused. Do not close
+    it.
+    """
+    policy = _policy()
+    sess: requests.Session | None = getattr(_local, 'session', None)
+    if sess is None or getattr(_local, 'policy', None) != policy:
+        sess = requests.Session()
+        sess.adapters.clear()
+        sess.mount('http://', _shared_adapter('http', policy))
+        sess.mount('https://', _shared_adapter('https', policy))
+        _local.session, _local.policy = sess, policy
+    sess.cookies.clear()
     return sess
 
 

@@ -3,9 +3,11 @@
 
 ``GET /?v=VALUE`` answers 200 with ``VALUE`` as the body (JSON type), so a
 workflow that calls ``std.http`` on it gets ``VALUE`` back in
-``task().result.content``; any other request answers ``null``. Every
-answer closes its connection (as a client that makes a new connection per
-request expects).
+``task().result.content``; any other request answers ``null``. A
+connection stays open for the next request unless the client asks to close
+it (HTTP/1.1 keep-alive, as the server in ``wfbench.py`` and most real
+servers do), so a client that keeps connections (ours) and one that opens
+one per request (upstream) are both served as they expect.
 
 It is part of the benchmark's fixture, not of what is measured, so it is
 kept cheap: one asyncio loop in its own process, a listen backlog deep
@@ -26,29 +28,40 @@ import sys
 from urllib import parse
 
 _HEAD = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
-         b'Connection: close\r\nContent-Length: %d\r\n\r\n')
+         b'%sContent-Length: %d\r\n\r\n')
 
 
-def answer(request_line: bytes) -> bytes:
+def answer(request_line: bytes, close: bool = True) -> bytes:
     """The response to a request line such as ``GET /?v=3 HTTP/1.1``."""
     parts = request_line.split()
     target = parts[1].decode('latin-1') if len(parts) > 1 else '/'
     query = parse.parse_qs(parse.urlsplit(target).query)
     body = query.get('v', ['null'])[0].encode()
-    return _HEAD % len(body) + body
+    connection = b'Connection: close\r\n' if close else b''
+    return _HEAD % (connection, len(body)) + body
 
 
 async def _serve_one(reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
     try:
-        line = await reader.readline()
-        # The headers (and no body: GET) up to the blank line.
         while True:
-            header = await reader.readline()
-            if header in (b'\r\n', b'\n', b''):
+            line = await reader.readline()
+            if not line.strip():
                 break
-        writer.write(answer(line))
-        await writer.drain()
+            # The headers (and no body: GET) up to the blank line.
+            close = line.rstrip().endswith(b'HTTP/1.0')
+            while True:
+                header = await reader.readline()
+                if header in (b'\r\n', b'\n', b''):
+                    break
+                name, _, value = header.partition(b':')
+                if (name.strip().lower() == b'connection' and
+                        value.strip().lower() == b'close'):
+                    close = True
+            writer.write(answer(line, close))
+            await writer.drain()
+            if close:
+                break
     except (ConnectionError, asyncio.IncompleteReadError):
         pass
     finally:

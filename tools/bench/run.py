@@ -632,9 +632,14 @@ class Upstream(Target):
 class Profiler:
     """py-spy record (raw collapsed stacks) of some pids while active."""
 
-    def __init__(self, out_dir: str, rate: int = 100) -> None:
+    def __init__(self, out_dir: str, rate: int = 100,
+                 gil: bool = False) -> None:
         self.out_dir = out_dir
         self.rate = rate
+        # --gil samples only the thread that holds the GIL: a profile of
+        # the Python CPU time, without threads waiting for the database
+        # or the broker in C code (which py-spy cannot always tell idle).
+        self.gil = gil
         self.procs: list[tuple[str, str, subprocess.Popen]] = []
         self.pyspy = shutil.which('py-spy') or os.path.join(
             os.path.dirname(sys.executable), 'py-spy')
@@ -646,7 +651,7 @@ class Profiler:
             p = subprocess.Popen(
                 [self.pyspy, 'record', '--pid', str(pid), '--rate',
                  str(self.rate), '--format', 'raw', '--nonblocking',
-                 '--output', path],
+                 '--output', path] + (['--gil'] if self.gil else []),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL)
             self.procs.append((label, path, p))
@@ -1406,6 +1411,9 @@ def main(argv=None) -> int:
                     help='py-spy record engine/executor/api of ours during '
                          'every run; prints the hotspots')
     ap.add_argument('--profile-top', type=int, default=20)
+    ap.add_argument('--profile-gil', action='store_true',
+                    help='with --profile: sample only the thread holding '
+                         'the GIL (where the Python CPU time goes)')
     ap.add_argument('--sql-log', action='store_true',
                     help='count SQL statements per scenario and component '
                          '(PostgreSQL log_statement=all on our database; '
@@ -1521,8 +1529,8 @@ def main(argv=None) -> int:
         'args': vars(args), 'scenarios': scenarios, 'targets': [],
         'results': results, 'summary': []}
     rc = 0
-    profiler = Profiler(os.path.join(out_dir, 'profiles')) \
-        if args.profile else None
+    profiler = Profiler(os.path.join(out_dir, 'profiles'),
+                        gil=args.profile_gil) if args.profile else None
     started: list[Target] = []
     source = Source(args.ref, out_dir)
     try:

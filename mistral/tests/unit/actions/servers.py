@@ -50,7 +50,8 @@ class _HTTPHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else ''
         self.server.requests.append(  # type: ignore[attr-defined]
             {'method': self.command, 'path': url.path, 'query': query,
-             'headers': dict(self.headers.items()), 'body': body})
+             'headers': dict(self.headers.items()), 'body': body,
+             'client': self.client_address})
         if url.path == '/echo':
             data = json.dumps({'method': self.command, 'path': url.path,
                                'query': query, 'body': body,

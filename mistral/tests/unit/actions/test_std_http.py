@@ -245,6 +245,44 @@ def test_policy_rejects(url):
         egress.check_url(url)
 
 
+def test_connections_are_kept_but_cookies_are_not(http_server,
+                                                 allow_loopback, ctx):
+    # /echo sets a cookie: the next call must not send it back, although
+    # it goes over the same kept connection.
+    before = len(http_server.requests)
+    for _ in range(3):
+        res = std.HTTPAction(http_server.url('/echo')).run(ctx)
+        assert res['cookies'] == {'sid': 'abc'}
+    seen = http_server.requests[before:]
+    assert len(seen) == 3
+    assert len({r['client'] for r in seen}) == 1
+    assert all('Cookie' not in r['headers'] for r in seen)
+
+
+def test_no_body_status_closes_the_kept_connection(http_server,
+                                                   allow_loopback, ctx):
+    # The test server wrongly sends a body with 204: on a kept connection
+    # the next request would read those bytes as its response.
+    before = len(http_server.requests)
+    assert std.HTTPAction(http_server.url('/status/204')).run(
+        ctx)['status'] == 204
+    res = std.HTTPAction(http_server.url('/echo')).run(ctx)
+    assert res['status'] == 200 and res['content']['path'] == '/echo'
+    first, second = http_server.requests[before:]
+    assert first['client'] != second['client']
+
+
+def test_stricter_policy_does_not_reuse_checked_connections(
+        http_server, conf, ctx):
+    conf('denied_cidrs', ['169.254.0.0/16'], group='action_std_http')
+    assert std.HTTPAction(http_server.url('/echo')).run(ctx)['status'] == 200
+    before = len(http_server.requests)
+    conf('denied_cidrs', ['127.0.0.0/8'], group='action_std_http')
+    with pytest.raises(egress.UrlNotAllowedException):
+        std.HTTPAction(http_server.url('/echo')).run(ctx)
+    assert len(http_server.requests) == before
+
+
 def test_connect_time_check_catches_rebinding(http_server, monkeypatch,
                                               ctx):
     # DNS said "public address" when checked, but the socket ends up on
