@@ -102,6 +102,6 @@ def enforce(rule: str, ctx: MistralContext,
     try:
         allowed = _authorize(rule, target, creds)
     except policy.PolicyNotRegistered:
-        raise exc.MistralError('Unknown policy rule: %s' % rule)
+        raise exc.MistralError('Unknown policy rule: %s' % rule) from None
     if not allowed:
         raise exc.NotAllowedException(FORBIDDEN)

@@ -55,10 +55,10 @@ def wsme_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except exc.MistralError as e:
             _log(e)
-            raise _wsme_error(str(e), e.http_code)
+            raise _wsme_error(str(e), e.http_code) from e
         except Exception as e:
             _log(e)
-            raise _wsme_error(INTERNAL_ERROR, 500)
+            raise _wsme_error(INTERNAL_ERROR, 500) from e
 
     # WSME and pecan route query arguments by the wrapped signature.
     wrapped._wsme_original_func = func  # type: ignore[attr-defined]

@@ -233,7 +233,8 @@ def request_text() -> str:
     except UnicodeDecodeError:
         from mistral import exceptions as exc
 
-        raise exc.InputException('The request body is not UTF-8 text.')
+        raise exc.InputException(
+            'The request body is not UTF-8 text.') from None
 
 
 def current_context() -> mistral_context.MistralContext:

@@ -178,7 +178,8 @@ def _argspec(method: Any) -> tuple[list[str], dict[str, Any], str | None]:
     """Arguments (without self), their defaults and the ``**`` name."""
     spec = method._pecan['argspec']
     args = list(spec.args[1:])
-    defaults = dict(zip(reversed(args), reversed(spec.defaults or ())))
+    defaults = dict(zip(reversed(args), reversed(spec.defaults or ()),
+                        strict=False))
     varkw = getattr(spec, 'varkw', None) or getattr(spec, 'keywords', None)
     return args, defaults, varkw
 

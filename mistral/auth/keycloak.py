@@ -98,7 +98,7 @@ class PublicKeys:
             doc = resp.json()
         except (requests.RequestException, ValueError) as e:
             raise InvalidToken('Cannot read the public key of realm %s: %s'
-                               % (realm, e))
+                               % (realm, e)) from e
         keys: dict[str | None, Any] = {}
         if isinstance(doc, dict) and isinstance(doc.get('keys'), list):
             for jwk in doc['keys']:
@@ -146,7 +146,7 @@ def _check_with_userinfo(token: str, realm: str) -> None:
                             headers={'Authorization': 'Bearer ' + token},
                             **_tls())
     except requests.RequestException as e:
-        raise InvalidToken('Cannot reach the userinfo endpoint: %s' % e)
+        raise InvalidToken('Cannot reach the userinfo endpoint: %s' % e) from e
     if resp.status_code != 200:
         raise InvalidToken('The userinfo endpoint refused the token (%d)'
                            % resp.status_code)
@@ -161,7 +161,7 @@ def validate(token: str) -> dict[str, Any]:
                                             'verify_exp': True,
                                             'verify_aud': False})
     except jwt.PyJWTError as e:
-        raise InvalidToken(str(e))
+        raise InvalidToken(str(e)) from e
     realm = realm_of(claims.get('iss'))
     expected_iss = CONF.keycloak_oidc.keycloak_iss
     if expected_iss and claims.get('iss') != expected_iss:
@@ -178,7 +178,7 @@ def validate(token: str) -> dict[str, Any]:
                           options={'verify_aud': False,
                                    'require': ['exp', 'iss']})
     except jwt.PyJWTError as e:
-        raise InvalidToken(str(e))
+        raise InvalidToken(str(e)) from e
 
 
 def identity_environ(claims: dict[str, Any]) -> dict[str, str]:

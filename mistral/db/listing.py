@@ -220,9 +220,9 @@ def _marker_condition(model: type, session: orm.Session, marker: str,
     # Keyset pagination: rows strictly after the marker in the sort order,
     # i.e. (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...
     ors = []
-    for i, (col, d) in enumerate(zip(cols, dirs)):
+    for i, (col, d) in enumerate(zip(cols, dirs, strict=False)):
         ands = []
-        for prev_col, prev_val in zip(cols[:i], row[:i]):
+        for prev_col, prev_val in zip(cols[:i], row[:i], strict=False):
             ands.append(prev_col.is_(None) if prev_val is None
                         else prev_col == prev_val)
         val = row[i]
@@ -283,7 +283,7 @@ def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
                                             marker_column))
     order = []
     postgres = session.get_bind().dialect.name == 'postgresql'
-    for key, d in zip(sort_keys, sort_dirs):
+    for key, d in zip(sort_keys, sort_dirs, strict=False):
         col = _column(model, key)
         ordered = col.asc() if d == 'asc' else col.desc()
         if postgres and col.property.columns[0].nullable:
@@ -297,4 +297,5 @@ def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
                        else ordered.nulls_last())
         order.append(ordered)
     stmt = stmt.order_by(*order).limit(limit)
-    return [dict(zip(columns, row)) for row in session.execute(stmt)]
+    return [dict(zip(columns, row, strict=False))
+            for row in session.execute(stmt)]

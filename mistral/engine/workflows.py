@@ -28,6 +28,7 @@ from mistral.workflow import direct
 from mistral.workflow import lifecycle
 from mistral.workflow import reverse
 from mistral.workflow import states
+from mistral.workflow import task_machine
 from mistral.workflow import task_plan
 
 LOG = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def _launch(run: Run) -> None:
                                             data_access=run.access)
     except exc.MistralError as e:
         raise exc.InputException(
-            'Failed to evaluate workflow vars [wf=%s]: %s' % (wf_ex.name, e))
+            'Failed to evaluate workflow vars [wf=%s]: %s'
+            % (wf_ex.name, e)) from e
     wf_ex.context = {**variables, '__execution': {'id': wf_ex.id}}
     if CONF.pecan.auth_enable:
         wf_ex.context['openstack'] = _openstack_context(run.ctx)
@@ -360,7 +362,7 @@ def maybe_finish(run: Run) -> None:
         if wf_ex.active_tasks <= 0:
             finish(run)
             return
-        if waiting and waiting >= wf_ex.active_tasks:
+        if task_machine.joins_impossible(waiting, wf_ex.active_tasks):
             try:
                 effects = tasks.fail_impossible_joins(run)
             except tasks.TaskFailure as e:

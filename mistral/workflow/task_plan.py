@@ -69,7 +69,9 @@ def with_items_values(task_spec: Any, ctx: Mapping[str, Any],
             "Wrong input of 'with-items' in task %s: %d items, the limit "
             "is %d ([limits] max_with_items_length)"
             % (task_spec.name, len(lists[0]), limit))
-    return [dict(zip(names, row)) for row in zip(*lists)]
+    # Same lengths: checked above.
+    return [dict(zip(names, row, strict=True))
+            for row in zip(*lists, strict=True)]
 
 
 def plan(task_spec: Any, *, task_id: str, env: Mapping[str, Any],

@@ -57,7 +57,7 @@ def draw(rows: dict[str, dict[str, Any]], out: str) -> None:
         if server == 'ours':
             for bar, name in zip(bars, [n for n in scenarios
                                         if rows[n].get(server, {})
-                                        .get('value')]):
+                                        .get('value')], strict=False):
                 ratio = rows[name][server].get('ratio')
                 if ratio:
                     left.annotate('%.0f×' % ratio, (bar.get_x()

@@ -376,7 +376,7 @@ class Bench:
             time.sleep(self.a.poll)
         wall = max(t for t, _ in ends.values()) - t0
         cpu = CpuMeter.per_unit(snap, self.cpu.snap(), units * copies)
-        for ex_id, (_, ex) in ends.items():
+        for _ex_id, (_, ex) in ends.items():
             self.check(ex, expect, task_rows)
         return dict(cpu, wall_s=round(wall, 4), units=units * copies,
                     value=round(units * copies / wall, 2), polls=polls)

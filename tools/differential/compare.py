@@ -51,7 +51,7 @@ def values(path: str, a: Any, b: Any, words: frozenset[str]
         return found
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         found = []
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             found.extend(values('%s[%d]' % (path, i), x, y, words))
         return found
     if isinstance(a, str) and isinstance(b, str) and a != b and \

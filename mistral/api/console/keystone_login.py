@@ -102,7 +102,7 @@ def login(body: Any) -> dict[str, Any]:
     except requests.RequestException as e:
         LOG.warning('Console login: identity endpoint %s failed: %s', url, e)
         raise LoginError(502, 'The identity service did not answer (%s).'
-                         % type(e).__name__)
+                         % type(e).__name__) from e
     if resp.status_code in (401, 404):
         # Keystone answers 401 for a wrong password and unknown user or
         # project alike; it tells nobody which one.

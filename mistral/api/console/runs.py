@@ -59,7 +59,7 @@ def task_runs(ctx: mistral_context.MistralContext,
             .where(ae.task_execution_id == task_id)
             .order_by(ae.created_at, ae.id))
         for found in actions:
-            row = dict(zip(_ACTION_COLUMNS, found))
+            row = dict(zip(_ACTION_COLUMNS, found, strict=False))
             context = row.pop('runtime_context') or {}
             row.update(kind='action', index=context.get('index', 0))
             runs.append(_wire(row))
@@ -69,7 +69,7 @@ def task_runs(ctx: mistral_context.MistralContext,
             .where(wf.task_execution_id == task_id)
             .order_by(wf.created_at, wf.id))
         for found in subs:
-            row = dict(zip(_WORKFLOW_COLUMNS, found))
+            row = dict(zip(_WORKFLOW_COLUMNS, found, strict=False))
             params = row.pop('params') or {}
             row.update(kind='workflow', name=row.pop('workflow_name'),
                        index=params.get('index', 0), executor_id=None)

@@ -44,6 +44,6 @@ class RootController:
             with open(CONF.api.info_json_file_path, encoding='utf-8') as f:
                 data = json.load(f)
         except (OSError, ValueError) as e:
-            raise exc.MistralError('Can not read the info file: %s' % e)
+            raise exc.MistralError('Can not read the info file: %s' % e) from e
         return errors.json_response(data, 200,
                                     content_type='application/json')

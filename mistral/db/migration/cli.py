@@ -106,8 +106,8 @@ def _do_import_upstream(config: alembic_config.Config) -> int:
 
 
 def _add_parsers(subparsers) -> None:
-    for name, func, with_rev in (('upgrade', _do_upgrade, True),
-                                 ('downgrade', _do_downgrade, True)):
+    for name, func, _with_rev in (('upgrade', _do_upgrade, True),
+                                  ('downgrade', _do_downgrade, True)):
         p = subparsers.add_parser(name)
         p.add_argument('--delta', type=int)
         p.add_argument('--sql', action='store_true')

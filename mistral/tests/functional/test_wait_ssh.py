@@ -180,7 +180,7 @@ def test_a_new_sqlite_database_gets_it_at_start(tmp_path: Any) -> None:
              '--server', 'api'], stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         try:
-            def answers() -> bool:
+            def answers(proc: subprocess.Popen[bytes] = proc) -> bool:
                 assert proc.poll() is None, \
                     (tmp_path / 'server.log').read_text()[-4000:]
                 try:

@@ -429,7 +429,7 @@ class ActionsController(rest.RestController):
                  if all(_matches(i.get(f.column), f) for f in flts)]
 
         def order(a: dict[str, Any], b: dict[str, Any]) -> int:
-            for key, direction in zip(sort_keys, sort_dirs):
+            for key, direction in zip(sort_keys, sort_dirs, strict=False):
                 res = _compare(a.get(key), b.get(key))
                 if res:
                     return res if direction == 'asc' else -res

@@ -49,7 +49,7 @@ def parse_module(content: str) -> ast.Module:
     except SyntaxError as e:
         raise exc.InputException(
             'The code source is not valid Python: %s (line %s)'
-            % (e.msg, e.lineno))
+            % (e.msg, e.lineno)) from e
 
 
 def module_names(content: str) -> set[str] | None:

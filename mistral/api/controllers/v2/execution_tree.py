@@ -41,7 +41,7 @@ def _select(session: Any, model: type, columns: tuple[str, ...],
             *conds: Any) -> list[dict[str, Any]]:
     stmt = sa.select(*[getattr(model, c) for c in columns]).where(*conds)
     stmt = stmt.order_by(model.created_at, model.id)
-    return [dict(zip(columns, r)) for r in session.execute(stmt)]
+    return [dict(zip(columns, r, strict=False)) for r in session.execute(stmt)]
 
 
 class Tree:
@@ -177,7 +177,7 @@ class ExecutionReportController(rest.RestController):
             max_depth = int(query.get('max_depth', -1))
         except (TypeError, ValueError):
             raise exc.InputException(
-                'Invalid max_depth: %s' % query.get('max_depth'))
+                'Invalid max_depth: %s' % query.get('max_depth')) from None
         with db_api.read_session() as session:
             root = lookup.get_row(session, models.WorkflowExecution, ctx,
                                   workflow_execution_id,

@@ -60,7 +60,8 @@ def get_row(session: orm.Session, model: type, ctx: MistralContext,
         row = result.scalar_one_or_none()
     else:
         found = result.first()
-        row = None if found is None else dict(zip(columns, found))
+        row = None if found is None else dict(
+            zip(columns, found, strict=False))
     if row is None:
         raise exc.DBEntityNotFoundError(
             '%s not found [id=%s]' % (entity_name(model), id_))
@@ -88,7 +89,7 @@ def get_by_name(session: orm.Session, model: type, ctx: MistralContext,
     found = [tuple(r) for r in result]
     own = [r for r in found if r[-1] == ctx.project_id]
     chosen = (own or found or [None])[0]
-    return None if chosen is None else dict(zip(columns, chosen))
+    return None if chosen is None else dict(zip(columns, chosen, strict=False))
 
 
 def check_owner(row: Any, ctx: MistralContext, kind: str) -> None:

@@ -29,7 +29,8 @@ def artifacts_dir() -> str:
 def artifacts() -> str:
     path = artifacts_dir()
     print('console screenshots: %s' % path)
-    warnings.warn('console screenshots are in %s' % path, UserWarning)
+    warnings.warn('console screenshots are in %s' % path, UserWarning,
+                  stacklevel=1)
     return path
 
 

@@ -160,7 +160,7 @@ class Comparison:
                 elif isinstance(a, list) and isinstance(b, list) and \
                         len(a) == len(b) and all(isinstance(x, dict)
                                                  for x in a + b):
-                    for i, (x, y) in enumerate(zip(a, b)):
+                    for i, (x, y) in enumerate(zip(a, b, strict=True)):
                         self.item('%s.%s[%d]' % (path, field, i), x, y)
                 else:
                     self.diff(path, 'field %s' % field, a, b)

@@ -401,7 +401,7 @@ imp_public:
                           params={'env': 'imp_env'})
     ex['rerun_done'] = api.start('imp_rerun')
     ex['rerun_left'] = api.start('imp_rerun')
-    for name, ex_id in ex.items():
+    for _name, ex_id in ex.items():
         api.wait(ex_id)
 
     # A failed task rerun to success upstream, another left failed.

@@ -309,7 +309,8 @@ def test_check_parameters_uses_the_signature():
     from mistral.actions import descriptor
 
     class ListDefault(ml_actions.Action):
-        def __init__(self, a, b=[1, 2], *args, c=None):
+        # A list default is what this test is about.
+        def __init__(self, a, b=[1, 2], *args, c=None):  # noqa: B006
             pass
 
         def run(self, context):

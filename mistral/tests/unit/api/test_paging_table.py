@@ -91,7 +91,7 @@ def _page_through(app: Any, query: str) -> tuple[list[dict], int]:
 def _key(row: dict, keys: list[str], dirs: list[str]) -> tuple:
     """Sort key for non-NULL values: desc columns compare reversed."""
     out = []
-    for k, d in zip(keys, dirs):
+    for k, d in zip(keys, dirs, strict=False):
         v = _wire(row[k])
         out.append(_Rev(v) if d == 'desc' else v)
     return tuple(out)

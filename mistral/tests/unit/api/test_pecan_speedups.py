@@ -20,8 +20,8 @@ def _controller_methods():
                 instance = cls()
             except Exception:
                 continue
-            for name, member in inspect.getmembers(instance,
-                                                   inspect.ismethod):
+            for _name, member in inspect.getmembers(instance,
+                                                    inspect.ismethod):
                 if getattr(member, 'exposed', False):
                     yield member
 
