@@ -965,15 +965,13 @@ def rerun(run: Run, task_ex: models.TaskExecution,
     children = run.session.execute(
         sa.select(model).where(model.task_execution_id == task_ex.id,
                                model.accepted.is_(True))).scalars().all()
-    ok = set()
-    for child in children:
-        index = (child.runtime_context or {}).get('index') \
-            if model is models.ActionExecution \
-            else (child.params or {}).get('index')
-        if child.state == states.SUCCESS:
-            ok.add(index)
-        else:
-            child.accepted = False
+    items = tm.rerun_failed_items([
+        ((child.runtime_context or {}).get('index')
+         if model is models.ActionExecution
+         else (child.params or {}).get('index'), child.state)
+        for child in children])
+    for pos in items.dropped:
+        children[pos].accepted = False
     task_spec = run.spec.tasks[task_ex.name]
     try:
         plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
@@ -982,7 +980,8 @@ def rerun(run: Run, task_ex: models.TaskExecution,
                               wf_input=run.wf_input, data_access=run.access)
     except exc.MistralError as e:
         raise _failure(run, task_ex, e) from e
-    todo = [r for r in plan.runs if r.index not in ok]
+    again = set(items.to_run([r.index for r in plan.runs]))
+    todo = [r for r in plan.runs if r.index in again]
     task_ex.active_children = len(todo)
     effects: list[Effect] = []
     for item in todo:

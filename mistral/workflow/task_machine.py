@@ -754,6 +754,36 @@ def rerun(ts: TaskState, reset: bool) -> Step:
     return _step(ts, RerunFailedItems())
 
 
+@dataclasses.dataclass(frozen=True)
+class ItemsRerun:
+    """A with-items rerun without reset: the elements that succeeded
+    (``kept``, by index) stay; the other children (``dropped``, by
+    position) no longer count."""
+
+    kept: frozenset[Any]
+    dropped: tuple[int, ...]
+
+    def to_run(self, indexes: Sequence[Any]) -> list[Any]:
+        """Which of the task's element ``indexes`` run again."""
+        return [i for i in indexes if i not in self.kept]
+
+
+def rerun_failed_items(children: Sequence[tuple[Any, str]]) -> ItemsRerun:
+    """``children``: (element index, state) of the task's accepted
+    children."""
+    kept = frozenset(index for index, state in children
+                     if state == states.SUCCESS)
+    dropped = tuple(pos for pos, (_, state) in enumerate(children)
+                    if state != states.SUCCESS)
+    return ItemsRerun(kept, dropped)
+
+
+def joins_impossible(waiting_joins: int, active_tasks: int) -> bool:
+    """Only waiting joins are left in the workflow: nothing can reach
+    them any more."""
+    return bool(waiting_joins) and waiting_joins >= active_tasks
+
+
 # ----------------------------------------------------------------- finish
 
 def finish(current: str, state: str, state_info: str | None) -> Transition:

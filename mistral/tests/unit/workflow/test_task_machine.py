@@ -464,3 +464,18 @@ def test_finish_goes_through_the_table():
         states.SKIPPED
     with pytest.raises(tm.IllegalTransition):
         tm.finish(states.IDLE, states.SUCCESS, None)
+
+
+def test_rerun_of_failed_items_keeps_the_successful_ones():
+    S, E, C = states.SUCCESS, states.ERROR, states.CANCELLED
+    items = tm.rerun_failed_items([(0, S), (1, E), (2, S), (3, C)])
+    assert items.kept == {0, 2}
+    assert items.dropped == (1, 3)
+    assert items.to_run([0, 1, 2, 3, 4]) == [1, 3, 4]
+    assert tm.rerun_failed_items([]).to_run([0, 1]) == [0, 1]
+
+
+def test_joins_are_impossible_when_only_they_are_left():
+    assert tm.joins_impossible(2, 2)
+    assert not tm.joins_impossible(1, 2)
+    assert not tm.joins_impossible(0, 0)
