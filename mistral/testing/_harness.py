@@ -31,6 +31,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import heapq
 import logging
 import os
 import shutil
@@ -59,22 +60,38 @@ class HarnessError(RuntimeError):
 
 
 class FakeClock:
-    """Naive-UTC time that moves only when told to."""
+    """Naive-UTC time that moves only when told to, and by one
+    microsecond each time it is read, so that timestamps written one after
+    the other are in order, as real ones are (the engine finds a task's
+    latest run by its creation time)."""
+
+    TICK = datetime.timedelta(microseconds=1)
 
     def __init__(self, start: datetime.datetime | None = None) -> None:
-        self._now = start or DEFAULT_START
+        self.start = start or DEFAULT_START
+        self._now = self.start
 
     def now(self) -> datetime.datetime:
+        self._now += self.TICK
         return self._now
 
+    def peek(self) -> datetime.datetime:
+        """The time now, without moving it."""
+        return self._now
+
+    def elapsed(self) -> float:
+        """Seconds since the start, to the millisecond (the ticks of the
+        reads left out)."""
+        return round((self._now - self.start).total_seconds(), 3)
+
     def set(self, when: datetime.datetime) -> None:
-        if when < self._now:
-            raise ValueError('the fake clock does not go back (%s < %s)'
-                             % (when, self._now))
-        self._now = when
+        """Move to ``when`` (never back: a time already passed is a
+        no-op)."""
+        if when > self._now:
+            self._now = when
 
     def advance(self, seconds: float) -> None:
-        self.set(self._now + datetime.timedelta(seconds=seconds))
+        self._now += datetime.timedelta(seconds=seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +169,8 @@ class _QueueRelay:
         def sender(target: str) -> outbox.Sender:
             def send(ctx: dict[str, Any], method: str, server: str | None,
                      payload: dict[str, Any]) -> None:
-                harness._queue_message(target, ctx, method, payload)
+                harness._queue_message(target, ctx, method, payload,
+                                       server)
             return send
 
         class Relay(outbox.Relay):
@@ -265,11 +283,17 @@ class Harness:
         self._saved_run: Any = None
         self._saved_wake: Any = None
         self._entered = False
+        self._handled = 0
+        self._seq = 0
+        self._timers: list[tuple[datetime.datetime, int,
+                                 Callable[[], None]]] = []
         # Exceptions raised by message handlers (the real services log
         # them and the message is sent again later).
         self.errors: list[BaseException] = []
         # (method, payload) of the notifier messages, in order.
         self.notifications: list[tuple[str, dict[str, Any]]] = []
+        # (method, payload) of messages for executor hosts nobody serves.
+        self.unserved: list[tuple[str, dict[str, Any]]] = []
         self.engine: Any = None
         self.executor: Any = None
         self.context: Any = None
@@ -429,15 +453,28 @@ class Harness:
         if answer is not RUN:
             answered: dict[str, Any] | None = answer
             return answered
-        if name == 'std.sleep':
-            self.clock.advance(_seconds(call.input.get('seconds', 1)))
-            return {'data': None}
-        if name == 'std.echo' and call.input.get('delay'):
-            self.clock.advance(_seconds(call.input['delay']))
-            return {'data': call.input.get('output')}
+        action_ex_id = getattr(execution, 'action_execution_id', None)
+        if action_ex_id and name == 'std.sleep':
+            return self._answer_later(
+                action_ex_id, _seconds(call.input.get('seconds', 1)), None)
+        if action_ex_id and name == 'std.echo' and call.input.get('delay'):
+            return self._answer_later(
+                action_ex_id, _seconds(call.input['delay']),
+                call.input.get('output'))
         result: dict[str, Any] | None = self._saved_run(
             descriptor_or_action, input, ctx, timeout, wf_ctx, request_ctx)
         return result
+
+    def _answer_later(self, action_ex_id: str, seconds: float,
+                      data: Any) -> dict[str, Any] | None:
+        """An action that takes ``seconds`` of fake time: it is running
+        (as an asynchronous action) until then, and its timeout can fire
+        meanwhile."""
+        def done() -> None:
+            self.engine.on_action_complete(self.context, action_ex_id,
+                                           {'data': data})
+        self.later(seconds, done)
+        return None
 
     # -- messages
 
@@ -445,13 +482,19 @@ class Harness:
         self._messages.append(job)
 
     def _queue_message(self, target: str, ctx: dict[str, Any], method: str,
-                       payload: dict[str, Any]) -> None:
+                       payload: dict[str, Any],
+                       server: str | None = None) -> None:
         from mistral.context import MistralContext
 
         if target == 'notifier':
             self.notifications.append((method, dict(payload)))
             return
         if target == 'event_engine':
+            return
+        if target == 'executor' and server not in (None,
+                                                   self.executor.host):
+            # For an executor host nobody serves: it waits on its queue.
+            self.unserved.append((method, dict(payload)))
             return
         receiver = self.engine if target == 'engine' else self.executor
         handler = getattr(receiver, method)
@@ -461,23 +504,26 @@ class Harness:
             handler(MistralContext.from_dict(dict(ctx or {})), **args)
         self._queue(job)
 
-    def drain(self) -> int:
+    def drain(self, until: Callable[[], bool] | None = None) -> int:
         """Handle queued messages (and those they cause) until none is
-        left; the number handled."""
+        left, or ``until()`` holds after one; the number handled."""
         self._check_active()
         n = 0
         while self._messages:
             job = self._messages.popleft()
             n += 1
-            if n > MAX_MESSAGES:
-                raise HarnessError('more than %d messages without settling'
-                                   % MAX_MESSAGES)
+            self._handled += 1
+            if self._handled > MAX_MESSAGES:
+                raise HarnessError('more than %d messages: the engine is '
+                                   'looping' % MAX_MESSAGES)
             try:
                 job()
             except Exception as e:
                 LOG.warning('A message handler failed: %s', e,
                             exc_info=True)
                 self.errors.append(e)
+            if until is not None and until():
+                break
         return n
 
     def _check_active(self) -> None:
@@ -487,65 +533,91 @@ class Harness:
 
     # -- time
 
+    def later(self, seconds: float, job: Callable[[], None]) -> None:
+        """Run ``job`` (as a message) once the fake clock has moved
+        ``seconds`` on."""
+        due = self.clock.peek() + datetime.timedelta(seconds=seconds)
+        self._seq += 1
+        heapq.heappush(self._timers, (due, self._seq, job))
+
     def next_due(self) -> datetime.datetime | None:
-        """When the next outbox row becomes sendable (a delayed message,
-        or one whose send failed)."""
+        """When the next thing is due: a delayed outbox row (or one whose
+        send failed), or a timer of the harness. Rows for an executor
+        target nobody serves are not counted: nothing would take them."""
         from mistral.db import api as db_api
         from mistral.db import models
 
         ob = models.OutboxMessage
         with db_api.read_session() as s:
             found: datetime.datetime | None = s.execute(
-                sa.select(sa.func.min(ob.lease_until))).scalar()
-            return found
+                sa.select(sa.func.min(ob.lease_until)).where(sa.or_(
+                    ob.server.is_(None), ob.target != 'executor',
+                    ob.server == self.executor.host))).scalar()
+        if self._timers and (found is None or self._timers[0][0] < found):
+            return self._timers[0][0]
+        return found
 
-    def _send_due(self) -> int:
+    def _fire_due(self, until: Callable[[], bool] | None = None) -> int:
+        """Send the outbox rows and run the timers that are due; the
+        number of them."""
         from mistral.engine import outbox
 
-        sent = 0
+        fired = 0
         while True:
+            if until is not None and until():
+                return fired
+            now = self.clock.peek()
+            if self._timers and self._timers[0][0] <= now:
+                _due, _seq, job = heapq.heappop(self._timers)
+                self._queue(job)
+                fired += 1
+                self.drain(until)
+                continue
             rows = outbox.claim_due(limit=200,
                                     lease_seconds=CONF.engine.outbox_lease,
-                                    now=self.clock.now())
+                                    now=now)
             if not rows:
-                return sent
+                return fired
             outbox.relay().deliver(rows)
-            sent += len(rows)
-            self.drain()
+            fired += len(rows)
+            self.drain(until)
 
     def advance(self, seconds: float) -> None:
-        """Move the fake clock forward by ``seconds``, sending each
-        delayed message when its time comes (in due order)."""
+        """Move the fake clock forward by ``seconds``; what falls due
+        meanwhile happens at its time, in order."""
         self._check_active()
-        end = self.clock.now() + datetime.timedelta(seconds=seconds)
+        end = self.clock.peek() + datetime.timedelta(seconds=seconds)
         self.drain()
         while True:
             due = self.next_due()
             if due is None or due > end:
                 break
-            if due > self.clock.now():
+            if due > self.clock.peek():
                 self.clock.set(due)
-            if not self._send_due():
+            if not self._fire_due():
                 break
         self.clock.set(end)
-        self._send_due()
+        self._fire_due()
 
     def settle(self, until: Callable[[], bool] | None = None,
                max_seconds: float = 7 * 24 * 3600.0) -> None:
-        """Handle every message, then jump the clock to each delayed
-        message in turn, until none is left, ``until()`` is true, or
-        ``max_seconds`` of fake time passed."""
+        """Handle every message, jumping the clock to each thing due in
+        turn, until nothing is left, ``until()`` holds (it is checked
+        after every message), or ``max_seconds`` of fake time passed."""
         self._check_active()
-        limit = self.clock.now() + datetime.timedelta(seconds=max_seconds)
-        self.drain()
+        limit = self.clock.peek() + datetime.timedelta(seconds=max_seconds)
+        self.drain(until)
         while until is None or not until():
+            if self._messages:
+                self.drain(until)
+                continue
             due = self.next_due()
             if due is None or due > limit:
                 return
-            if due > self.clock.now():
+            if due > self.clock.peek():
                 self.clock.set(due)
-            if not self._send_due():
-                # Due but not claimable yet (same instant): nudge.
+            if not self._fire_due(until):
+                # Due but not claimable yet: nudge.
                 self.clock.advance(0.001)
 
     # -- reading

@@ -114,8 +114,9 @@ class Outcome:
 
     ``tasks`` are the runs of the started workflow's tasks in the order
     the engine created them; ``all_tasks`` adds those of its
-    sub-workflows. ``errors`` are failures of the engine's own message
-    handling (empty unless the engine has a bug).
+    sub-workflows. ``elapsed``: fake seconds from the start of the clock
+    to the snapshot (to the millisecond). ``errors`` are failures of the
+    engine's own message handling (empty unless the engine has a bug).
     """
 
     id: str
@@ -127,6 +128,7 @@ class Outcome:
     tasks: list[TaskRun]
     all_tasks: list[TaskRun]
     clock: datetime.datetime
+    elapsed: float
     errors: list[str]
 
     @property
@@ -161,7 +163,7 @@ class Outcome:
                 'tasks': [t.to_dict() for t in self.tasks],
                 'task_names': self.task_names,
                 'published': self.published,
-                'clock': self.clock.isoformat(' '),
+                'elapsed': self.elapsed,
                 'errors': self.errors}
 
     def summary(self) -> str:
@@ -203,7 +205,9 @@ def _is_workbook(text: str) -> bool:
 
 
 def _time(value: datetime.datetime | None) -> str | None:
-    return value.isoformat(' ') if value is not None else None
+    # The API's format (whole seconds): the fake clock's microsecond
+    # ticks are left out.
+    return value.isoformat(' ', 'seconds') if value is not None else None
 
 
 class Rehearsal:
@@ -439,7 +443,8 @@ class Rehearsal:
                 output=dict(ex.output or {}),
                 tasks=[r for w, r in runs if w == ex.id],
                 all_tasks=[r for _w, r in runs],
-                clock=self.clock.now(),
+                clock=self.clock.peek(),
+                elapsed=self.clock.elapsed(),
                 errors=[repr(e) for e in self.harness.errors])
 
 
