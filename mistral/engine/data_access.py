@@ -9,6 +9,7 @@ from sqlalchemy import orm
 
 from mistral.db import models
 from mistral.db import rows
+from mistral.workflow import task_machine
 
 
 def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
@@ -16,7 +17,7 @@ def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
     or for with-items the list of results ordered by item index."""
     children = _children(session, task_ex.type == 'WORKFLOW', [task_ex.id])
     return _result(children.get(task_ex.id, []),
-                   'with_items' in (task_ex.runtime_context or {}))
+                   task_machine.has_with_items(task_ex.runtime_context))
 
 
 _IN_CHUNK = 500  # ids per IN list: SQLite caps bound parameters
@@ -86,8 +87,9 @@ def task_records(session: orm.Session, found: list[Any]
     out = []
     for r in found:
         data = rows.columns_dict(r, _RECORD_COLUMNS)
-        data['result'] = _result(children.get(r.id, []),
-                                 'with_items' in (r.runtime_context or {}))
+        data['result'] = _result(
+            children.get(r.id, []),
+            task_machine.has_with_items(r.runtime_context))
         data['spec'] = None
         out.append(data)
     return out

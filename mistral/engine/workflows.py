@@ -331,7 +331,8 @@ def resume(run: Run) -> None:
                             te.active_children == 0)
         .options(orm.undefer(te.in_context))).scalars().all()
     for task_ex in stalled:
-        if (task_ex.runtime_context or {}).get('pending_items'):
+        if task_machine.TaskState.from_runtime_context(
+                task_ex.runtime_context).pending_items:
             effects += tasks.continue_items(run, task_ex)
     dispatch(run, effects)
     maybe_finish(run)
