@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from mistral import expressions
 from mistral.workflow import commands as cmds
 from mistral.workflow import data_flow
 from mistral.workflow import states
+
+if TYPE_CHECKING:
+    from mistral.expressions.data_access import DataAccess
+    from mistral.lang.task_spec import OnClause, TaskSpec, Transition
+    from mistral.lang.workflow_spec import WorkflowSpec
 
 
 @dataclasses.dataclass
@@ -50,17 +55,17 @@ class Decision:
         return any(isinstance(c, cmds.RunTask) for c in self.commands)
 
 
-def start_commands(wf_spec: Any) -> list[cmds.Command]:
+def start_commands(wf_spec: WorkflowSpec) -> list[cmds.Command]:
     """The first tasks of a direct workflow."""
     return [cmds.RunTask(task_name=name, in_context={})
             for name in wf_spec.start_task_names()]
 
 
-class _CurrentTask:
+class CurrentTaskAccess:
     """Data access that answers ``task()`` for the finishing task from
     memory (its row is not written yet) and delegates the rest."""
 
-    def __init__(self, outer: Any, task: dict[str, Any],
+    def __init__(self, outer: DataAccess | None, task: dict[str, Any],
                  globals_: Mapping[str, Any] | None = None) -> None:
         self._outer = outer
         self._task = task
@@ -68,27 +73,29 @@ class _CurrentTask:
         # (not written to storage yet either), once there are any.
         self._globals = globals_
 
-    def task(self, name: str | None, context: Any) -> dict[str, Any] | None:
+    def task(self, name: str | None,
+             context: Mapping[str, Any]) -> dict[str, Any] | None:
         if name is None or name == self._task['name']:
             return self._task
         return self._outer.task(name, context) if self._outer else None
 
-    def global_var(self, name: str, context: Any) -> Any:
+    def global_var(self, name: str, context: Mapping[str, Any]) -> Any:
         if self._globals is not None:
             return self._globals.get(name)
         return self._outer.global_var(name, context) if self._outer \
             else None
 
-    def with_globals(self, globals_: Mapping[str, Any]) -> '_CurrentTask':
-        return _CurrentTask(self._outer, self._task, globals_)
+    def with_globals(self, globals_: Mapping[str, Any]) -> 'CurrentTaskAccess':
+        return CurrentTaskAccess(self._outer, self._task, globals_)
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._outer, item)
 
 
-def _clauses(task_spec: Any, state: str) -> list[tuple[Any, str]]:
+def _clauses(task_spec: TaskSpec, state: str
+             ) -> list[tuple[OnClause, str]]:
     """(on-* clause, event name) consulted for ``state``, in order."""
-    found: list[tuple[Any, str]] = []
+    found: list[tuple[OnClause | None, str]] = []
     if state == states.ERROR:
         found.append((task_spec.on_error, 'on-error'))
     elif state == states.SKIPPED:
@@ -104,18 +111,21 @@ def _clauses(task_spec: Any, state: str) -> list[tuple[Any, str]]:
     return [(c, e) for c, e in found if c is not None]
 
 
-def current_task_access(outer: Any, task: dict[str, Any]) -> Any:
+def current_task_access(outer: DataAccess | None,
+                        task: dict[str, Any]) -> CurrentTaskAccess:
     """Data access where ``task()`` is the given in-memory task record."""
-    return _CurrentTask(outer, task)
+    return CurrentTaskAccess(outer, task)
 
 
-def _evaluate(data: Any, ctx: Mapping[str, Any], data_access: Any) -> Any:
+def _evaluate(data: Any, ctx: Mapping[str, Any],
+              data_access: DataAccess | None) -> Any:
     return expressions.evaluate_recursively(data, ctx, data_access)
 
 
-def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
-           wf_context: Mapping[str, Any], wf_input: Mapping[str, Any],
-           data_access: Any = None, task_record: dict[str, Any] | None = None,
+def decide(wf_spec: WorkflowSpec, task: FinishedTask, *,
+           env: Mapping[str, Any], wf_context: Mapping[str, Any],
+           wf_input: Mapping[str, Any], data_access: DataAccess | None = None,
+           task_record: dict[str, Any] | None = None,
            merge_strategy: str = 'replace') -> Decision:
     """Publish and choose transitions for a finished task.
 
@@ -128,7 +138,7 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
                              'state': task.state,
                              'state_info': task.state_info,
                              'result': task.result}
-    access = _CurrentTask(data_access, record)
+    access = CurrentTaskAccess(data_access, record)
     ctx = data_flow.task_view(task_ex={'id': task.id, 'name': task.name},
                               env=env, in_context=task.in_context,
                               wf_context=wf_context, wf_input=wf_input)
@@ -138,7 +148,7 @@ def decide(wf_spec: Any, task: FinishedTask, *, env: Mapping[str, Any],
     publish_state = task.publish_state or task.state
     publish_access = access
     if publish_state != task.state:
-        publish_access = _CurrentTask(data_access, {
+        publish_access = CurrentTaskAccess(data_access, {
             **record, 'state': publish_state, 'state_info': None})
     publish = task_spec.get_publish(publish_state)
     if publish is not None:
@@ -191,7 +201,7 @@ def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,
             env: Mapping[str, Any], wf_context: Mapping[str, Any],
             published_global: Mapping[str, Any],
             branch: Mapping[str, Any], wf_input: Mapping[str, Any],
-            access: Any) -> dict[str, Any]:
+            access: CurrentTaskAccess) -> dict[str, Any]:
     """Evaluate an ``atomic`` publish: a read-modify-write of workflow
     globals.
 
@@ -212,9 +222,9 @@ def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,
     return result
 
 
-def _command_for(tr: Any, task: FinishedTask, event: str,
+def _command_for(tr: Transition, task: FinishedTask, event: str,
                  outbound: dict[str, Any], ctx: Mapping[str, Any],
-                 access: Any) -> cmds.Command:
+                 access: DataAccess) -> cmds.Command:
     if tr.is_engine_command:
         params = _evaluate(dict(tr.params or {}), ctx, access)
         msg = params.get('msg')

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.workflow import data_flow
 from mistral.workflow import states
 
+if TYPE_CHECKING:
+    from mistral.expressions.data_access import DataAccess
+    from mistral.lang.workflow_spec import WorkflowSpec
 
-def _spec_class_name(wf_spec: Any) -> str:
+
+def _spec_class_name(wf_spec: WorkflowSpec) -> str:
     return ('ReverseWorkflowSpec' if wf_spec.type == 'reverse'
             else 'DirectWorkflowSpec')
 
 
-def complete_input(wf_spec: Any, given: Mapping[str, Any] | None
+def complete_input(wf_spec: WorkflowSpec, given: Mapping[str, Any] | None
                    ) -> dict[str, Any]:
     """The workflow input with defaults filled in, in declaration order.
 
@@ -45,7 +49,7 @@ def complete_input(wf_spec: Any, given: Mapping[str, Any] | None
     return result
 
 
-def _declared_order(wf_spec: Any) -> list[str]:
+def _declared_order(wf_spec: WorkflowSpec) -> list[str]:
     names: list[str] = []
     for item in wf_spec.input_spec or []:
         if isinstance(item, str):
@@ -55,9 +59,9 @@ def _declared_order(wf_spec: Any) -> list[str]:
     return names
 
 
-def evaluate_vars(wf_spec: Any, *, env: Mapping[str, Any],
+def evaluate_vars(wf_spec: WorkflowSpec, *, env: Mapping[str, Any],
                   wf_input: Mapping[str, Any],
-                  data_access: Any = None) -> dict[str, Any]:
+                  data_access: DataAccess | None = None) -> dict[str, Any]:
     """``vars`` are evaluated once at start over the input and env."""
     if not wf_spec.vars:
         return {}
@@ -102,12 +106,12 @@ def failure_info(failed: Sequence[FailedTask]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def finish(wf_spec: Any, *, final_context: Mapping[str, Any],
+def finish(wf_spec: WorkflowSpec, *, final_context: Mapping[str, Any],
            env: Mapping[str, Any], wf_context: Mapping[str, Any],
            wf_input: Mapping[str, Any], failed: Sequence[FailedTask] = (),
            cancelled: Sequence[str] = (), forced_state: str | None = None,
            forced_info: str | None = None,
-           data_access: Any = None) -> Outcome:
+           data_access: DataAccess | None = None) -> Outcome:
     """Final state, state_info and output of a workflow.
 
     ``forced_state`` comes from an engine command (fail/succeed) or an API

@@ -8,20 +8,26 @@ task with a message naming the policy.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, cast
+from typing import TYPE_CHECKING, Any, Mapping, cast
 
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.workflow import states
 
+if TYPE_CHECKING:
+    from mistral.expressions.data_access import DataAccess
+    from mistral.lang.task_spec import Policies
 
-def _value(raw: Any, ctx: Mapping[str, Any], access: Any) -> Any:
+
+def _value(raw: Any, ctx: Mapping[str, Any],
+           access: DataAccess | None) -> Any:
     if isinstance(raw, str):
         return expressions.evaluate(raw, ctx, access)
     return raw
 
 
-def _number(name: str, raw: Any, ctx: Mapping[str, Any], access: Any,
+def _number(name: str, raw: Any, ctx: Mapping[str, Any],
+            access: DataAccess | None,
             integer: bool = False) -> float | int | None:
     if raw is None:
         return None
@@ -41,7 +47,8 @@ def _number(name: str, raw: Any, ctx: Mapping[str, Any], access: Any,
     return number
 
 
-def _bool(name: str, raw: Any, ctx: Mapping[str, Any], access: Any) -> bool:
+def _bool(name: str, raw: Any, ctx: Mapping[str, Any],
+          access: DataAccess | None) -> bool:
     if raw is None:
         return False
     value = _value(raw, ctx, access)
@@ -65,8 +72,8 @@ class StartPolicies:
     concurrency: int | None
 
 
-def at_start(policies: Any, ctx: Mapping[str, Any],
-             access: Any = None) -> StartPolicies:
+def at_start(policies: Policies, ctx: Mapping[str, Any],
+             access: DataAccess | None = None) -> StartPolicies:
     """Policies that act when a task starts."""
     return StartPolicies(
         wait_before=_number('wait-before', policies.wait_before, ctx, access),
@@ -78,13 +85,13 @@ def at_start(policies: Any, ctx: Mapping[str, Any],
             integer=True) or None))
 
 
-def wait_after(policies: Any, ctx: Mapping[str, Any],
-               access: Any = None) -> float | None:
+def wait_after(policies: Policies, ctx: Mapping[str, Any],
+               access: DataAccess | None = None) -> float | None:
     return _number('wait-after', policies.wait_after, ctx, access)
 
 
-def fails_on(policies: Any, state: str, ctx: Mapping[str, Any],
-             access: Any = None) -> bool:
+def fails_on(policies: Policies, state: str, ctx: Mapping[str, Any],
+             access: DataAccess | None = None) -> bool:
     """fail-on turns a SUCCESS into an ERROR when its expression holds."""
     if state != states.SUCCESS or policies.fail_on is None:
         return False
@@ -97,8 +104,9 @@ class Retry:
     retry_no: int
 
 
-def retry(policies: Any, state: str, retry_no: int, ctx: Mapping[str, Any],
-          access: Any = None) -> Retry | None:
+def retry(policies: Policies, state: str, retry_no: int,
+          ctx: Mapping[str, Any],
+          access: DataAccess | None = None) -> Retry | None:
     """Whether a finished task runs again, and after how long.
 
     A task is retried while retries remain, unless it was cancelled, it

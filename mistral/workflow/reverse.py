@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, cast
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from mistral import exceptions as exc
 from mistral.workflow import commands as cmds
 
+if TYPE_CHECKING:
+    from mistral.lang.workflow_spec import WorkflowSpec
 
-def target_task(wf_spec: Any, params: dict[str, Any]) -> str:
+
+def target_task(wf_spec: WorkflowSpec, params: dict[str, Any]) -> str:
     name = (params or {}).get('task_name')
     if not name or name not in wf_spec.tasks:
         raise exc.WorkflowException(
@@ -24,7 +27,7 @@ def target_task(wf_spec: Any, params: dict[str, Any]) -> str:
     return cast(str, name)  # a key of wf_spec.tasks
 
 
-def needed(wf_spec: Any, target: str) -> set[str]:
+def needed(wf_spec: WorkflowSpec, target: str) -> set[str]:
     """The target and everything it requires, transitively."""
     found: set[str] = set()
     stack = [target]
@@ -37,14 +40,14 @@ def needed(wf_spec: Any, target: str) -> set[str]:
     return found
 
 
-def start_commands(wf_spec: Any, target: str) -> list[cmds.Command]:
+def start_commands(wf_spec: WorkflowSpec, target: str) -> list[cmds.Command]:
     names = needed(wf_spec, target)
     return [cmds.RunTask(task_name=n, in_context={})
             for n in wf_spec.tasks if n in names
             and not wf_spec.tasks[n].requires]
 
 
-def ready_after(wf_spec: Any, target: str, finished: str,
+def ready_after(wf_spec: WorkflowSpec, target: str, finished: str,
                 done: Iterable[str]) -> list[str]:
     """Tasks that can start now that ``finished`` succeeded: needed ones
     that require it and whose every requirement is done."""

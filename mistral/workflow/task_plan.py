@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import limits
 from mistral.workflow import data_flow
+
+if TYPE_CHECKING:
+    from mistral.expressions.data_access import DataAccess
+    from mistral.lang.task_spec import TaskSpec
 
 
 @dataclasses.dataclass
@@ -37,8 +41,9 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def with_items_values(task_spec: Any, ctx: Mapping[str, Any],
-                      data_access: Any = None) -> list[dict[str, Any]] | None:
+def with_items_values(task_spec: TaskSpec, ctx: Mapping[str, Any],
+                      data_access: DataAccess | None = None
+                      ) -> list[dict[str, Any]] | None:
     """Per-item variables of a with-items task (None without with-items).
 
     Several clauses are zipped; their lists must have the same length.
@@ -74,9 +79,10 @@ def with_items_values(task_spec: Any, ctx: Mapping[str, Any],
             for row in zip(*lists, strict=True)]
 
 
-def plan(task_spec: Any, *, task_id: str, env: Mapping[str, Any],
+def plan(task_spec: TaskSpec, *, task_id: str, env: Mapping[str, Any],
          in_context: Mapping[str, Any], wf_context: Mapping[str, Any],
-         wf_input: Mapping[str, Any], data_access: Any = None) -> TaskPlan:
+         wf_input: Mapping[str, Any],
+         data_access: DataAccess | None = None) -> TaskPlan:
     """Evaluate what a task runs: one action or sub-workflow, or one per
     with-items element (in index order).
 
@@ -100,8 +106,9 @@ def plan(task_spec: Any, *, task_id: str, env: Mapping[str, Any],
     return TaskPlan(kind, runs)
 
 
-def _one(task_spec: Any, ctx: Mapping[str, Any], env: Mapping[str, Any],
-         data_access: Any, index: int) -> ActionRun | WorkflowRun:
+def _one(task_spec: TaskSpec, ctx: Mapping[str, Any],
+         env: Mapping[str, Any], data_access: DataAccess | None,
+         index: int) -> ActionRun | WorkflowRun:
     raw_input = task_spec.input
     if isinstance(raw_input, str):
         value = expressions.evaluate(raw_input, ctx, data_access)
