@@ -295,8 +295,7 @@ class Rehearsal:
                 spec = parser.parse_workbook(self._text)
                 workbook_ctl._store(s, ctx, spec, '', 'private',
                                     update=False)
-                names = ['%s.%s' % (spec.name, w.name)
-                         for w in spec.workflows]
+                names = ['%s.%s' % (spec.name, w) for w in spec.workflows]
                 prefix = spec.name + '.'
             else:
                 specs = parser.parse_workflows(self._text)
