@@ -127,7 +127,7 @@ class HTTPAction(actions.Action):
             raise
         except Exception as e:
             raise exceptions.ActionException(
-                'HTTP request to %s failed: %s' % (self.url, e))
+                'HTTP request to %s failed: %s' % (self.url, e)) from e
         finally:
             # Nothing this response set may reach the next request.
             sess.cookies.clear()

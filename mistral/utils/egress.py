@@ -158,7 +158,7 @@ def check_url(url: str, allow_list: bool = True,
         parts = parse.urlsplit(url)
         port = parts.port
     except ValueError as e:
-        raise UrlNotAllowedException('Invalid URL %r: %s' % (url, e))
+        raise UrlNotAllowedException('Invalid URL %r: %s' % (url, e)) from e
     if parts.scheme.lower() not in _ALLOWED_SCHEMES:
         raise UrlNotAllowedException(
             'URL scheme %r is not allowed; use http or https'

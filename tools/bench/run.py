@@ -658,7 +658,7 @@ class Profiler:
 
     def stop(self) -> dict[str, str]:
         out = {}
-        for label, path, p in self.procs:
+        for _label, _path, p in self.procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         for label, path, p in self.procs:
