@@ -264,13 +264,17 @@ class Harness:
     ``answer(call)`` decides each action: a result dict, None (an
     asynchronous action that has not answered), or :data:`RUN` to run it
     for real. ``conf``: ``{group: {option: value}}`` overridden while the
-    harness is active.
+    harness is active. ``database_url``: a database that has the schema
+    already, to use instead of a private SQLite copy (the engine's own
+    tests run the harness on PostgreSQL and MariaDB too).
     """
 
     def __init__(self, clock: FakeClock | None = None,
                  answer: Answer | None = None,
-                 conf: dict[str, dict[str, Any]] | None = None) -> None:
+                 conf: dict[str, dict[str, Any]] | None = None,
+                 database_url: str | None = None) -> None:
         self.clock = clock or FakeClock()
+        self._database_url = database_url
         self._answer = answer
         self._conf = conf or {}
         self._overrides: list[tuple[str, str | None]] = []
@@ -336,11 +340,14 @@ class Harness:
 
         if not getattr(config, '_parsed', False):
             config.parse_args([], default_config_files=[])
-        template = _template_db()
-        self._tmp = tempfile.mkdtemp(prefix='mistral-testing-')
-        path = os.path.join(self._tmp, 'mistral.sqlite')
-        _copy_db(template, path)
-        self._override('connection', 'sqlite:///' + path, group='database')
+        url = self._database_url
+        if url is None:
+            template = _template_db()
+            self._tmp = tempfile.mkdtemp(prefix='mistral-testing-')
+            path = os.path.join(self._tmp, 'mistral.sqlite')
+            _copy_db(template, path)
+            url = 'sqlite:///' + path
+        self._override('connection', url, group='database')
         for group, opts in self._conf.items():
             for name, value in opts.items():
                 self._override(name, value, group=group)

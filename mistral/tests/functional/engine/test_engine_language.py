@@ -1,12 +1,21 @@
 """Language features through the real engine: joins, with-items,
-sub-workflows and policies, on every database."""
+sub-workflows and policies, on every database.
+
+The engine runs on the deterministic harness (``deterministic.py``):
+messages are handled in the test's thread as they are sent and timers fire
+from a fake clock, so waiting is settling, not polling, and a retry delay
+or a timeout takes no real time.
+"""
 
 from __future__ import annotations
+
+from typing import Iterator
 
 import pytest
 
 from mistral.context import default_context
 from mistral.engine import engine as engine_mod
+from mistral.tests.functional.engine import deterministic
 
 WORKFLOWS = """
 version: '2.0'
@@ -206,9 +215,25 @@ failon:
 """
 
 
+@pytest.fixture(scope='module', params=['sqlite', 'postgresql', 'mysql'])
+def det_env(request) -> Iterator[deterministic.HarnessEnv]:
+    with deterministic.harness_engine(request.param) as env:
+        yield env
+
+
 @pytest.fixture
-def lang_env(engine_env):
+def lang_env(det_env):
     """The engine with this module's workflows (created once per DB)."""
+    if not getattr(det_env, 'lang_created', False):
+        det_env.create_workflows(WORKFLOWS, namespace='lang')
+        det_env.lang_created = True
+    return det_env
+
+
+@pytest.fixture
+def threaded_lang_env(engine_env):
+    """The threaded in-process engine and executor (RPC on the in-memory
+    transport), for what needs an executor to answer a call."""
     if not getattr(engine_env, 'lang_created', False):
         engine_env.create_workflows(WORKFLOWS, namespace='lang')
         engine_env.lang_created = True
@@ -364,7 +389,10 @@ def test_rerun_and_skip(lang_env):
     assert (bad.state, bad.state_info) == ('SKIPPED', 'Task was skipped.')
 
 
-def test_actions_outside_workflows(lang_env):
+def test_actions_outside_workflows(threaded_lang_env):
+    # A synchronous action outside a workflow is an RPC call to an
+    # executor: the threaded engine.
+    lang_env = threaded_lang_env
     eng = engine_mod.Engine()
     ctx = default_context()
     got = eng.start_action(ctx, 'std.echo', {'output': 'hi'})
