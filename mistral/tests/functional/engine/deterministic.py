@@ -16,6 +16,7 @@ import contextlib
 import tempfile
 from typing import Any, Callable, Iterator
 
+import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
 
@@ -100,6 +101,14 @@ def harness_engine(backend: str, prefix: str = 'mistral-det-'
     finally:
         db_api.dispose()
         db.drop()
+
+
+@pytest.fixture(scope='module', params=['sqlite', 'postgresql', 'mysql'])
+def det_env(request: pytest.FixtureRequest) -> Iterator[HarnessEnv]:
+    """A harness on a new database of each backend, for one test module
+    (use it in a module with ``det_env = deterministic.det_env``)."""
+    with harness_engine(request.param) as env:
+        yield env
 
 
 def outbox_rows() -> int:

@@ -1,4 +1,9 @@
-"""Workflows through a real engine, executor and database (in-process)."""
+"""Workflows through a real engine, executor and database (in-process).
+
+On the deterministic harness (``deterministic.py``): the engine and
+executor run in the test's thread, and a lease that must run out, or a
+delayed message, is reached by moving a fake clock, not by waiting.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,12 @@ from mistral.db import models
 from mistral.engine import engine as engine_mod
 from mistral.engine import outbox
 from mistral.engine import recovery
+from mistral.tests.functional.engine import deterministic
 from mistral.utils import timeutils
 
 CONF = cfg.CONF
+
+det_env = deterministic.det_env
 
 WORKFLOWS = """
 version: '2.0'
@@ -78,32 +86,32 @@ def through_executors():
     CONF.clear_override('inline_builtin_actions', group='engine')
 
 
-def test_workflows(engine_env):
-    engine_env.create_workflows(WORKFLOWS)
+def test_workflows(det_env):
+    det_env.create_workflows(WORKFLOWS)
 
     # A chain with input defaults, vars, publish and output.
-    ex = engine_env.start('hello', {'name': 'Bob'})
+    ex = det_env.start('hello', {'name': 'Bob'})
     assert ex['state'] == 'RUNNING'
     assert ex['params'] == {'env': {}, 'namespace': ''}
-    wf = engine_env.wait(ex['id'])
+    wf = det_env.wait(ex['id'])
     assert wf.state == 'SUCCESS', wf.state_info
     assert wf.output == {'msg': 'Hello, Bob'}
     assert wf.input == {'name': 'Bob', 'greeting': 'Hello'}
-    t1, t2 = engine_env.tasks(ex['id'])
+    t1, t2 = det_env.tasks(ex['id'])
     assert (t1.name, t1.state, t1.published) == ('t1', 'SUCCESS',
                                                  {'msg': 'Hello, Bob'})
     assert t2.runtime_context == {
         'triggered_by': [{'task_id': t1.id, 'event': 'on-success'}]}
     assert t1.started_at is not None and t1.finished_at is not None
-    [ax] = engine_env.actions(t1.id)
+    [ax] = det_env.actions(t1.id)
     assert ax.output == {'result': 'Hello, Bob'} and ax.accepted
 
     # An unhandled failure.
-    ex = engine_env.start('broken')
-    wf = engine_env.wait(ex['id'])
+    ex = det_env.start('broken')
+    wf = det_env.wait(ex['id'])
     assert wf.state == 'ERROR'
-    [task] = engine_env.tasks(ex['id'])
-    [ax] = engine_env.actions(task.id)
+    [task] = det_env.tasks(ex['id'])
+    [ax] = det_env.actions(task.id)
     assert wf.state_info == (
         'Failure caused by error in tasks: boom\n\n'
         '  boom [task_ex_id=%s] -> bad thing\n'
@@ -111,30 +119,30 @@ def test_workflows(engine_env):
     assert wf.output == {'result': wf.state_info, 'oe': True}
 
     # A handled failure succeeds.
-    ex = engine_env.start('handled')
-    wf = engine_env.wait(ex['id'])
+    ex = det_env.start('handled')
+    wf = det_env.wait(ex['id'])
     assert wf.state == 'SUCCESS', wf.state_info
     assert wf.output['c'] == 'cleaned'
     assert 'Fail action expected exception' not in str(wf.output) or \
         wf.output['err']
 
     # An engine command stops the workflow and nothing after it runs.
-    ex = engine_env.start('commanded')
-    wf = engine_env.wait(ex['id'])
+    ex = det_env.start('commanded')
+    wf = det_env.wait(ex['id'])
     assert (wf.state, wf.state_info) == ('ERROR', 'stopped on purpose')
-    assert [t.name for t in engine_env.tasks(ex['id'])] == ['a']
+    assert [t.name for t in det_env.tasks(ex['id'])] == ['a']
 
     # A bad expression fails the task and the workflow, with a message.
-    ex = engine_env.start('badexpr')
-    wf = engine_env.wait(ex['id'])
+    ex = det_env.start('badexpr')
+    wf = det_env.wait(ex['id'])
     assert wf.state == 'ERROR'
     assert 'Failed to run task' in wf.state_info
     assert 'nope' in wf.state_info
     assert 'Traceback' not in wf.state_info
 
 
-def test_duplicate_results_and_messages_change_nothing(engine_env):
-    engine_env.create_workflows("""
+def test_duplicate_results_and_messages_change_nothing(det_env):
+    det_env.create_workflows("""
 version: '2.0'
 dup:
   tasks:
@@ -144,18 +152,18 @@ dup:
     b:
       action: std.noop
 """, namespace='dup')
-    ex = engine_env.start('dup', wf_namespace='dup')
-    wf = engine_env.wait(ex['id'])
+    ex = det_env.start('dup', wf_namespace='dup')
+    wf = det_env.wait(ex['id'])
     assert wf.state == 'SUCCESS'
-    a = engine_env.tasks(ex['id'])[0]
-    [ax] = engine_env.actions(a.id)
+    a = det_env.tasks(ex['id'])[0]
+    [ax] = det_env.actions(a.id)
 
     # The same result again, and a contradicting one: both ignored.
     eng = engine_mod.Engine()
     eng.on_action_complete(default_context(), ax.id, {'data': 1})
     eng.on_action_complete(default_context(), ax.id, {'error': 'late'})
-    assert len(engine_env.tasks(ex['id'])) == 2
-    [again] = engine_env.actions(a.id)
+    assert len(det_env.tasks(ex['id'])) == 2
+    [again] = det_env.actions(a.id)
     assert (again.state, again.output) == ('SUCCESS', {'result': 1})
 
     # A duplicated run_action for a finished action is not claimable.
@@ -164,9 +172,9 @@ dup:
     assert executor.Executor()._claim(ax.id) is None
 
 
-def test_message_left_in_outbox_by_a_crash_is_relayed(engine_env,
+def test_message_left_in_outbox_by_a_crash_is_relayed(det_env,
                                                       monkeypatch):
-    engine_env.create_workflows("""
+    det_env.create_workflows("""
 version: '2.0'
 crashy:
   tasks:
@@ -184,11 +192,11 @@ crashy:
         dropped.extend(rows)
 
     monkeypatch.setattr(relay, 'deliver', crash_after_commit)
-    ex = engine_env.start('crashy', wf_namespace='crash')
+    ex = det_env.start('crashy', wf_namespace='crash')
     assert any(r['method'] == 'run_action' for r in dropped)
     monkeypatch.setattr(relay, 'deliver', real_deliver)
     # Nothing was sent; the sweep finds the row once its lease ends.
-    wf = engine_env.wait(ex['id'], timeout=20)
+    wf = det_env.wait(ex['id'], timeout=20)
     assert wf.state == 'SUCCESS'
     assert wf.output == {'r': 'relayed'}
     with db_api.read_session() as s:
@@ -197,8 +205,8 @@ crashy:
     assert left == 0
 
 
-def test_action_of_a_dead_executor(engine_env):
-    engine_env.create_workflows("""
+def test_action_of_a_dead_executor(det_env):
+    det_env.create_workflows("""
 version: '2.0'
 lost:
   tasks:
@@ -219,7 +227,7 @@ lost:
         orig = relay.deliver
         relay.deliver = lambda rows: None
         try:
-            ex = engine_env.start('lost', {'safe': safe}, wf_namespace='lost')
+            ex = det_env.start('lost', {'safe': safe}, wf_namespace='lost')
         finally:
             relay.deliver = orig
         with db_api.transaction() as s:
@@ -235,10 +243,10 @@ lost:
     safe = orphan(True)
     resent, to_fail = recovery.sweep_actions()
     recovery.fail_lost_actions(to_fail)
-    wf = engine_env.wait(unsafe)
+    wf = det_env.wait(unsafe)
     assert wf.state == 'ERROR'
     assert 'not marked safe-rerun' in wf.state_info
-    wf = engine_env.wait(safe)
+    wf = det_env.wait(safe)
     assert wf.state == 'SUCCESS'
     # Re-sent to a live executor: by this sweep, or by the engine's own
     # lease sweeper if it got there between the setup and this sweep.
@@ -250,9 +258,9 @@ lost:
     assert claimed and 'dead-executor' not in claimed, (resent, claimed)
 
 
-def test_message_whose_receiver_fails_is_sent_again(engine_env,
+def test_message_whose_receiver_fails_is_sent_again(det_env,
                                                     monkeypatch):
-    engine_env.create_workflows("""
+    det_env.create_workflows("""
 version: '2.0'
 delayed:
   tasks:
@@ -272,8 +280,8 @@ delayed:
         return real(self, ctx, task_ex_id, outbox_id=outbox_id, **kwargs)
 
     monkeypatch.setattr(engine_mod.Engine, 'continue_task', crash_once)
-    ex = engine_env.start('delayed', wf_namespace='redeliver')
-    wf = engine_env.wait(ex['id'], timeout=30)
+    ex = det_env.start('delayed', wf_namespace='redeliver')
+    wf = det_env.wait(ex['id'], timeout=30)
     assert wf.state == 'SUCCESS', wf.state_info
     assert wf.output == {'w': 'after-wait'}
     # Sent twice: the same row, applied once.
@@ -285,11 +293,11 @@ delayed:
     assert left == 0
 
 
-def test_project_runs_a_workflow_shared_with_it(engine_env):
+def test_project_runs_a_workflow_shared_with_it(det_env):
     from mistral import exceptions as exc
     from mistral.context import MistralContext
 
-    [wf_id] = engine_env.create_workflows("""
+    [wf_id] = det_env.create_workflows("""
 version: '2.0'
 shared_wf:
   tasks:
@@ -308,18 +316,18 @@ shared_wf:
             status='accepted'))
     ex = eng.start_workflow(other, wf_id)
     assert ex['project_id'] == 'other-project'
-    wf = engine_env.wait(ex['id'])
+    wf = det_env.wait(ex['id'])
     assert (wf.state, wf.output) == ('SUCCESS', {'r': 'shared'})
 
 
-def test_admin_starts_another_projects_private_workflow(engine_env):
+def test_admin_starts_another_projects_private_workflow(det_env):
     # As upstream: an admin's lookups see every project's definitions
     # (tempest's test_keystone_actions starts the primary project's
     # workbook workflow with the admin client); others still do not.
     from mistral import exceptions as exc
     from mistral.context import MistralContext
 
-    engine_env.create_workflows("""
+    det_env.create_workflows("""
 version: '2.0'
 private_wf:
   tasks:
@@ -334,5 +342,5 @@ private_wf:
     admin = MistralContext(project_id='admin-project', is_admin=True)
     ex = eng.start_workflow(admin, 'private_wf')
     assert ex['project_id'] == 'admin-project'
-    wf = engine_env.wait(ex['id'])
+    wf = det_env.wait(ex['id'])
     assert (wf.state, wf.output) == ('SUCCESS', {'r': 'mine'})

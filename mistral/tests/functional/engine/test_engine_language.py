@@ -9,8 +9,6 @@ or a timeout takes no real time.
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
 
 from mistral.context import default_context
@@ -215,10 +213,7 @@ failon:
 """
 
 
-@pytest.fixture(scope='module', params=['sqlite', 'postgresql', 'mysql'])
-def det_env(request) -> Iterator[deterministic.HarnessEnv]:
-    with deterministic.harness_engine(request.param) as env:
-        yield env
+det_env = deterministic.det_env
 
 
 @pytest.fixture
