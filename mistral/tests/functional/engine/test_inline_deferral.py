@@ -1,5 +1,8 @@
 """Inline actions past a transaction's budget run in later engine
-transactions (run_inline_actions), not through executors."""
+transactions (run_inline_actions), not through executors.
+
+On the deterministic harness (``deterministic.py``), on every database.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from mistral import context as mistral_context
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import engine as engine_mod
-from mistral.tests.functional.engine.conftest import in_process_engine
+from mistral.tests.functional.engine import deterministic
 from mistral.tests.functional.engine.test_statement_counts import _chain
 from mistral.tests.functional.engine.test_statement_counts import _fanout
 
@@ -20,7 +23,7 @@ CONF = cfg.CONF
 
 @pytest.fixture(scope='module', params=['sqlite', 'postgresql', 'mysql'])
 def env(request):
-    with in_process_engine(request.param) as e:
+    with deterministic.harness_engine(request.param) as e:
         yield e
 
 
