@@ -17,7 +17,8 @@ Each ``doc/source/examples/*.yaml`` file starts with a comment header::
 A file with ``kind: actions`` only holds ad-hoc actions; a file whose
 document has a top-level ``workflows`` key is a workbook. Every file is
 stored and started on an engine and executor running in this process
-(SQLite), as the API would store it.
+(SQLite), as the API would store it: the deterministic harness of
+``mistral.testing`` (waiting settles it; timers fire from a fake clock).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 import yaml
 
 from mistral.tests.functional.engine.conftest import EngineEnv
-from mistral.tests.functional.engine.conftest import in_process_engine
+from mistral.tests.functional.engine.deterministic import harness_engine
 
 EXAMPLES = (pathlib.Path(__file__).resolve().parents[3]
             / 'doc' / 'source' / 'examples')
@@ -75,7 +76,7 @@ def _store(env: EngineEnv, name: str, namespace: str) -> list[str]:
 
 @pytest.fixture(scope='module')
 def doc_env() -> Iterator[EngineEnv]:
-    with in_process_engine('sqlite', prefix='mistral-doc-examples-') as env:
+    with harness_engine('sqlite', prefix='mistral-doc-examples-') as env:
         yield env
 
 
