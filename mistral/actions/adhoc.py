@@ -28,11 +28,12 @@ from mistral_lib import serialization
 from mistral import exceptions
 from mistral.actions import descriptor
 from mistral.actions import opts
+from mistral.actions import stored
 
 LOG = logging.getLogger(__name__)
 CONF = opts.CONF
 
-DEFAULT_PROJECT_ID = '<default-project>'
+DEFAULT_PROJECT_ID = stored.DEFAULT_PROJECT_ID
 
 
 class AdHocAction(ml_actions.Action):
@@ -214,40 +215,16 @@ _COLUMNS = ('id', 'name', 'namespace', 'project_id', 'scope', 'spec',
             'created_at', 'updated_at')
 
 
-def _visible(rows: list[Any], project_id: str | None) -> Any:
-    """The row a project sees: its own first, then a public one."""
-    if project_id is not None:
-        for row in rows:
-            if row.project_id == project_id:
-                return row
-        for row in rows:
-            if row.scope == 'public':
-                return row
-        return None
-    for row in rows:
-        if row.project_id in (None, DEFAULT_PROJECT_ID):
-            return row
-    return rows[0] if rows else None
-
-
-class AdHocActionProvider(ml_actions.ActionProvider):
+class AdHocActionProvider(
+        stored.StoredActionProvider[AdHocActionDescriptor]):
     """Ad-hoc actions stored in the database.
 
     A name is looked up in the requested namespace, then in the default
     namespace. Without a configured database there are no ad-hoc actions.
     """
 
-    accepts_project_id = True
-
     def __init__(self, name: str = 'adhoc') -> None:
         super().__init__(name)
-
-    @staticmethod
-    def _db_configured() -> bool:
-        try:
-            return bool(CONF.database.connection)
-        except Exception:
-            return False
 
     def _descriptor(self, row: Any) -> AdHocActionDescriptor:
         from mistral.lang import parser
@@ -271,32 +248,3 @@ class AdHocActionProvider(ml_actions.ActionProvider):
             return [types.SimpleNamespace(**{
                 c: getattr(row, c) for c in _COLUMNS})
                 for row in s.execute(query.order_by(ad.name)).scalars()]
-
-    def find(self, action_name: str, namespace: str | None = None,
-             project_id: str | None = None) -> AdHocActionDescriptor | None:
-        if not self._db_configured():
-            return None
-        for ns in dict.fromkeys([namespace or '', '']):
-            row = _visible(self._rows(action_name, ns), project_id)
-            if row is not None:
-                return self._descriptor(row)
-        return None
-
-    def find_all(self, namespace: str | None = None,
-                 limit: int | None = None,
-                 sort_fields: list[str] | None = None,
-                 sort_dirs: list[str] | None = None,
-                 filters: dict[str, Any] | None = None,
-                 project_id: str | None = None,
-                 **kwargs: Any) -> list[AdHocActionDescriptor]:
-        if not self._db_configured():
-            return []
-        by_name: dict[str, list[Any]] = {}
-        for row in self._rows(None, namespace or ''):
-            by_name.setdefault(row.name, []).append(row)
-        result = []
-        for rows in by_name.values():
-            row = _visible(rows, project_id)
-            if row is not None:
-                result.append(self._descriptor(row))
-        return result

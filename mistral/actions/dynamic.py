@@ -24,13 +24,14 @@ from mistral_lib import actions as ml_actions
 
 from mistral.actions import descriptor
 from mistral.actions import opts
+from mistral.actions import stored
 from mistral import exceptions
 from mistral.utils import lru
 
 LOG = logging.getLogger(__name__)
 CONF = opts.CONF
 
-DEFAULT_PROJECT_ID = '<default-project>'
+DEFAULT_PROJECT_ID = stored.DEFAULT_PROJECT_ID
 
 # Loaded modules by (code_source_id, version); old versions age out.
 _MODULE_CACHE_SIZE = 128
@@ -103,28 +104,13 @@ class DynamicActionDescriptor(descriptor.PythonActionDescriptor):
     code_source_id = property(lambda self: self._row.code_source_id)
 
 
-def _visible(rows: list[Any], project_id: str | None) -> Any:
-    """The row a project sees: its own first, then a public one."""
-    if project_id is not None:
-        for row in rows:
-            if row.project_id == project_id:
-                return row
-        for row in rows:
-            if row.scope == 'public':
-                return row
-        return None
-    for row in rows:
-        if row.project_id in (None, DEFAULT_PROJECT_ID):
-            return row
-    return rows[0] if rows else None
-
-
 _COLUMNS = ('id', 'name', 'namespace', 'class_name', 'code_source_id',
             'code_source_name', 'project_id', 'scope', 'created_at',
             'updated_at')
 
 
-class DynamicActionProvider(ml_actions.ActionProvider):
+class DynamicActionProvider(
+        stored.StoredActionProvider[DynamicActionDescriptor]):
     """Dynamic actions stored in the database.
 
     A name is looked up in the requested namespace, then in the default
@@ -133,17 +119,10 @@ class DynamicActionProvider(ml_actions.ActionProvider):
     the reason rather than "action not found".
     """
 
-    accepts_project_id = True
+    skip_broken = True
 
     def __init__(self, name: str = 'dynamic') -> None:
         super().__init__(name)
-
-    @staticmethod
-    def _db_configured() -> bool:
-        try:
-            return bool(CONF.database.connection)
-        except Exception:
-            return False
 
     def _rows(self, name: str | None, namespace: str) -> list[Any]:
         import sqlalchemy as sa
@@ -199,38 +178,3 @@ class DynamicActionProvider(ml_actions.ActionProvider):
                 'Dynamic action %s: %s is not an action class of code '
                 'source %s' % (row.name, row.class_name, row.cs_name))
         return DynamicActionDescriptor(row, cls)
-
-    def find(self, action_name: str, namespace: str | None = None,
-             project_id: str | None = None
-             ) -> DynamicActionDescriptor | None:
-        if not self._db_configured():
-            return None
-        for ns in dict.fromkeys([namespace or '', '']):
-            row = _visible(self._rows(action_name, ns), project_id)
-            if row is not None:
-                return self._descriptor(row)
-        return None
-
-    def find_all(self, namespace: str | None = None,
-                 limit: int | None = None,
-                 sort_fields: list[str] | None = None,
-                 sort_dirs: list[str] | None = None,
-                 filters: dict[str, Any] | None = None,
-                 project_id: str | None = None,
-                 **kwargs: Any) -> list[DynamicActionDescriptor]:
-        if not self._db_configured():
-            return []
-        by_name: dict[str, list[Any]] = {}
-        for row in self._rows(None, namespace or ''):
-            by_name.setdefault(row.name, []).append(row)
-        result = []
-        for rows in by_name.values():
-            row = _visible(rows, project_id)
-            if row is None:
-                continue
-            try:
-                result.append(self._descriptor(row))
-            except exceptions.InvalidActionException as e:
-                # One broken code source must not hide the other actions.
-                LOG.warning('%s', e)
-        return result
