@@ -32,9 +32,10 @@ from mistral.testing._kit import REAL
 from mistral.testing._kit import Rehearsal
 from mistral.testing._kit import TaskRun
 from mistral.testing._kit import error
+from mistral.testing._kit import mock_answers
 from mistral.testing._kit import rehearse
 from mistral.testing._kit import sequence
 
 __all__ = ['ActionCall', 'FakeClock', 'Harness', 'HarnessError', 'Outcome',
-           'PENDING', 'REAL', 'Rehearsal', 'TaskRun', 'error', 'rehearse',
-           'sequence']
+           'PENDING', 'REAL', 'Rehearsal', 'TaskRun', 'error',
+           'mock_answers', 'rehearse', 'sequence']

@@ -91,6 +91,27 @@ def _answer_of(spec: Any, call: ActionCall) -> Any:
     return {'data': spec}
 
 
+def _lookup(mocks: Mapping[str, Mock], call: ActionCall) -> Any:
+    keys = []
+    if call.task is not None:
+        if call.workflow:
+            keys.append('%s.%s' % (call.workflow, call.task))
+        keys.append(call.task)
+    keys.append('action:' + call.action)
+    for key in keys:
+        if key in mocks:
+            return _answer_of(mocks[key], call)
+    return _harness.RUN
+
+
+def mock_answers(mocks: Mapping[str, Mock]) -> Callable[[ActionCall], Any]:
+    """The ``answer`` function of a :class:`Harness` that answers actions
+    as :class:`Rehearsal` does with ``mocks`` (for driving the harness
+    directly)."""
+    frozen = dict(mocks)
+    return lambda call: _lookup(frozen, call)
+
+
 @dataclasses.dataclass(frozen=True)
 class TaskRun:
     """One run of a task, as the engine stored it."""
@@ -266,16 +287,7 @@ class Rehearsal:
         return self.harness.clock
 
     def _answer(self, call: ActionCall) -> Any:
-        keys = []
-        if call.task is not None:
-            if call.workflow:
-                keys.append('%s.%s' % (call.workflow, call.task))
-            keys.append(call.task)
-        keys.append('action:' + call.action)
-        for key in keys:
-            if key in self.mocks:
-                return _answer_of(self.mocks[key], call)
-        return _harness.RUN
+        return _lookup(self.mocks, call)
 
     def _store(self) -> str:
         from mistral.api.controllers.v2 import action as action_ctl

@@ -78,6 +78,9 @@ def check_execution(exp: dict[str, Any], ex: dict[str, Any],
     if 'tasks_run' in exp:
         expect(sorted(set(names)) == sorted(exp['tasks_run']),
                'tasks run', sorted(exp['tasks_run']), sorted(set(names)))
+    if 'task_sequence' in exp:
+        expect(names == exp['task_sequence'], 'task sequence',
+               exp['task_sequence'], names)
     if 'task_count' in exp:
         expect(len(tasks) == exp['task_count'], 'task executions',
                exp['task_count'], len(tasks))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Callable
 
-from mistral.testing import Harness
+from mistral.testing import PENDING, REAL, Harness, error, mock_answers
+from mistral.testing import sequence
 from mistral.tests.functional.corpus import driver
 from mistral.tests.functional.corpus import embedded
 
@@ -117,10 +118,31 @@ class _HarnessEnv:
         return getattr(self._env, name)
 
 
+def _mock(spec: Any) -> Any:
+    """A case's mock (``{result: V}``, ``{error: E}``, ``pending``,
+    ``real``, or a list of those: one per action run) as a kit mock."""
+    if isinstance(spec, list):
+        return sequence(*[_mock(s) for s in spec])
+    if spec == 'pending':
+        return PENDING
+    if spec == 'real':
+        return REAL
+    if isinstance(spec, dict) and len(spec) == 1:
+        [(kind, value)] = spec.items()
+        if kind == 'result':
+            return value
+        if kind == 'error':
+            return error(value)
+    raise ValueError('a mock is {result: V}, {error: E}, pending, real or '
+                     'a list of those, not %r' % (spec,))
+
+
 def run_case(case: dict[str, Any]) -> tuple[list[str], datetime.datetime]:
     """Mismatches of one case played through the harness, and the fake
     time it ended at."""
-    with Harness(conf=case.get('conf') or None) as h:
+    mocks = {k: _mock(v) for k, v in (case.get('mocks') or {}).items()}
+    with Harness(conf=case.get('conf') or None,
+                 answer=mock_answers(mocks) if mocks else None) as h:
         errors = KitDriver(h).run(case)
         if h.errors:
             errors = errors + ['engine error: %r' % e for e in h.errors]

@@ -13,13 +13,17 @@ from typing import Any
 import yaml
 
 HERE = os.path.join(os.path.dirname(__file__), 'cases')
+# Cases with mocked action results (``mocks``): played on the harness of
+# mistral.testing only (a server cannot be told what an action returns).
+MOCKED = os.path.join(os.path.dirname(__file__), 'mocked')
 
 CASE_KEYS = {'name', 'area', 'deploy', 'workflows', 'actions', 'workbook',
              'extra', 'namespace', 'start', 'input', 'params', 'conf',
-             'steps', 'expect', 'timeout', 'why'}
+             'steps', 'expect', 'timeout', 'why', 'mocks'}
 EXPECT_KEYS = {'state', 'state_info', 'output', 'output_keys',
                'output_subset', 'output_types', 'output_regex', 'tasks',
-               'tasks_run', 'start_error', 'define_error', 'task_count'}
+               'tasks_run', 'start_error', 'define_error', 'task_count',
+               'task_sequence'}
 TASK_KEYS = {'state', 'state_info', 'published', 'published_subset',
              'count', 'actions', 'runtime_context', 'first', 'timestamps'}
 WAIT_TASK_KEYS = {'task', 'state', 'state_info', 'actions', 'started'}
@@ -36,6 +40,10 @@ def _check(case: dict[str, Any], where: str) -> None:
             raise ValueError('%s: %s is required' % (where, key))
     if not (case.get('workflows') or case.get('workbook')):
         raise ValueError('%s: workflows or workbook is required' % where)
+    if 'mocks' in case and (not isinstance(case['mocks'], dict)
+                            or case.get('deploy')):
+        raise ValueError('%s: mocks is a dict, and a case with mocks '
+                         'cannot be deployed' % where)
     unknown = set(case['expect']) - EXPECT_KEYS
     if unknown:
         raise ValueError('%s: unknown expect keys %s'
@@ -75,13 +83,15 @@ def load_file(path: str) -> list[dict[str, Any]]:
     return cases
 
 
-def load() -> list[dict[str, Any]]:
+def load(directory: str = HERE) -> list[dict[str, Any]]:
+    """Every case of ``directory`` (the corpus; :data:`MOCKED` for the
+    cases with mocked actions)."""
     cases: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for fname in sorted(os.listdir(HERE)):
+    for fname in sorted(os.listdir(directory)):
         if not fname.endswith('.yaml'):
             continue
-        for case in load_file(os.path.join(HERE, fname)):
+        for case in load_file(os.path.join(directory, fname)):
             if case['name'] in seen:
                 raise ValueError('%s: duplicate case %s'
                                  % (fname, case['name']))
