@@ -27,6 +27,7 @@ database, configuration and relay are process-wide.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import dataclasses
@@ -143,6 +144,17 @@ def _template_db() -> str:
             CONF.clear_override('connection', group='database')
         _template = path
         return path
+
+
+_state: str | None = None
+
+
+def _state_dir() -> str:
+    global _state
+    if _state is None:
+        _state = tempfile.mkdtemp(prefix='mistral-testing-state-')
+        atexit.register(shutil.rmtree, _state, ignore_errors=True)
+    return _state
 
 
 def _copy_db(src: str, dst: str) -> None:
@@ -339,6 +351,10 @@ class Harness:
         from mistral.utils import timeutils
 
         if not getattr(config, '_parsed', False):
+            # No configuration yet (a user's test, mistral-rehearse): the
+            # embedded defaults, with their state directory in a temporary
+            # one rather than the user's home.
+            CONF.set_default('state_path', _state_dir())
             config.parse_args([], default_config_files=[])
         url = self._database_url
         if url is None:
