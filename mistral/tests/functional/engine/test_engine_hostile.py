@@ -1,10 +1,18 @@
 """Hostile workflows inside a running engine: an expression that loops
 for ever and a with-items list over the limit fail their task with a
-message naming the limit, and the engine goes on serving other work."""
+message naming the limit, and the engine goes on serving other work.
+
+The looping expression runs on the threaded engine (the interrupted
+engine thread must serve the next request); the with-items limit on the
+deterministic harness."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from mistral.tests.functional.engine import deterministic
+
+det_env = deterministic.det_env
 
 WFS = """---
 version: '2.0'
@@ -31,13 +39,11 @@ hostile_ok:
     out: <% $.out %>
 """
 
-_created: set[str] = set()
-
-
-def _setup(engine_env: Any) -> None:
-    if engine_env.backend not in _created:
-        engine_env.create_workflows(WFS, namespace='hostile')
-        _created.add(engine_env.backend)
+def _setup(env: Any) -> None:
+    # Once per database (each environment has its own).
+    if not getattr(env, 'hostile_created', False):
+        env.create_workflows(WFS, namespace='hostile')
+        env.hostile_created = True
 
 
 def test_looping_expression_fails_its_task(engine_env: Any,
@@ -56,8 +62,9 @@ def test_looping_expression_fails_its_task(engine_env: Any,
         assert done.output == {'out': 'done'}
 
 
-def test_with_items_over_the_limit_fails_its_task(engine_env: Any,
+def test_with_items_over_the_limit_fails_its_task(det_env: Any,
                                                   conf: Any) -> None:
+    engine_env = det_env
     _setup(engine_env)
     conf('max_with_items_length', 5, group='limits')
     ex = engine_env.start('hostile_items', {'xs': list(range(6))},
