@@ -164,6 +164,79 @@ def _copy_db(src: str, dst: str) -> None:
     b.close()
 
 
+class _Scratch:
+    """The private SQLite database of the harnesses of this process.
+
+    Each harness starts from the template's content, but the file and its
+    SQLAlchemy engine are kept from one harness to the next: a new engine
+    has an empty compiled-statement cache, and compiling the engine's
+    statements again cost more than running a small workflow.
+    """
+
+    path: str | None = None
+    # (engine, sessionmaker) of mistral.db.api while no harness is active.
+    kept: tuple[Any, Any] | None = None
+
+    @classmethod
+    def url(cls) -> str:
+        if cls.path is None or not os.path.exists(cls.path):
+            tmp = tempfile.mkdtemp(prefix='mistral-testing-')
+            atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+            path = os.path.join(tmp, 'mistral.sqlite')
+            _copy_db(_template_db(), path)
+            cls.path, cls.kept = path, None
+        return 'sqlite:///' + cls.path
+
+    @classmethod
+    def attach(cls) -> None:
+        """Give mistral.db.api the kept engine (if any), its database reset
+        to the template's content."""
+        from mistral.db import api as db_api
+
+        if cls.kept is None:
+            return
+        with db_api._init_lock:
+            db_api._engine, db_api._sessionmaker = cls.kept
+        cls.kept = None
+        _reset_content(db_api.get_engine(), _template_db())
+
+    @classmethod
+    def detach(cls) -> None:
+        """Take the engine back from mistral.db.api without closing it."""
+        from mistral.db import api as db_api
+
+        with db_api._init_lock:
+            cls.kept = (db_api._engine, db_api._sessionmaker)
+            db_api._engine = None
+            db_api._sessionmaker = None
+        if cls.kept[0] is None:
+            cls.kept = None
+
+
+def _reset_content(engine: Any, template: str) -> None:
+    """Make the database's rows those of ``template`` (same schema)."""
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        conn.execute('PRAGMA foreign_keys=OFF')
+        conn.execute('ATTACH DATABASE ? AS template', (template,))
+        try:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM template.sqlite_master WHERE type = "
+                "'table' AND name NOT LIKE 'sqlite_%'")]
+            conn.execute('BEGIN IMMEDIATE')
+            for name in tables:
+                conn.execute('DELETE FROM main."%s"' % name)
+                conn.execute('INSERT INTO main."%s" SELECT * FROM '
+                             'template."%s"' % (name, name))
+            conn.execute('COMMIT')
+        finally:
+            conn.execute('DETACH DATABASE template')
+            conn.execute('PRAGMA foreign_keys=ON')
+    finally:
+        raw.close()
+
+
 class _InlinePool:
     """The executor's worker pool, run in the caller's thread."""
 
@@ -292,7 +365,6 @@ class Harness:
         self._overrides: list[tuple[str, str | None]] = []
         self._messages: collections.deque[Callable[[], None]] = \
             collections.deque()
-        self._tmp: str | None = None
         self._task_names: dict[str, tuple[str, str | None]] = {}
         self._calls: collections.Counter[str] = collections.Counter()
         self._saved_relay: Any = None
@@ -356,19 +428,19 @@ class Harness:
             # one rather than the user's home.
             CONF.set_default('state_path', _state_dir())
             config.parse_args([], default_config_files=[])
-        url = self._database_url
-        if url is None:
-            template = _template_db()
-            self._tmp = tempfile.mkdtemp(prefix='mistral-testing-')
-            path = os.path.join(self._tmp, 'mistral.sqlite')
-            _copy_db(template, path)
-            url = 'sqlite:///' + path
+        url = self._database_url or _Scratch.url()
         self._override('connection', url, group='database')
         for group, opts in self._conf.items():
             for name, value in opts.items():
                 self._override(name, value, group=group)
         db_api.dispose()
-        registry.reset()
+        if self._database_url is None:
+            _Scratch.attach()
+        if 'action_providers' in self._conf:
+            # The providers are built from that configuration. Otherwise
+            # they are kept: they read definitions from the database on
+            # each lookup, and loading the plugins again costs 80 ms.
+            registry.reset()
         timeutils.set_clock(self.clock.now)
         # The process's relay is replaced for the harness's lifetime (the
         # module keeps it in _relay; there is no other way to inject one).
@@ -411,14 +483,14 @@ class Harness:
             with outbox._relay_lock:
                 outbox._relay = self._saved_relay
             timeutils.set_clock(None)
+            if self._database_url is None:
+                _Scratch.detach()
             db_api.dispose()
-            registry.reset()
+            if 'action_providers' in self._conf:
+                registry.reset()
             for name, group in reversed(self._overrides):
                 CONF.clear_override(name, group=group)
             self._overrides = []
-            if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-                self._tmp = None
         finally:
             with _lock:
                 if _active is self:
