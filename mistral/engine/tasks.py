@@ -89,15 +89,28 @@ def _failure(run: Run, task_ex: models.TaskExecution,
 
 
 def _ts(task_ex: models.TaskExecution) -> tm.TaskState:
-    """The task's state between events (read from its runtime_context)."""
-    return tm.TaskState.from_runtime_context(task_ex.runtime_context)
+    """The task's state between events (read from its runtime_context).
+
+    The last one read or written is kept on the row object while its
+    runtime_context is that same dict (states are never changed in place;
+    a reloaded row has a new dict), so a with-items task taking one
+    element after another does not read its state each time."""
+    rc = task_ex.runtime_context
+    known = task_ex.__dict__.get('_task_state')
+    if known is not None and known[0] is rc:
+        return known[1]
+    ts = tm.TaskState.from_runtime_context(rc)
+    task_ex.__dict__['_task_state'] = (rc, ts)
+    return ts
 
 
 def _save(task_ex: models.TaskExecution, before: tm.TaskState,
           after: tm.TaskState) -> None:
     """Write the task's state back when an event changed it."""
-    if after != before:
-        task_ex.runtime_context = after.to_runtime_context()
+    if after is not before and after != before:
+        rc = after.to_runtime_context()
+        task_ex.runtime_context = rc
+        task_ex.__dict__['_task_state'] = (rc, after)
 
 
 def _transition(task_ex: models.TaskExecution, t: tm.Transition) -> None:

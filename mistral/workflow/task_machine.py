@@ -25,7 +25,7 @@ keys it does not know are kept as they are.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
 
 from mistral.workflow import states
 
@@ -88,7 +88,10 @@ def check(from_state: str, to_state: str) -> None:
 
 # ------------------------------------------------------------------ state
 
-@dataclasses.dataclass(frozen=True)
+_WITH_ITEMS_KEYS = frozenset(('count', 'capacity'))
+
+
+@dataclasses.dataclass(slots=True)
 class WithItems:
     """``with_items``: how many elements, how many may run at once."""
 
@@ -98,9 +101,11 @@ class WithItems:
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> WithItems:
+        rest = ({} if len(raw) <= 2 and _WITH_ITEMS_KEYS.issuperset(raw)
+                else {k: v for k, v in raw.items()
+                      if k not in _WITH_ITEMS_KEYS})
         return cls(count=raw.get('count'), capacity=raw.get('capacity'),
-                   rest={k: v for k, v in raw.items()
-                         if k not in ('count', 'capacity')})
+                   rest=rest)
 
     def dump(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.rest)
@@ -111,7 +116,7 @@ class WithItems:
         return out
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class WaitAfter:
     """``wait_after_done``: the outcome kept while wait-after runs."""
 
@@ -137,18 +142,22 @@ class WaitAfter:
         return out
 
 
-_KEYS = ('triggered_by', 'join_arrivals', 'concurrency',
-         'pause_before_done', 'timeout_scheduled', 'wait_before_done',
-         'delay_token', 'with_items', 'pending_items', 'pending_taken',
-         'retry_task_policy', 'wait_after_done')
+_KEYS = frozenset((
+    'triggered_by', 'join_arrivals', 'concurrency', 'pause_before_done',
+    'timeout_scheduled', 'wait_before_done', 'delay_token', 'with_items',
+    'pending_items', 'pending_taken', 'retry_task_policy',
+    'wait_after_done'))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class TaskState:
     """What a task keeps between events (its ``runtime_context``).
 
     ``None`` stands for a key that is not stored; the flags are stored
-    only when set.
+    only when set. The events of this module never change a TaskState in
+    place: they return a copy (:meth:`replace`), so the shell can compare
+    the state before and after an event. (Not a frozen dataclass only
+    because building one costs several times more, once per event.)
     """
 
     # [{'task_id': ..., 'event': ...}]: the tasks that led here.
@@ -178,7 +187,8 @@ class TaskState:
     @classmethod
     def from_runtime_context(cls, rc: Mapping[str, Any] | None
                              ) -> TaskState:
-        rc = rc or {}
+        if not rc:
+            return cls()
         triggered = rc.get('triggered_by')
         with_items = rc.get('with_items')
         taken = rc.get('pending_taken')
@@ -205,7 +215,8 @@ class TaskState:
                          if k != 'retry_no'}),
             wait_after_done=(None if not waited
                              else WaitAfter.load(waited)),
-            extra={k: v for k, v in rc.items() if k not in _KEYS})
+            extra=({k: v for k, v in rc.items() if k not in _KEYS}
+                   if not _KEYS.issuperset(rc) else {}))
 
     def to_runtime_context(self) -> dict[str, Any]:
         rc: dict[str, Any] = dict(self.extra)
@@ -239,7 +250,20 @@ class TaskState:
         return rc
 
     def replace(self, **changes: Any) -> TaskState:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (field names; an unknown one raises)."""
+        # Field by field (dataclasses.replace costs several times more;
+        # a with-items task makes one copy per element).
+        new = TaskState(
+            self.triggered_by, self.join_arrivals, self.concurrency,
+            self.pause_before_done, self.timeout_scheduled,
+            self.wait_before_done, self.delay_token, self.with_items,
+            self.pending_items, self.pending_taken, self.retry_no,
+            self.retry_rest, self.wait_after_done, self.extra)
+        for name, value in changes.items():
+            if name not in _FIELDS:
+                raise TypeError('TaskState has no field %r' % name)
+            setattr(new, name, value)
+        return new
 
     @property
     def has_with_items(self) -> bool:
@@ -257,9 +281,12 @@ def has_with_items(rc: Mapping[str, Any] | None) -> bool:
     return rc is not None and 'with_items' in rc
 
 
+_FIELDS = frozenset(f.name for f in dataclasses.fields(TaskState))
+
+
 # --------------------------------------------------------------- commands
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Transition:
     """Set the task's state (and state_info)."""
 
@@ -273,12 +300,12 @@ class Transition:
         check(self.from_state, self.to_state)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class PauseWorkflow:
     """Pause the task's workflow (pause-before held the task)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ScheduleTimeout:
     """Fire the task's timeout after ``due_in`` seconds."""
 
@@ -286,7 +313,7 @@ class ScheduleTimeout:
     due_in: float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ScheduleContinue:
     """End a delay (wait-before, retry) after ``delay`` seconds; the
     timer carries ``token``."""
@@ -295,24 +322,24 @@ class ScheduleContinue:
     token: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ScheduleCompleteWaited:
     """End wait-after after ``delay`` seconds."""
 
     delay: float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RunActions:
     """Evaluate what the task runs and start it."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ForgetResults:
     """Earlier results of the task's actions no longer count (retry)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class FinishTask:
     """Record the task's end and evaluate what follows it."""
 
@@ -322,7 +349,7 @@ class FinishTask:
     publish_state: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Conclude:
     """Apply the completion policies to this outcome (then finish)."""
 
@@ -331,50 +358,50 @@ class Conclude:
     may_retry: bool = True
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DropPending:
     """Delete the with-items elements still waiting to start."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CloseRunningActions:
     """Set the task's still running actions to ERROR with this info."""
 
     state_info: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CreateWaiting:
     """Create the join's row, WAITING, with this state_info."""
 
     state_info: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class MergeArrival:
     """Merge the arriving context into the join's inbound context."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CountWaitingJoin:
     """Change the workflow's count of waiting joins by ``delta``."""
 
     delta: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Start:
     """The task (now RUNNING) starts: apply its start policies."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class StorePending:
     """Keep the elements from index ``first`` on waiting."""
 
     first: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class LaunchItems:
     """Start the first ``count`` elements (all the task's runs when it
     has no with-items)."""
@@ -382,7 +409,7 @@ class LaunchItems:
     count: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class LaunchNextItem:
     """Start the next waiting with-items element; if there is none, the
     task's actions are done when ``else_done``."""
@@ -390,7 +417,7 @@ class LaunchNextItem:
     else_done: bool
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ActionsDone:
     """Every action of the task finished: conclude from their states
     (``with_latest``: the last child's outcome is the task's)."""
@@ -398,26 +425,26 @@ class ActionsDone:
     with_latest: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DeleteTakenRow:
     """Every element of this waiting row was taken: delete it."""
 
     row_key: Any
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CountActive:
     """Change the workflow's count of active tasks by ``delta``."""
 
     delta: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RerunAll:
     """Forget every result and run all the task's actions again."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RerunFailedItems:
     """Run again only the with-items elements that did not succeed."""
 
@@ -430,9 +457,9 @@ Command = (Transition | PauseWorkflow | ScheduleTimeout | ScheduleContinue
            | CountActive | RerunAll | RerunFailedItems)
 
 
-@dataclasses.dataclass(frozen=True)
-class Step:
-    """The outcome of an event: the new state and what to do."""
+class Step(NamedTuple):
+    """The outcome of an event: the new state and what to do (a named
+    tuple: one is made per event)."""
 
     state: TaskState
     commands: tuple[Command, ...] = ()
@@ -445,7 +472,7 @@ class Step:
 
 
 def _step(state: TaskState, *commands: Command) -> Step:
-    return Step(state, tuple(commands))
+    return Step(state, commands)
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -455,7 +482,7 @@ def fmt_seconds(seconds: float) -> str:
 
 # ----------------------------------------------------------------- events
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class StartPolicies:
     """The start policies' values, evaluated by the shell."""
 
@@ -495,7 +522,7 @@ def start(ts: TaskState, current: str, policies: StartPolicies,
     return _step(ts, *commands)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RetryDecision:
     """The retry policy says: run again after ``delay`` seconds, as
     retry number ``retry_no``."""
@@ -698,10 +725,12 @@ def outcome_of_children(with_items: bool,
 def item_taken(ts: TaskState, row_key: Any, position: int,
                row_size: int) -> Step:
     """A waiting element (at ``position`` of its row) starts."""
-    ts = ts.replace(pending_items=(ts.pending_items or 0) - 1)
+    left = (ts.pending_items or 0) - 1
     if position + 1 < row_size:
-        return _step(ts.replace(pending_taken=(row_key, position + 1)))
-    return _step(ts.replace(pending_taken=None), DeleteTakenRow(row_key))
+        return _step(ts.replace(pending_items=left,
+                                pending_taken=(row_key, position + 1)))
+    return _step(ts.replace(pending_items=left, pending_taken=None),
+                 DeleteTakenRow(row_key))
 
 
 def may_start_more(ts: TaskState, current: str,
@@ -754,7 +783,7 @@ def rerun(ts: TaskState, reset: bool) -> Step:
     return _step(ts, RerunFailedItems())
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ItemsRerun:
     """A with-items rerun without reset: the elements that succeeded
     (``kept``, by index) stay; the other children (``dropped``, by

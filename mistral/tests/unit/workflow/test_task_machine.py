@@ -479,3 +479,38 @@ def test_joins_are_impossible_when_only_they_are_left():
     assert tm.joins_impossible(2, 2)
     assert not tm.joins_impossible(1, 2)
     assert not tm.joins_impossible(0, 0)
+
+
+def test_events_never_change_the_state_they_are_given():
+    rc = {'with_items': {'count': 3, 'capacity': 1}, 'pending_items': 2,
+          'pending_taken': [1, 0], 'retry_task_policy': {'retry_no': 1},
+          'triggered_by': [{'task_id': 'a'}], 'join_arrivals': 1}
+    ts = tm.TaskState.from_runtime_context(rc)
+    tm.start(ts, RUNNING, tm.StartPolicies(wait_before=1, timeout=2,
+                                           concurrency=5), _tokens())
+    tm.conclude(ts, RUNNING, states.ERROR, 'x',
+                Policies(retry=tm.RetryDecision(1, 2)), _tokens())
+    tm.conclude(ts, RUNNING, states.ERROR, 'x', Policies(wait_after=1),
+                _tokens())
+    tm.timed_out(ts, RUNNING, 1)
+    tm.item_taken(ts, 1, 0, 1)
+    _arrive(ts, states.WAITING, 'b', 3)
+    tm.revive(ts, states.ERROR)
+    assert ts.to_runtime_context() == rc
+
+
+def test_replace_copies_and_rejects_unknown_fields():
+    ts = tm.TaskState(concurrency=2)
+    other = ts.replace(pending_items=1)
+    assert other is not ts and other.concurrency == 2
+    assert other.pending_items == 1 and ts.pending_items is None
+    with pytest.raises(TypeError):
+        ts.replace(pending=1)
+    # Every field is copied.
+    full = tm.TaskState(
+        triggered_by=({'task_id': 'a'},), join_arrivals=1, concurrency=2,
+        pause_before_done=True, timeout_scheduled=True,
+        wait_before_done=True, delay_token='t', with_items=tm.WithItems(1, 1),
+        pending_items=0, pending_taken=(1, 1), retry_no=1, retry_rest={},
+        wait_after_done=tm.WaitAfter('SUCCESS', None), extra={'x': 1})
+    assert full.replace() == full and full.replace() is not full
