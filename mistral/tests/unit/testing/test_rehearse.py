@@ -297,3 +297,32 @@ def test_command_reports_a_bad_definition(tmp_path):
     code, text = _cli(str(path))
     assert code == cli.EXIT_USAGE
     assert text.startswith('mistral-rehearse: ')
+
+
+def test_long_timers_take_no_real_time():
+    import time
+
+    wf = """
+    version: '2.0'
+    wf:
+      tasks:
+        later:
+          action: std.noop
+          wait-before: 86400
+          wait-after: 86400
+    """
+    started = time.monotonic()
+    out = rehearse(wf)
+    assert out.state == 'SUCCESS'
+    assert out.elapsed == 2 * 86400
+    assert time.monotonic() - started < 20
+
+
+def test_each_rehearsal_starts_from_an_empty_database():
+    first = rehearse(CHAIN, {'who': 'a'}, mocks={'fetch': {'name': 'A'}})
+    with Rehearsal(CHAIN, mocks={'fetch': {'name': 'B'}}) as r:
+        # The same workflow name stores again; the first execution is gone.
+        with pytest.raises(HarnessError):
+            r.outcome(first.id)
+        r.start({'who': 'b'})
+        assert r.outcome().output == {'msg': 'hi B'}
