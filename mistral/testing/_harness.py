@@ -450,10 +450,10 @@ class Harness:
         # Both the executor and the engine's inline actions call
         # runner.run through the module: one place answers every action.
         self._saved_run = runner.run
-        setattr(runner, 'run', self._run_action)
+        runner.run = self._run_action
         # No scheduler to wake: this harness sends delayed messages itself.
         self._saved_wake = outbox.wake_schedulers
-        setattr(outbox, 'wake_schedulers', _no_wake)
+        outbox.wake_schedulers = _no_wake
         sa.event.listen(models.TaskExecution, 'init', self._task_init)
         sa.event.listen(models.TaskExecution, 'load', self._task_load)
         self.engine = engine_mod.Engine()
@@ -475,10 +475,10 @@ class Harness:
                 if sa.event.contains(models.TaskExecution, event, fn):
                     sa.event.remove(models.TaskExecution, event, fn)
             if self._saved_run is not None:
-                setattr(runner, 'run', self._saved_run)
+                runner.run = self._saved_run
                 self._saved_run = None
             if self._saved_wake is not None:
-                setattr(outbox, 'wake_schedulers', self._saved_wake)
+                outbox.wake_schedulers = self._saved_wake
                 self._saved_wake = None
             with outbox._relay_lock:
                 outbox._relay = self._saved_relay
