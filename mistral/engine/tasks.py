@@ -401,14 +401,16 @@ def _launch(run: Run, task_ex: models.TaskExecution,
     # The budget bounds one transaction's inline work: a loop of inline
     # tasks hands over to executors, large with-items continue in the next
     # engine transaction (_launch_pending).
-    with_items = tm.has_with_items(task_ex.runtime_context)
-    if inline.eligible(desc, item.action_name, item.input, item.target):
-        if with_items or run.inline_budget > 0:
-            run.inline_budget -= 1
-            return [_run_inline(run, task_ex, item, desc)]
-        if CONF.engine.inline_actions_per_transaction > 0:
-            _defer_inline(run, task_ex, item)
-            return []
+    place = tm.place_action(
+        inline.eligible(desc, item.action_name, item.input, item.target),
+        tm.has_with_items(task_ex.runtime_context), run.inline_budget,
+        CONF.engine.inline_actions_per_transaction > 0)
+    if place == tm.INLINE:
+        run.inline_budget -= 1
+        return [_run_inline(run, task_ex, item, desc)]
+    if place == tm.DEFERRED:
+        _defer_inline(run, task_ex, item)
+        return []
     schedule_action(run, task_ex, item)
     return []
 

@@ -25,7 +25,8 @@ keys it does not know are kept as they are.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping, NamedTuple, Protocol, Sequence
+from typing import (Any, Callable, Final, Literal, Mapping, NamedTuple,
+                    Protocol, Sequence)
 
 from mistral.workflow import states
 
@@ -688,6 +689,26 @@ def actions_planned(ts: TaskState, with_items: bool, count: int,
     if not count:
         commands.append(ActionsDone())
     return _step(ts, *commands)
+
+
+Place = Literal['inline', 'deferred', 'executor']
+INLINE: Final[Place] = 'inline'
+DEFERRED: Final[Place] = 'deferred'
+EXECUTOR: Final[Place] = 'executor'
+
+
+def place_action(inline_eligible: bool, with_items: bool,
+                 inline_budget: int, deferral_on: bool) -> Place:
+    """Where one of the task's actions runs: inline in this transaction
+    while its inline budget lasts (with-items elements were bounded by it
+    when they were planned), else inline in a later engine transaction
+    (``deferral_on``), else on an executor."""
+    if inline_eligible:
+        if with_items or inline_budget > 0:
+            return INLINE
+        if deferral_on:
+            return DEFERRED
+    return EXECUTOR
 
 
 def child_done(ts: TaskState, current: str, active_children: int) -> Step:

@@ -514,3 +514,13 @@ def test_replace_copies_and_rejects_unknown_fields():
         pending_items=0, pending_taken=(1, 1), retry_no=1, retry_rest={},
         wait_after_done=tm.WaitAfter('SUCCESS', None), extra={'x': 1})
     assert full.replace() == full and full.replace() is not full
+
+
+def test_where_an_action_runs():
+    place = tm.place_action
+    assert place(True, False, 1, True) == tm.INLINE
+    # With-items elements were bounded by the budget when planned.
+    assert place(True, True, 0, True) == tm.INLINE
+    assert place(True, False, 0, True) == tm.DEFERRED
+    assert place(True, False, 0, False) == tm.EXECUTOR
+    assert place(False, True, 5, True) == tm.EXECUTOR
