@@ -128,19 +128,25 @@ def test_unreachable_database_gives_up(tmp_path):
 
 
 class _LateForwarder:
-    """A TCP port that refuses connections until ``after`` seconds have
-    passed, then forwards them to PostgreSQL: a database that is still
-    starting when the server does."""
+    """A TCP port that refuses connections until :meth:`open` is called,
+    then forwards them to PostgreSQL: a database that is still starting
+    when the server does. (Opened by the test once the server has said it
+    is waiting, not after a fixed time, which a loaded machine can spend
+    before the server even tries.)"""
 
-    def __init__(self, after: float) -> None:
+    def __init__(self) -> None:
         self.port = harness.free_port()
-        self._after = after
+        self._open = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
+    def open(self) -> None:
+        self._open.set()
+
     def _serve(self) -> None:
-        if self._stop.wait(self._after):
+        self._open.wait()
+        if self._stop.is_set():
             return
         srv = socket.socket()
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -177,12 +183,13 @@ class _LateForwarder:
 
     def close(self) -> None:
         self._stop.set()
+        self._open.set()
 
 
 def test_database_still_starting_is_waited_for(tmp_path):
     db = harness.PostgreSQLDatabase()
     db.create()
-    forwarder = _LateForwarder(after=4)
+    forwarder = _LateForwarder()
     proc = None
     try:
         conf = tmp_path / 'mistral.conf'
@@ -206,6 +213,15 @@ def test_database_still_starting_is_waited_for(tmp_path):
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=_env(tmp_path), start_new_session=True)
 
+        def waiting() -> bool:
+            out = (tmp_path / 'server.log').read_text()
+            assert proc.poll() is None, out
+            return 'is unreachable' in out and 'retrying in 1 s' in out
+
+        # The database "comes up" only once the server said it waits.
+        harness.wait_for(waiting, 60, 'the server waiting for the database')
+        forwarder.open()
+
         def answers() -> bool:
             assert proc.poll() is None, (tmp_path / 'server.log').read_text()
             try:
@@ -215,8 +231,6 @@ def test_database_still_starting_is_waited_for(tmp_path):
                 return False
 
         harness.wait_for(answers, 60, 'the API once the database is up')
-        out = (tmp_path / 'server.log').read_text()
-        assert 'is unreachable' in out and 'retrying in 1 s' in out, out
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)

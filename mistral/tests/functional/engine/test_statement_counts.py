@@ -199,4 +199,9 @@ def test_with_items_cost_per_item_is_constant(env, concurrency, inline):
     _assert_constant_cost(
         env, lambda n, name: _with_items(n, concurrency, name), 20, 200,
         lambda n: n, 'i%s%s' % (concurrency, _suffix(inline)),
-        batching=not inline and bool(concurrency))
+        # Through executors the results of elements that finish together
+        # are applied together, with or without a concurrency: how many
+        # per transaction depends on timing (a loaded machine drifted to
+        # twice the rows loaded per element of a quiet one), so absolute
+        # bounds per element.
+        batching=not inline)
