@@ -244,7 +244,9 @@ def decode(value: Any) -> Any:
 # --- CPU ------------------------------------------------------------------
 
 
-def _proc_children() -> dict[int, list[int]]:
+def proc_children() -> dict[int, list[int]]:
+    """{parent pid: [child pid, ...]} of every process, from one scan of
+    /proc."""
     kids: dict[int, list[int]] = {}
     for d in os.listdir('/proc'):
         if not d.isdigit():
@@ -290,7 +292,7 @@ class CpuMeter:
         self.pids = pids
 
     def snap(self) -> dict[str, Any]:
-        kids = _proc_children()
+        kids = proc_children()
         return {'t': time.monotonic(), 'host': host_ticks(),
                 'proc': {k: tree_cpu(p, kids) for k, p in self.pids.items()}}
 

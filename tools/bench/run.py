@@ -178,29 +178,24 @@ def _raise_interrupted(signum, _frame):
 def children_of(pid: int) -> dict[int, list[str]]:
     """Direct children of ``pid``: {child pid: argv}."""
     out = {}
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
+    for child in driver.proc_children().get(pid, ()):
         try:
-            with open('/proc/%s/stat' % d) as f:
-                data = f.read()
-            ppid = int(data[data.rfind(')') + 2:].split()[1])
-            if ppid != pid:
-                continue
-            with open('/proc/%s/cmdline' % d, 'rb') as f:
+            with open('/proc/%d/cmdline' % child, 'rb') as f:
                 argv = f.read().decode(errors='replace').split('\0')
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
-        out[int(d)] = [a for a in argv if a]
+        out[child] = [a for a in argv if a]
     return out
 
 
 def tree_pids(root: int) -> list[int]:
+    # One scan of /proc for the whole tree (was one per process in it).
+    kids = driver.proc_children()
     pids, stack = [], [root]
     while stack:
         p = stack.pop()
         pids.append(p)
-        stack.extend(children_of(p))
+        stack.extend(kids.get(p, ()))
     return pids
 
 
