@@ -31,9 +31,8 @@ from mistral.engine.run import Run
 from mistral.engine.unit_of_work import unit_of_work
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
-from mistral.workflow import data_flow
+from mistral.workflow import rerun
 from mistral.workflow import states
-from mistral.workflow import task_machine
 
 LOG = logging.getLogger(__name__)
 
@@ -55,12 +54,12 @@ _wf_dict = workflows.answer
 
 def _post_process(ax: models.ActionExecution,
                   result: dict[str, Any]) -> dict[str, Any]:
-    from mistral.actions import registry
+    from mistral.actions import resolver
 
     if 'data' not in result:
         return result
-    desc = registry.find(ax.name, ax.workflow_namespace or '',
-                         project_id=ax.project_id)
+    desc = resolver.lookup(ax.name, ax.workflow_namespace or '',
+                           ax.project_id)
     if desc is None:
         return result
     try:
@@ -562,11 +561,7 @@ class Engine:
                 # finished (a failed one runs again through a task rerun).
                 return _wf_dict(wf_ex)
             if env:
-                params = dict(wf_ex.params or {})
-                # Nested values merge, as upstream's env update.
-                params['env'] = data_flow.deep_merged(
-                    params.get('env') or {}, env)
-                wf_ex.params = params
+                wf_ex.params = rerun.params_with_env(wf_ex.params, env)
             workflows.set_state(run, states.RUNNING,
                                 notify_parent=not from_parent)
             _cascade(run, 'resume_workflow', (states.PAUSED,))
@@ -623,24 +618,16 @@ class Engine:
             run = _lock_run(session, batch, _ctx_dict(ctx),
                             task_ex.workflow_execution_id)
             task_ex = _load_task(session, task_ex_id)
-            if task_ex.state != states.ERROR:
-                raise exc.WorkflowException(
-                    'Only a task in state ERROR can be %s; task %s [id=%s] '
-                    'is %s' % ('skipped' if skip else 'rerun', task_ex.name,
-                               task_ex.id, task_ex.state))
-            if not reset and not skip and \
-                    not task_machine.has_with_items(task_ex.runtime_context):
-                raise exc.WorkflowException(
-                    'Only with-items tasks can be rerun with reset=false '
-                    '[task=%s, id=%s]' % (task_ex.name, task_ex.id))
+            # The API checked these rules; again under the lock, as the
+            # task may have changed since (the same rules and wording).
+            rerun.check_rerun(task_ex.id, task_ex.state,
+                              task_ex.runtime_context, reset, skip=skip,
+                              invalid=exc.WorkflowException)
             if run.wf_ex.state != states.RUNNING:
                 workflows.set_state(run, states.RUNNING)
             if env:
-                params = dict(run.wf_ex.params or {})
-                # Nested values merge, as upstream's env update.
-                params['env'] = data_flow.deep_merged(
-                    params.get('env') or {}, env)
-                run.wf_ex.params = params
+                run.wf_ex.params = rerun.params_with_env(run.wf_ex.params,
+                                                         env)
             run.wf_ex.output = {}
             tasks.revive(run, task_ex)
             if run.wf_ex.task_execution_id:

@@ -23,7 +23,7 @@ from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
-from mistral.workflow import data_flow
+from mistral.workflow import rerun
 
 # Columns of a list entry (no output, no published_global by default).
 LIST_COLUMNS = ('id', 'workflow_id', 'workflow_name', 'workflow_namespace',
@@ -230,8 +230,7 @@ class ExecutionsController(rest.RestController):
         """Update the description and/or merge ``env`` into the env of a
         stopped execution. The answer has the columns upstream's has
         loaded: no input or output, and params only when env changed."""
-        if env is not None and not isinstance(env, dict):
-            raise exc.InputException('The env must be a JSON object.')
+        rerun.check_env(env)
         with db_api.transaction() as session:
             # The env is merged under the execution's lock (put()
             # checked that the caller may change it).
@@ -244,16 +243,8 @@ class ExecutionsController(rest.RestController):
             if description:
                 new['description'] = description
             if env:
-                if row.state not in ('IDLE', 'PAUSED', 'ERROR'):
-                    raise exc.NotAllowedException(
-                        'Updating env to workflow execution is only '
-                        'permitted if it is in IDLE, PAUSED, or ERROR '
-                        'state.')
-                params = dict(row.params or {})
-                # Nested values merge, as upstream's env update.
-                params['env'] = data_flow.deep_merged(
-                    params.get('env') or {}, env)
-                new['params'] = params
+                rerun.check_env_update(row.state)
+                new['params'] = rerun.params_with_env(row.params, env)
             changes.apply(row, new)
         columns = tuple(c for c in LIST_COLUMNS
                         if c not in ('input', 'params'))

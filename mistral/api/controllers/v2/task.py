@@ -22,6 +22,7 @@ from mistral.db import models
 from mistral import exceptions as exc
 from mistral.rpc import clients
 from mistral.utils import json_codec
+from mistral.workflow import rerun
 from mistral.workflow import states
 
 COLUMNS = ('id', 'name', 'type', 'workflow_name', 'workflow_namespace',
@@ -242,19 +243,11 @@ class TasksController(rest.RestController):
                                    values[key]))
         state = values.get('state')
         env = values.get('env')
-        if env is not None and not isinstance(env, dict):
-            raise exc.InputException('The env must be a JSON object.')
+        rerun.check_env(env)
         if state == 'RUNNING':
             reset = values.get('reset')
-            if reset is None:
-                raise exc.InputException(
-                    'Reset field is mandatory to rerun task.')
-            rctx = row['runtime_context'] or {}
-            if not reset and 'with_items' not in rctx:
-                raise exc.InputException(
-                    'Only with-items tasks can be rerun without reset '
-                    '[task_ex_id=%s]' % id)
-            self._check_error_state(row)
+            rerun.check_rerun(row['id'], row['state'], row['runtime_context'],
+                              reset)
             # Upstream's rerun only schedules the task's start, so its
             # answer is the task as it was before the rerun (ERROR, its
             # old result). Ours starts it in the rerun's transaction, where
@@ -264,7 +257,8 @@ class TasksController(rest.RestController):
                                             skip=False, env=env)
             return before
         elif state == 'SKIPPED':
-            self._check_error_state(row)
+            rerun.check_rerun(row['id'], row['state'], row['runtime_context'],
+                              False, skip=True)
             clients.engine().rerun_workflow(ctx, id, reset=False,
                                             skip=True, env=env)
         else:
@@ -272,13 +266,6 @@ class TasksController(rest.RestController):
                 'Tasks can only be set to RUNNING (rerun) or SKIPPED '
                 '[task_ex_id=%s, state=%s]' % (id, state))
         return load_task(ctx, id)
-
-    @staticmethod
-    def _check_error_state(row: dict[str, Any]) -> None:
-        if row['state'] != 'ERROR':
-            raise exc.WorkflowException(
-                'Only tasks in ERROR state can be rerun or skipped '
-                '[task_ex_id=%s, state=%s]' % (row['id'], row['state']))
 
 
 class ExecutionTasksController(rest.RestController):
