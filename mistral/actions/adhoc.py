@@ -18,6 +18,7 @@ An ad-hoc action is defined in YAML (``base``, ``base-input``, ``input``,
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import types
 from typing import Any, Callable
@@ -29,6 +30,7 @@ from mistral import exceptions
 from mistral.actions import descriptor
 from mistral.actions import opts
 from mistral.actions import stored
+from mistral.utils import lru
 
 LOG = logging.getLogger(__name__)
 CONF = opts.CONF
@@ -183,7 +185,10 @@ class AdHocActionDescriptor(ml_actions.ActionDescriptor):
         values = dict(params or {})
         for desc in chain[:-1]:
             for key, default in desc.spec.input_defaults.items():
-                values.setdefault(key, default)
+                if key not in values:
+                    # A copy: the spec is shared (see parsed_spec) and an
+                    # action may change its input.
+                    values[key] = copy.deepcopy(default)
             # The action's own input shadows the workflow context.
             ctx = collections.ChainMap(values, dict(wf_ctx or {}))
             values = _evaluate(desc.spec.base_input, ctx) or {}
@@ -210,6 +215,34 @@ class AdHocActionDescriptor(ml_actions.ActionDescriptor):
         return {'data': data} if as_dict else ml_actions.Result(data=data)
 
 
+# Parsed specs of ad-hoc definitions, so that resolving an action again
+# (each with-items element, each run on an executor) does not parse its
+# spec again. The key holds what identifies one version of a definition:
+# its id (a definition deleted and created again has a new one), its
+# updated_at and its text (the spec is parsed from that text, so any
+# change of the spec changes it, even within the timestamp's precision).
+# A deleted definition is not found any more, so its entry is never
+# used again and ages out.
+_specs: lru.LRU[Any] = lru.LRU(512)
+
+
+def parsed_spec(row: Any) -> Any:
+    """The ActionSpec of a stored ad-hoc definition (``row``: its id,
+    updated_at, definition and spec columns)."""
+    key = (row.id, row.updated_at, row.definition)
+    spec = _specs.get(key)
+    if spec is None:
+        from mistral.lang import parser
+        spec = parser.action_spec_from_dict(row.spec)
+        _specs.put(key, spec)
+    return spec
+
+
+def clear_cache() -> None:
+    """Forget the parsed specs (tests)."""
+    _specs.clear()
+
+
 _COLUMNS = ('id', 'name', 'namespace', 'project_id', 'scope', 'spec',
             'definition', 'tags', 'description', 'input', 'workbook_name',
             'created_at', 'updated_at')
@@ -227,11 +260,10 @@ class AdHocActionProvider(
         super().__init__(name)
 
     def _descriptor(self, row: Any) -> AdHocActionDescriptor:
-        from mistral.lang import parser
-        spec = parser.action_spec_from_dict(row.spec)
         return AdHocActionDescriptor(
-            spec, namespace=row.namespace, project_id=row.project_id,
-            scope=row.scope, row=row, name=row.name)
+            parsed_spec(row), namespace=row.namespace,
+            project_id=row.project_id, scope=row.scope, row=row,
+            name=row.name)
 
     def _rows(self, name: str | None, namespace: str) -> list[Any]:
         import sqlalchemy as sa

@@ -15,7 +15,7 @@ from typing import Any
 from oslo_config import cfg
 
 from mistral import exceptions as exc
-from mistral.actions import registry
+from mistral.actions import resolver
 from mistral.db import models
 from mistral.db import rows
 from mistral.engine import limits
@@ -54,12 +54,8 @@ def _transient(name: str, namespace: str, action_input: dict[str, Any],
 def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
                  action_input: dict[str, Any], description: str,
                  namespace: str, params: dict[str, Any]) -> dict[str, Any]:
-    desc = registry.find(name, namespace,
-                         project_id=ctx_dict.get('project_id'))
-    if desc is None:
-        raise exc.InvalidActionException(
-            'Failed to find action [action_name=%s]' % name)
-    desc.check_parameters(action_input)
+    _, desc = resolver.resolve(name, action_input, namespace,
+                               ctx_dict.get('project_id'))
     limits.check_size('input', action_input, 'ActionExecution')
     timeout = params.get('timeout')
     if timeout is not None:

@@ -44,6 +44,10 @@ class Run:
         default_factory=dict)
     published_memo: dict[str, dict[str, Any]] = dataclasses.field(
         default_factory=dict)
+    # Actions resolved in this transaction (mistral.actions.resolver):
+    # a with-items task looks its action up once, not once per element.
+    resolved_actions: dict[Any, Any] = dataclasses.field(
+        default_factory=dict)
     # An executor applying results in its own process: it may take the
     # one action this transaction schedules (see
     # mistral.executor.executor.LocalClaim).

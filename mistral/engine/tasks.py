@@ -454,13 +454,12 @@ def deferred_inline_actions(run: Run, action_ex_ids: list[str]
 def run_deferred_inline(run: Run, ax: Any) -> tuple[str, str | None, Any]:
     """Run a deferred inline action (a row of deferred_inline_actions);
     (state, state_info, value). Its row is updated by the caller."""
-    from mistral.actions import registry
+    from mistral.actions import resolver
 
-    desc = registry.find(ax.name, ax.workflow_namespace or '',
-                         project_id=ax.project_id)
+    desc = resolver.lookup(ax.name, ax.workflow_namespace or '',
+                           ax.project_id, run.resolved_actions)
     if desc is None:
-        result = {'error': 'Failed to find action [action_name=%s]'
-                  % ax.name}
+        result = {'error': str(resolver.not_found(ax.name))}
     else:
         result = inline.run(desc, ax.input or {}, run.ctx, {
             'workflow_execution_id': run.wf_ex.id,
@@ -540,35 +539,30 @@ def result_state(result: dict[str, Any]) -> tuple[str, Any]:
 
 
 def _find_action(run: Run, item: task_plan.ActionRun) -> Any:
-    """The action's descriptor; inside a workbook a short name means the
-    workbook's action first. Renames ``item`` to the name found."""
-    from mistral.actions import registry
+    """The action's descriptor (see mistral.actions.resolver); renames
+    ``item`` to the name found."""
+    from mistral.actions import resolver
 
-    wf_name = run.wf_ex.workflow_name or ''
-    candidates = [item.action_name]
-    if '.' in wf_name:
-        candidates.insert(0, '%s.%s' % (wf_name.rsplit('.', 1)[0],
-                                        item.action_name))
-    for name in candidates:
-        desc = registry.find(name, run.wf_ex.workflow_namespace or '',
-                             project_id=run.wf_ex.project_id)
-        if desc is not None:
-            item.action_name = name
-            return desc
-    raise exc.InvalidActionException(
-        'Failed to find action [action_name=%s]' % item.action_name)
+    item.action_name, desc = resolver.find(
+        item.action_name, run.wf_ex.workflow_namespace or '',
+        run.wf_ex.project_id, run.wf_ex.workflow_name, run.resolved_actions)
+    return desc
 
 
 def _check_actions(run: Run, plan: task_plan.TaskPlan) -> dict[int, Any]:
     """Resolve actions and check inputs before anything is sent: unknown
     actions and wrong inputs fail the task at once, as upstream does (no
     on-error handling for these). Returns descriptors by item index."""
+    from mistral.actions import resolver
+
+    wf_ex = run.wf_ex
     found: dict[int, Any] = {}
     for item in plan.runs:
         if isinstance(item, task_plan.ActionRun):
-            desc = _find_action(run, item)
-            desc.check_parameters(item.input)
-            found[item.index] = desc
+            item.action_name, found[item.index] = resolver.resolve(
+                item.action_name, item.input,
+                wf_ex.workflow_namespace or '', wf_ex.project_id,
+                wf_ex.workflow_name, run.resolved_actions)
     return found
 
 

@@ -52,7 +52,7 @@ from oslo_config import cfg
 from mistral import context as mistral_context
 from mistral import exceptions as exc
 from mistral.actions import context as action_context
-from mistral.actions import registry
+from mistral.actions import resolver
 from mistral.actions import runner
 from mistral.db import api as db_api
 from mistral.db import models
@@ -520,12 +520,16 @@ class Executor:
              namespace: str, exec_ctx: dict[str, Any],
              timeout: float | None) -> dict[str, Any] | None:
         security = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx)
-        desc = registry.find(name, namespace,
-                             project_id=security.get('project_id'))
+        # The engine resolved and checked it when it planned the task; the
+        # same rules again here (mistral.actions.resolver), as the
+        # definition may have changed since. A failing lookup (the
+        # database) is not the action's error: it propagates, and the
+        # action comes back through its lease.
+        desc = resolver.lookup(name, namespace, security.get('project_id'))
         if desc is None:
-            return {'error': 'Failed to find action [action_name=%s]' % name}
+            return {'error': str(resolver.not_found(name))}
         try:
-            desc.check_parameters(action_input)
+            resolver.check_input(desc, action_input)
         except exc.MistralError as e:
             return {'error': str(e)}
         action_ctx = action_context.build_action_context(security, exec_ctx)
