@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from mistral import exceptions as exc
 from mistral.db import listing
 from mistral.db import models
 from mistral.lang import parser
+from mistral.utils import ids
 from mistral.utils.lru import LRU
 
 # A stored definition's spec, as stored (dict) and parsed, by (id,
@@ -35,14 +35,6 @@ class WorkflowRef:
     tags: Any
     version: tuple[Any, ...]
     spec: Any  # the stored spec dict: shared between starts, never mutated
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
 
 
 def _visible(model: type, project_id: str | None):
@@ -100,7 +92,7 @@ def find_workflow(session: orm.Session, identifier: str, namespace: str,
     ``fallback``, the default namespace); the project's own definition wins
     over a public one. ``any_project``: an admin's lookup, which sees the
     private definitions of every project too (as upstream's)."""
-    if _is_uuid(identifier):
+    if ids.is_uuid(identifier):
         row = session.execute(_statement(True, project_id, any_project),
                               {'ident': identifier}).first()
         if row is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import jsonschema
@@ -122,11 +121,3 @@ def check_fan_out(task: str, clause: str, count: int, place: str) -> None:
         raise exc.InvalidModelException(
             f"Task '{task}' names {count} tasks in '{clause}'; the limit is "
             f'{limit} ([limits] max_fan_out) ({place}).')
-
-
-def is_uuid_like(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return False
-    return True

@@ -11,6 +11,7 @@ from mistral.lang import safe_yaml
 from mistral.lang import schemas
 from mistral.lang import task_spec
 from mistral.lang.task_spec import TaskSpec
+from mistral.utils import ids
 
 DIRECT = 'direct'
 REVERSE = 'reverse'
@@ -27,7 +28,7 @@ class WorkflowSpec:
 
         if validate:
             checks.check_name(name, 'Workflow', place)
-            if checks.is_uuid_like(name):
+            if ids.is_uuid(name):
                 raise exc.InvalidModelException(
                     f"Workflow name '{name}' looks like a UUID; UUIDs "
                     'identify workflows, so names cannot have that form.')

@@ -25,6 +25,7 @@ from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
 from mistral import exceptions as exc
+from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = ('id', 'name', 'is_system', 'input', 'description', 'tags',
@@ -171,7 +172,7 @@ def find_row(session: Any, ctx: Any, identifier: str, namespace: str,
 def _find_row(session: Any, ctx: Any, identifier: str, namespace: str
               ) -> models.ActionDefinition | None:
     stmt = sa.select(models.ActionDefinition)
-    if lookup.is_uuid(identifier):
+    if ids.is_uuid(identifier):
         stmt = stmt.where(models.ActionDefinition.id == identifier)
     else:
         stmt = stmt.where(models.ActionDefinition.name == identifier,

@@ -25,6 +25,7 @@ from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
+from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = ('id', 'name', 'namespace', 'content', 'version', 'project_id',
@@ -86,7 +87,7 @@ def text_dict(row: models.CodeSource) -> dict[str, Any]:
 def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
          ) -> models.CodeSource:
     row = None
-    if lookup.is_uuid(identifier):
+    if ids.is_uuid(identifier):
         row = session.execute(lookup.scoped(
             sa.select(models.CodeSource).where(
                 models.CodeSource.id == identifier),

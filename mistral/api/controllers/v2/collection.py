@@ -7,7 +7,6 @@ A controller describes its resource with a :class:`Listing` and calls
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any, Callable, Sequence
 
 from oslo_config import cfg
@@ -19,6 +18,7 @@ from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral import exceptions as exc
+from mistral.utils import ids
 
 CONF = cfg.CONF
 
@@ -57,14 +57,6 @@ UUID_FILTERS = ('workflow_id', 'workflow_execution_id', 'task_execution_id',
                 'root_execution_id', 'project_id')
 
 
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
 def check_enum_filters(flts: Sequence[listing.Filter],
                        enums: dict[str, Sequence[str]]) -> None:
     """400 for a filter value outside its column's closed set, or for a
@@ -78,7 +70,7 @@ def check_enum_filters(flts: Sequence[listing.Filter],
         values = flt.value if isinstance(flt.value, list) else [flt.value]
         if flt.column in UUID_FILTERS:
             for value in values:
-                if value is not None and not _is_uuid(value):
+                if value is not None and not ids.is_uuid(str(value)):
                     raise exc.InputException(
                         "Invalid input for field/attribute %s. Value: "
                         "'%s'. Expected a uuid but received %s."

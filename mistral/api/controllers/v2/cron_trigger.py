@@ -25,6 +25,7 @@ from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral.services import triggers
+from mistral.utils import ids
 
 
 class CronTrigger(resources.Resource):
@@ -67,7 +68,7 @@ LISTING = collection.Listing(
 def find(session: Any, ctx: Any, identifier: str) -> models.CronTrigger:
     """A trigger by id or by name, as the caller's project sees it."""
     row = None
-    if lookup.is_uuid(identifier):
+    if ids.is_uuid(identifier):
         stmt = sa.select(models.CronTrigger).where(
             models.CronTrigger.id == identifier)
         if not ctx.is_admin:

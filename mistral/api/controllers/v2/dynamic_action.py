@@ -20,6 +20,7 @@ from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
+from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = resources.DynamicAction._fields
@@ -59,7 +60,7 @@ def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
          ) -> models.DynamicActionDefinition:
     model = models.DynamicActionDefinition
     row = None
-    if lookup.is_uuid(identifier):
+    if ids.is_uuid(identifier):
         row = session.execute(lookup.scoped(
             sa.select(model).where(model.id == identifier), model,
             ctx)).scalar()

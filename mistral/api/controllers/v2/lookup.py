@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 from oslo_config import cfg
@@ -12,21 +11,14 @@ from sqlalchemy import orm
 from mistral.context import MistralContext
 from mistral.db import listing
 from mistral import exceptions as exc
+from mistral.utils import ids
 
 CONF = cfg.CONF
-
-_UUID = re.compile(r'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?'
-                   r'[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$')
-
-
-def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value or ''))
-
 
 def check_uuid(name: str, value: Any) -> None:
     """400 when an argument that upstream types as a UUID is not one
     (e.g. a name given where only an id is understood)."""
-    if value is not None and not is_uuid(str(value)):
+    if value is not None and not ids.is_uuid(str(value)):
         raise exc.InputException(
             "Invalid input for field/attribute %s. Value: '%s'. It must "
             "be a UUID (an id, not a name)." % (name, value))

@@ -25,6 +25,7 @@ from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
 from mistral import lang
+from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = ('id', 'name', 'namespace', 'spec', 'definition', 'checksum',
@@ -88,7 +89,7 @@ def checksum(definition: str | None) -> str:
 def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
          ) -> models.WorkflowDefinition:
     row = None
-    if lookup.is_uuid(identifier):
+    if ids.is_uuid(identifier):
         row = session.execute(lookup.scoped(
             sa.select(models.WorkflowDefinition).where(
                 models.WorkflowDefinition.id == identifier),

@@ -1,0 +1,37 @@
+"""mistral.utils.ids: the one UUID check (upstream's is_uuid_like rule)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from mistral.utils import ids
+
+U = '8a2c4f0e-1b3d-4e5f-8a9b-0c1d2e3f4a5b'
+
+
+@pytest.mark.parametrize('value', [
+    U, U.upper(), U.replace('-', ''), '{%s}' % U, 'urn:uuid:%s' % U,
+    str(uuid.uuid4()),
+])
+def test_ids(value):
+    assert ids.is_uuid(value)
+
+
+@pytest.mark.parametrize('value', [
+    None, '', 'wf1', 'not-an-id', U[:-1], U + '0', U.replace('a', 'g'),
+    ' %s' % U, U.replace('-', '_'), '%s_%s' % (U[:16], U[16:-1]), 5,
+    uuid.UUID(U), b'x' * 16,
+])
+def test_not_ids(value):
+    assert not ids.is_uuid(value)
+
+
+def test_oslo_utils_agrees():
+    # Upstream's rule, where it is installed.
+    uuidutils = pytest.importorskip('oslo_utils.uuidutils')
+    for value in (U, U.upper(), '{%s}' % U, 'urn:uuid:%s' % U, 'wf1',
+                  U.replace('-', '_'), ' %s' % U, U[:-1],
+                  '%s-%s' % (U[:3], U[3:])):
+        assert ids.is_uuid(value) == uuidutils.is_uuid_like(value), value
