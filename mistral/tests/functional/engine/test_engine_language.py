@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from mistral import exceptions as exc
 from mistral.context import default_context
 from mistral.engine import engine as engine_mod
 from mistral.tests.functional.engine import deterministic
@@ -371,6 +372,17 @@ def test_rerun_and_skip(lang_env):
     assert wf.output == {'f': 'ok'}
     assert [t.name for t in engine_env.tasks(ex['id'])] == ['flaky', 'after']
     assert len(engine_env.actions(flaky.id)) == 2
+    # The engine checks the rules again under its lock, with the API's
+    # wording (mistral.workflow.rerun) and its own exception class.
+    with pytest.raises(exc.WorkflowException) as e:
+        eng.rerun_workflow(default_context(), flaky.id, reset=True)
+    assert str(e.value) == (
+        'Only tasks in ERROR state can be rerun or skipped '
+        '[task_ex_id=%s, state=SUCCESS]' % flaky.id)
+    with pytest.raises(exc.WorkflowException) as e:
+        eng.rerun_workflow(default_context(), flaky.id, reset=False)
+    assert not isinstance(e.value, exc.InputException)
+    assert 'Only with-items tasks can be rerun without reset' in str(e.value)
 
     ex = engine_env.start('skippable', wf_namespace='lang')
     wf = engine_env.wait(ex['id'])

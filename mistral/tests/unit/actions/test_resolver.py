@@ -188,3 +188,43 @@ def test_shared_spec_defaults_are_not_shared_input(db):
     first.append(2)
     again = resolver.lookup('acc').instantiate({}, {}).base_action.output
     assert again == [1]
+
+
+def test_engine_resolves_a_with_items_action_once(db, parses, monkeypatch):
+    # The engine's task planning (tasks._check_actions) and the pending
+    # elements after it share the transaction's memo: one lookup (one
+    # query) for all elements, however many.
+    from mistral.engine import tasks
+    from mistral.workflow import task_plan
+
+    _store_workbook(_workbook('x'), update=False)
+    lookups = []
+    real = registry.find
+
+    def counting(name, namespace='', project_id=None):
+        lookups.append(name)
+        return real(name, namespace, project_id=project_id)
+    monkeypatch.setattr(registry, 'find', counting)
+    run = types.SimpleNamespace(
+        wf_ex=types.SimpleNamespace(workflow_namespace='',
+                                    project_id=PROJECT,
+                                    workflow_name='wb.wf'),
+        resolved_actions={})
+    plan = task_plan.TaskPlan('ACTION', [
+        task_plan.ActionRun('hi', {}, index=i) for i in range(50)])
+    descs = tasks._check_actions(run, plan)
+    assert len(descs) == 50
+    assert {item.action_name for item in plan.runs} == {'wb.hi'}
+    assert lookups == ['wb.hi']
+    # A pending element taken later in the same transaction.
+    item = task_plan.ActionRun('wb.hi', {}, index=50)
+    assert tasks._find_action(run, item).name == 'wb.hi'
+    assert lookups == ['wb.hi', 'wb.wb.hi']
+    assert len(parses) == 1  # and parsed once
+    # An unknown action or a wrong input fails the plan, as before.
+    bad = task_plan.TaskPlan('ACTION', [task_plan.ActionRun('hi', {'x': 1})])
+    with pytest.raises(exc.MistralError):
+        tasks._check_actions(run, bad)
+    with pytest.raises(exc.InvalidActionException):
+        tasks._check_actions(run, task_plan.TaskPlan(
+            'ACTION', [task_plan.ActionRun('nope', {})]))
