@@ -23,7 +23,7 @@ from mistral.db import api as db_api
 from mistral.handoff import identity
 
 
-def skip_locked(stmt: sa.Select) -> sa.Select:
+def skip_locked(stmt: sa.Select[Any]) -> sa.Select[Any]:
     """``stmt`` locking the rows it returns and skipping the rows other
     transactions locked (unchanged on SQLite)."""
     if db_api.is_sqlite():
@@ -31,7 +31,7 @@ def skip_locked(stmt: sa.Select) -> sa.Select:
     return stmt.with_for_update(skip_locked=True)
 
 
-def claim(session: Any, stmt: sa.Select, model: Any, lease_column: str,
+def claim(session: Any, stmt: sa.Select[Any], model: Any, lease_column: str,
           until: datetime.datetime) -> list[Any]:
     """Claim the rows of ``stmt`` (a select of ``model``) nobody else is
     claiming: set their ``owner`` to this process and ``lease_column`` to

@@ -46,7 +46,7 @@ ACKNOWLEDGING_TARGETS = frozenset(('engine', 'executor'))
 RUN_ACTIONS = 'run_actions'
 
 # target name -> callable(ctx, method, server, payload) that casts.
-Sender = Callable[[dict, str, str | None, dict], None]
+Sender = Callable[[dict[str, Any], str, str | None, dict[str, Any]], None]
 
 
 # target -> its sender, registered at process start

@@ -26,13 +26,13 @@ from mistral.rpc import clients
 CONF = cfg.CONF
 
 
-def send_to_engine(ctx: dict, method: str, server: str | None,
-                   payload: dict) -> None:
+def send_to_engine(ctx: dict[str, Any], method: str, server: str | None,
+                   payload: dict[str, Any]) -> None:
     clients.engine().cast(ctx, method, **payload)
 
 
-def send_to_executor(ctx: dict, method: str, server: str | None,
-                     payload: dict) -> None:
+def send_to_executor(ctx: dict[str, Any], method: str, server: str | None,
+                     payload: dict[str, Any]) -> None:
     if CONF.executor.type == 'local':
         # No executor processes: this process runs its actions (and
         # ignores ``server``, as upstream's local executor does).
@@ -41,16 +41,17 @@ def send_to_executor(ctx: dict, method: str, server: str | None,
     clients.executor().cast(ctx, method, server=server, **payload)
 
 
-def send_to_notifier(ctx: dict, method: str, server: str | None,
-                     payload: dict) -> None:
+def send_to_notifier(ctx: dict[str, Any], method: str, server: str | None,
+                     payload: dict[str, Any]) -> None:
     if CONF.notifier.type == 'local':
         notifier_service.local().submit(ctx, method, payload)
         return
     clients.notifier().cast(ctx, method, **payload)
 
 
-def send_to_event_engine(ctx: dict, method: str, server: str | None,
-                         payload: dict) -> None:
+def send_to_event_engine(ctx: dict[str, Any], method: str,
+                         server: str | None, payload: dict[str, Any]
+                         ) -> None:
     clients.event_engine().cast(ctx, method, **payload)
 
 
@@ -69,9 +70,10 @@ def wake_notifiers() -> None:
     notifier_deliveries.wake_notifiers()
 
 
-def run_action_sync(ctx: Any, action_name: str, action_input: dict,
-                    namespace: str, action_timeout: float | None,
-                    target: Any = None) -> dict[str, Any]:
+def run_action_sync(ctx: Any, action_name: str,
+                    action_input: dict[str, Any], namespace: str,
+                    action_timeout: float | None, target: Any = None
+                    ) -> dict[str, Any]:
     """Run an action on an executor and wait for its result."""
     if executor_mod.is_local():
         # In the engine's process ([executor] type = local) there is only
