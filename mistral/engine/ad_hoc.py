@@ -20,7 +20,7 @@ from mistral.db import models
 from mistral.db import rows
 from mistral.engine import limits
 from mistral.engine.unit_of_work import unit_of_work
-from mistral.rpc import clients
+from mistral.handoff import hooks
 from mistral.utils import timeutils
 from mistral.workflow import states
 
@@ -78,16 +78,13 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
             'Action does not support synchronous execution. '
             '[action_name=%s, run_sync=true]' % name)
     if run_sync or not (save or not is_sync):
-        runner = _sync_runner()
-        routing = {}
-        if params.get('target') and isinstance(runner,
-                                                clients.ExecutorClient):
-            # In the engine's process ([executor] type = local) there is
-            # only one executor: the target cannot choose.
-            routing['target'] = str(params['target'])
-        result = runner.run_action_sync(
+        # An executor runs it while we wait: one over RPC, or this process
+        # with ``[executor] type = local`` (where ``target`` cannot choose);
+        # wired at process start (mistral.service.handoffs).
+        result = hooks.require('run_action_sync')(
             ctx, action_name=name, action_input=action_input,
-            namespace=namespace, action_timeout=timeout, **routing)
+            namespace=namespace, action_timeout=timeout,
+            target=params.get('target'))
         if not save:
             return _transient(name, namespace, action_input, result)
         return _store(ctx_dict, name, namespace, action_input, description,
@@ -95,16 +92,6 @@ def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
     return _store(ctx_dict, name, namespace, action_input, description,
                   result=None, is_sync=is_sync, target=params.get('target'),
                   timeout=timeout)
-
-
-def _sync_runner() -> Any:
-    """Who runs an action synchronously: an executor process over RPC, or
-    this process with ``[executor] type = local``."""
-    from mistral.executor import executor as executor_mod
-
-    if executor_mod.is_local():
-        return executor_mod.local()
-    return clients.executor()
 
 
 def _store(ctx_dict: dict[str, Any], name: str, namespace: str,

@@ -23,12 +23,12 @@ from mistral.db import models
 from mistral.db import rows
 from mistral.engine import ad_hoc
 from mistral.engine import limits
-from mistral.engine import outbox
 from mistral.engine import spec_cache
 from mistral.engine import tasks
 from mistral.engine import workflows
 from mistral.engine.run import Run
 from mistral.engine.unit_of_work import unit_of_work
+from mistral.handoff import outbox
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
 from mistral.workflow import rerun

@@ -2,7 +2,7 @@
 
 The engine calls these at every state change inside its transaction; an
 event that has publishers becomes a row of the notifier's durable queue
-(:mod:`mistral.notifiers.deliveries`), so notifications commit with the
+(:mod:`mistral.handoff.deliveries`), so notifications commit with the
 state they report and are published in order, with retries.
 """
 
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 
 from mistral.db import models
+from mistral.handoff import deliveries
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
 
@@ -97,15 +98,11 @@ def _root_publishers(session: orm.Session, root_id: str
 
 
 def _emit(run: Any, ex_id: str, data: dict[str, Any], event: str) -> None:
-    from mistral.notifiers import service
-
     launching = event == WORKFLOW_LAUNCHED
     publishers = [p for p in _publishers(run, launching)
-                  if isinstance(p, dict) and service.wants(p, event)]
+                  if isinstance(p, dict) and deliveries.wants(p, event)]
     if not publishers:
         return
-    from mistral.notifiers import deliveries
-
     deliveries.enqueue(run.session, run.ctx, run.wf_ex.id, ex_id, data,
                        event, _iso(timeutils.utcnow()), publishers)
 

@@ -33,7 +33,8 @@ from oslo_config import cfg
 from mistral import context as mistral_context
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import lease as leases
+from mistral.handoff import outbox
 from mistral.utils import timeutils
 from mistral.workflow import states
 
@@ -153,14 +154,13 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
     with db_api.transaction() as s:
         # Actions of workflows and actions run alone (POST
         # /v2/action_executions) alike; async ones wait for the API.
-        stmt = sa.select(ae).where(
+        # Another engine's sweep skips the rows this one looks at.
+        found = s.execute(leases.skip_locked(sa.select(ae).where(
             ae.state == states.RUNNING, ae.is_sync.is_(True),
             sa.or_(ae.lease_until < now,
                    sa.and_(ae.executor_id.is_(None),
-                           ae.last_heartbeat < now - lease))).limit(limit)
-        if not db_api.is_sqlite():
-            stmt = stmt.with_for_update(skip_locked=True)
-        found = s.execute(stmt).scalars().all()
+                           ae.last_heartbeat < now - lease))).limit(limit))
+        ).scalars().all()
         alive = _live_executors(s, {ax.executor_id for ax in found
                                     if ax.executor_id}, now)
         waiting = [ax for ax in found

@@ -10,7 +10,7 @@ from sqlalchemy import orm
 
 from mistral.db import models
 from mistral.engine import data_access
-from mistral.engine import outbox
+from mistral.handoff import outbox
 
 CONF = cfg.CONF
 

@@ -11,7 +11,7 @@ from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.engine import bulk
-from mistral.engine import outbox
+from mistral.handoff import outbox
 
 CONF = cfg.CONF
 

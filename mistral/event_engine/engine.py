@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
 from mistral.event_engine import definitions
+from mistral.handoff import outbox
 from mistral.services import maintenance
 from mistral.services import triggers as trigger_service
 

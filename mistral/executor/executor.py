@@ -57,9 +57,11 @@ from mistral.actions import runner
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import bulk
-from mistral.engine import outbox
 from mistral.engine import recovery
 from mistral.executor import results
+from mistral.handoff import identity
+from mistral.handoff import lease as leases
+from mistral.handoff import outbox
 from mistral.metrics import hooks as metrics
 from mistral.utils import log_context
 from mistral.utils import timeutils
@@ -72,7 +74,7 @@ CONF = cfg.CONF
 def executor_id(host: str | None = None) -> str:
     """An executor's id: this process's id and the executor's target
     host (``[executor] host`` by default)."""
-    return '%s@%s' % (outbox.PROCESS_ID,
+    return '%s@%s' % (identity.PROCESS_ID,
                       CONF.executor.host if host is None else host)
 
 
@@ -127,14 +129,12 @@ class LeaseKeeper:
             return
         ae = models.ActionExecution
         with db_api.transaction() as s:
-            stmt = sa.select(ae.id).where(
+            # SKIP LOCKED: a row an engine has locked (it is applying that
+            # action's result) must not hold up the renewal of all the
+            # others.
+            mine = s.execute(leases.skip_locked(sa.select(ae.id).where(
                 ae.id.in_(ids), ae.executor_id == self.owner,
-                ae.state == states.RUNNING)
-            if not db_api.is_sqlite():
-                # A row an engine has locked (it is applying that action's
-                # result) must not hold up the renewal of all the others.
-                stmt = stmt.with_for_update(skip_locked=True)
-            mine = s.execute(stmt).scalars().all()
+                ae.state == states.RUNNING))).scalars().all()
             if mine:
                 s.execute(sa.update(ae).where(ae.id.in_(mine)).values(
                     lease_until=_lease_end()))

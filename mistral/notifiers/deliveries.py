@@ -1,5 +1,8 @@
 """The notifier's durable queue: ``notification_deliveries`` rows.
 
+(Rows are written by :mod:`mistral.handoff.deliveries`; this module claims
+and publishes them.)
+
 Beyond upstream (whose notifier publishes once and forgets):
 
 * the engine inserts one row per event and publisher in the transaction of
@@ -25,8 +28,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-import hashlib
-import json
 import logging
 import threading
 from typing import Any
@@ -36,7 +37,8 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import identity
+from mistral.handoff import lease as leases
 from mistral.utils import timeutils
 
 LOG = logging.getLogger(__name__)
@@ -46,45 +48,6 @@ T = models.NotificationDelivery
 
 # Seconds between two looks at the queue that found nothing to publish.
 MIN_PASS_INTERVAL = 0.02
-
-
-def lane_of(execution_id: str, publisher: dict[str, Any]) -> str:
-    digest = hashlib.sha1(json.dumps(publisher, sort_keys=True,
-                                     default=str).encode()).hexdigest()
-    return '%s:%s' % (execution_id, digest[:16])
-
-
-def enqueue(session: Any, ctx: Any, execution_id: str, entity_id: str,
-            data: dict[str, Any], event: str, timestamp: str | None,
-            publishers: list[dict[str, Any]]) -> int:
-    """Queue ``event`` for each publisher in the caller's transaction and
-    wake the notifiers once it commits. Returns the number of rows."""
-    ctx_dict = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx or {})
-    now = timeutils.utcnow()
-    rows = [{
-        'lane': lane_of(execution_id, p), 'execution_id': execution_id,
-        'entity_id': entity_id, 'event': event, 'publisher': p,
-        'ctx': ctx_dict, 'data': data, 'timestamp': timestamp,
-        'attempts': 0, 'not_before': now, 'created_at': now,
-    } for p in publishers if isinstance(p, dict)]
-    # One statement per row: ids follow the order of the events.
-    for row in rows:
-        session.execute(sa.insert(T).values(**row))
-    if rows and not session.info.get('notifier_wake'):
-        session.info['notifier_wake'] = True
-        sa.event.listen(session, 'after_commit', _after_commit, once=True)
-        sa.event.listen(session, 'after_rollback', _after_rollback,
-                        once=True)
-    return len(rows)
-
-
-def _after_commit(session: Any) -> None:
-    session.info.pop('notifier_wake', None)
-    wake_notifiers()
-
-
-def _after_rollback(session: Any) -> None:
-    session.info.pop('notifier_wake', None)
 
 
 _rpc: Any = None
@@ -132,17 +95,13 @@ def claim(limit: int, now: datetime.datetime | None = None
     now = now or timeutils.utcnow()
     heads = sa.select(sa.func.min(T.id)).group_by(T.lane)
     with db_api.transaction() as s:
-        stmt = (sa.select(T).where(T.id.in_(heads), T.not_before <= now)
-                .order_by(T.id).limit(limit))
-        if not db_api.is_sqlite():
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = s.execute(stmt).scalars().all()
-        if not rows:
-            return []
-        lease = now + datetime.timedelta(
-            seconds=CONF.notifier.delivery_lease)
-        s.execute(sa.update(T).where(T.id.in_([r.id for r in rows]))
-                  .values(owner=outbox.PROCESS_ID, not_before=lease))
+        # The lease is the row's not_before: a head whose notifier died
+        # is due again when it ends.
+        rows = leases.claim(
+            s, sa.select(T).where(T.id.in_(heads), T.not_before <= now)
+            .order_by(T.id).limit(limit),
+            T, 'not_before',
+            now + datetime.timedelta(seconds=CONF.notifier.delivery_lease))
         return [_row_dict(r) for r in rows]
 
 
@@ -178,7 +137,7 @@ def failed(row: dict[str, Any], error: str, permanent: bool = False,
     limit = datetime.timedelta(seconds=CONF.notifier.retry_timeout)
     retry = not permanent and now - first < limit
     with db_api.transaction() as s:
-        mine = sa.and_(T.id == row['id'], T.owner == outbox.PROCESS_ID)
+        mine = sa.and_(T.id == row['id'], T.owner == identity.PROCESS_ID)
         if retry:
             s.execute(sa.update(T).where(mine).values(
                 attempts=attempts, first_failed_at=first,

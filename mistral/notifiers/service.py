@@ -15,6 +15,9 @@ from typing import Any
 from oslo_config import cfg
 from stevedore import driver
 
+from mistral.handoff import deliveries as queue
+from mistral.handoff.deliveries import wants
+
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
@@ -35,12 +38,6 @@ def get_publisher(name: str) -> Any:
                                            invoke_on_load=True).driver
                 _publishers[name] = pub
     return pub
-
-
-def wants(entry: dict[str, Any], event: str) -> bool:
-    """Whether a ``params.notify`` entry asks for ``event``."""
-    types = entry.get('event_types') or []
-    return not types or event in types
 
 
 def notify(ctx: Any, ex_id: str, data: dict[str, Any], event: str,
@@ -90,7 +87,6 @@ def enqueue_alone(ctx: Any, ex_id: str, data: dict[str, Any], event: str,
                   execution_id: str | None = None) -> None:
     """Queue an event in a transaction of its own."""
     from mistral.db import api as db_api
-    from mistral.notifiers import deliveries
 
     wanted = [p for p in publishers or []
               if isinstance(p, dict) and wants(p, event)]
@@ -99,8 +95,8 @@ def enqueue_alone(ctx: Any, ex_id: str, data: dict[str, Any], event: str,
     lane_ex = (execution_id or data.get('workflow_execution_id')
                or data.get('id') or ex_id)
     with db_api.transaction() as s:
-        deliveries.enqueue(s, ctx, lane_ex, ex_id, data, event, timestamp,
-                           wanted)
+        queue.enqueue(s, ctx, lane_ex, ex_id, data, event, timestamp,
+                      wanted)
 
 
 class LocalNotifier:

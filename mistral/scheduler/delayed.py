@@ -1,7 +1,7 @@
 """Delayed outbox messages: claiming the due ones, finding the next one.
 
 A delayed row is written with ``owner`` unset and ``lease_until`` equal to
-its due time (:class:`mistral.engine.outbox.Batch`). A scheduler claims due
+its due time (:class:`mistral.handoff.outbox.Batch`). A scheduler claims due
 rows by moving their lease forward under ``SKIP LOCKED`` row locks
 (PostgreSQL, MariaDB) or as SQLite's single writer, so two schedulers never
 claim the same row; a claimed row that its scheduler never sent (it died)
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.utils import timeutils
 
 CONF = cfg.CONF

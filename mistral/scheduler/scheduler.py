@@ -17,7 +17,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.metrics import hooks as metrics
 from mistral.scheduler import delayed
 from mistral.services import expiration

@@ -17,8 +17,10 @@ from typing import Any, Callable, Protocol
 
 from oslo_config import cfg
 
+from mistral.handoff import outbox
 from mistral.metrics import exposition
 from mistral.rpc import base as rpc_base
+from mistral.service import handoffs
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -116,11 +118,14 @@ class ApiComponent:
 
 
 def build(name: str) -> Component:
+    # Every component hands work on through the outbox and hooks; how it
+    # reaches the others is this process's choice, made here.
+    handoffs.wire()
     if name == 'api':
         return ApiComponent()
     if name == 'engine':
         from mistral import expressions
-        from mistral.engine import engine, outbox, recovery
+        from mistral.engine import engine, recovery
 
         # Build the YAQL parser now rather than on the first request.
         expressions.warm_up()
@@ -143,7 +148,6 @@ def build(name: str) -> Component:
                             quiesce=_quiesce_local_executor,
                             drain=_drain_local_executor, drain_first=True)
     if name == 'executor':
-        from mistral.engine import outbox
         from mistral.executor import executor
 
         ex = executor.Executor()
@@ -159,7 +163,6 @@ def build(name: str) -> Component:
                             CONF.executor.host, [ex], ex_loops,
                             quiesce=ex.begin_shutdown, drain=ex.drain)
     if name == 'scheduler':
-        from mistral.engine import outbox
         from mistral.scheduler import scheduler
 
         sched = scheduler.Scheduler()

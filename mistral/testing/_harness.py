@@ -249,7 +249,7 @@ class _QueueRelay:
 
     @staticmethod
     def make(harness: Harness) -> Any:
-        from mistral.engine import outbox
+        from mistral.handoff import outbox
 
         def sender(target: str) -> outbox.Sender:
             def send(ctx: dict[str, Any], method: str, server: str | None,
@@ -419,7 +419,8 @@ class Harness:
         from mistral.db import api as db_api
         from mistral.db import models
         from mistral.engine import engine as engine_mod
-        from mistral.engine import outbox
+        from mistral.handoff import outbox
+        from mistral.service import handoffs
         from mistral.utils import timeutils
 
         if not getattr(config, '_parsed', False):
@@ -442,6 +443,10 @@ class Harness:
             # each lookup, and loading the plugins again costs 80 ms.
             registry.reset()
         timeutils.set_clock(self.clock.now)
+        # What a server process wires at start (an ad-hoc action run while
+        # its caller waits goes to the executor through it); the relay and
+        # the scheduler wake-up are then replaced below.
+        handoffs.wire()
         # The process's relay is replaced for the harness's lifetime (the
         # module keeps it in _relay; there is no other way to inject one).
         with outbox._relay_lock:
@@ -466,7 +471,7 @@ class Harness:
         from mistral.actions import runner
         from mistral.db import api as db_api
         from mistral.db import models
-        from mistral.engine import outbox
+        from mistral.handoff import outbox
         from mistral.utils import timeutils
 
         try:
@@ -655,7 +660,7 @@ class Harness:
     def _fire_due(self, until: Callable[[], bool] | None = None) -> int:
         """Send the outbox rows and run the timers that are due; the
         number of them."""
-        from mistral.engine import outbox
+        from mistral.handoff import outbox
 
         fired = 0
         while True:

@@ -6,6 +6,8 @@
 * Config overrides and defaults that a test changes are put back after it,
   whoever changed them (``CONF.set_override`` in a test, a fixture, the code
   under test), so tests cannot leak configuration into each other.
+* The outbox senders and hand-off hooks are wired as a server process wires
+  them (:func:`mistral.service.handoffs.wire`).
 * ``conf``: ``conf(name, value, group=None)`` sets an override for one test.
 * ``db``: a fresh SQLite database with the schema (``create_all``), wired
   into ``mistral.db.api`` for one test.
@@ -44,6 +46,11 @@ def _mistral_config() -> Iterator[None]:
     CONF.set_default('state_path', _STATE_DIR)
     config.parse_args([], default_config_files=[])
     _create_default_schema()
+    # As every server process does at start: outbox senders and hooks
+    # (tests that stand in for them replace them).
+    from mistral.service import handoffs
+
+    handoffs.wire()
     yield
 
 

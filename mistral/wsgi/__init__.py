@@ -36,6 +36,7 @@ def init_application() -> Callable[..., Any]:
             from mistral import config
             from mistral.api import app
             from mistral.db import api as db_api
+            from mistral.service import handoffs
             from mistral.service import startup
 
             config.parse_args([])
@@ -43,6 +44,9 @@ def init_application() -> Callable[..., Any]:
             refused = None
             try:
                 startup.prepare(['api'])
+                # The API wakes schedulers (cron triggers) like any
+                # component does.
+                handoffs.wire()
                 _app = app.setup_app()
             except startup.StartupError as e:
                 refused = e

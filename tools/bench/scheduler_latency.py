@@ -48,7 +48,7 @@ def main() -> int:
     from mistral import config
     from mistral.db import api as db_api
     from mistral.db.migration import cli as db_cli
-    from mistral.engine import outbox
+    from mistral.handoff import outbox
     from mistral.service import components
     from mistral.tests.functional import harness
     from mistral.utils import timeutils

@@ -26,7 +26,7 @@ from oslo_config import cfg
 from mistral import context as mistral_context
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.engine import recovery
 from mistral.executor import executor as executor_mod
 from mistral.service import components

@@ -24,6 +24,7 @@ from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral import exceptions as exc
+from mistral.handoff import outbox
 from mistral.services import triggers
 from mistral.utils import ids
 
@@ -122,8 +123,6 @@ class CronTriggersController(rest.RestController):
                                                values)
             result = _resource(row, created=True)
             next_at = row.next_execution_time
-        from mistral.engine import outbox
-
         outbox.wake_schedulers(next_at)
         return result
 

@@ -20,7 +20,7 @@ from mistral import config
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.db.migration import cli as db_cli
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.lang import parser
 from mistral.rpc import base as rpc_base
 from mistral.rpc import clients

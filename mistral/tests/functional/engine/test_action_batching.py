@@ -255,7 +255,7 @@ def test_a_message_of_results_is_one_transaction(through_executors,
     env = through_executors
     env.create_workflows(_items('held_items', 5), namespace='held')
     # Executors get nothing: the test plays the executor.
-    from mistral.engine import outbox
+    from mistral.handoff import outbox
 
     relay = outbox.relay()
     monkeypatch.setattr(relay, 'deliver', lambda rows: None)
@@ -291,7 +291,7 @@ def test_results_of_a_deleted_execution_are_dropped(through_executors,
                                                     monkeypatch):
     env = through_executors
     env.create_workflows(_items('gone_items', 2), namespace='gone')
-    from mistral.engine import outbox
+    from mistral.handoff import outbox
 
     relay = outbox.relay()
     monkeypatch.setattr(relay, 'deliver', lambda rows: None)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.executor import executor as executor_mod
 from mistral.utils import timeutils
 

@@ -10,7 +10,7 @@ import pytest
 
 from mistral.db import api as db_api
 from mistral.engine import notifications
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.metrics import hooks
 from mistral.utils import log_context
 from mistral.utils import timeutils

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import deliveries as queue
+from mistral.handoff import identity
 from mistral.notifiers import deliveries
 from mistral.tests.unit.notifiers.hook_server import HookServer
 from mistral.tests.unit.triggers.conftest import db  # noqa: F401
@@ -35,10 +36,10 @@ def server(conf):
 def _queue(ex_id: str, events: list[str], publishers: list[dict]) -> None:
     with db_api.transaction() as s:
         for i, ev in enumerate(events):
-            deliveries.enqueue(s, {'project_id': 'p'}, ex_id,
-                               '%s-task-%d' % (ex_id, i),
-                               {'id': ex_id, 'event': ev, 'n': i}, ev,
-                               't%d' % i, publishers)
+            queue.enqueue(s, {'project_id': 'p'}, ex_id,
+                          '%s-task-%d' % (ex_id, i),
+                          {'id': ex_id, 'event': ev, 'n': i}, ev,
+                          't%d' % i, publishers)
 
 
 def _left() -> list[tuple[str, str]]:
@@ -155,7 +156,7 @@ def test_only_the_owner_records_a_failure(db, server):  # noqa: F811
     with db_api.read_session() as s:
         left = s.execute(sa.select(T.owner, T.attempts)).all()
     assert left == [('someone-else', 0)]
-    assert outbox.PROCESS_ID != 'someone-else'
+    assert identity.PROCESS_ID != 'someone-else'
 
 
 def test_loop_publishes_what_is_queued(db, server, conf):  # noqa: F811

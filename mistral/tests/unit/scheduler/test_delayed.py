@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import outbox
 from mistral.scheduler import delayed
 from mistral.scheduler import scheduler
 from mistral.utils import timeutils

@@ -12,7 +12,7 @@ import webtest
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.engine import outbox
+from mistral.handoff import outbox
 
 CONF = cfg.CONF
 

@@ -8,14 +8,17 @@ sends them. Receivers are idempotent, so a message sent twice is harmless.
 
 Rows with a future ``due_at`` are delayed messages: they are not sent after
 commit but by the sweep once due.
+
+How a message reaches its target (an RPC cast, this process's local
+executor or notifier, a test's queue) is not known here: the senders are
+registered per target at process start (:func:`register_sender`, from
+:mod:`mistral.service.handoffs`).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -26,14 +29,14 @@ from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models
+from mistral.handoff import hooks
+from mistral.handoff import lease
+from mistral.handoff.identity import PROCESS_ID
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-
-PROCESS_ID = '%s:%s:%s' % (socket.gethostname(), os.getpid(),
-                           uuid.uuid4().hex[:8])
 
 # Receivers that delete the row themselves when they commit the message's
 # effect (see Relay.deliver and acknowledge()).
@@ -43,38 +46,26 @@ ACKNOWLEDGING_TARGETS = frozenset(('engine', 'executor'))
 RUN_ACTIONS = 'run_actions'
 
 # target name -> callable(ctx, method, server, payload) that casts.
-Sender = Callable[[dict, str, str | None, dict], None]
+Sender = Callable[[dict[str, Any], str, str | None, dict[str, Any]], None]
 
 
-def _default_senders() -> dict[str, Sender]:
-    from mistral.rpc import clients
+# target -> its sender, registered at process start
+# (mistral.service.handoffs.wire); a relay built without senders of its own
+# looks them up here when it sends.
+_senders: dict[str, Sender] = {}
 
-    def engine(ctx, method, server, payload):
-        clients.engine().cast(ctx, method, **payload)
 
-    def executor(ctx, method, server, payload):
-        if CONF.executor.type == 'local':
-            # No executor processes: this process runs its actions (and
-            # ignores ``target``, as upstream's local executor does).
-            from mistral.executor import executor as executor_mod
+def register_sender(target: str, sender: Sender | None) -> Sender | None:
+    """Make ``sender`` the way messages for ``target`` leave this process
+    (None: none); returns the sender it replaces."""
+    previous = _senders.pop(target, None)
+    if sender is not None:
+        _senders[target] = sender
+    return previous
 
-            executor_mod.local().submit(ctx, method, payload)
-            return
-        clients.executor().cast(ctx, method, server=server, **payload)
 
-    def notifier(ctx, method, server, payload):
-        if CONF.notifier.type == 'local':
-            from mistral.notifiers import service as notifier_service
-
-            notifier_service.local().submit(ctx, method, payload)
-            return
-        clients.notifier().cast(ctx, method, **payload)
-
-    def event_engine(ctx, method, server, payload):
-        clients.event_engine().cast(ctx, method, **payload)
-
-    return {'engine': engine, 'executor': executor, 'notifier': notifier,
-            'event_engine': event_engine}
+def registered_senders() -> dict[str, Sender]:
+    return dict(_senders)
 
 
 class Batch:
@@ -99,9 +90,9 @@ class Batch:
         if due > now:
             # Delayed: nobody owns it; whoever finds it due first (a
             # scheduler, or an engine's sweep) claims and sends it.
-            owner, lease = None, due
+            owner, lease_until = None, due
         else:
-            owner, lease = PROCESS_ID, now + datetime.timedelta(
+            owner, lease_until = PROCESS_ID, now + datetime.timedelta(
                 seconds=CONF.engine.outbox_lease)
             if target == 'executor' and method == 'run_action' and \
                     server is None and self._join_actions(payload, ctx):
@@ -110,7 +101,7 @@ class Batch:
             'id': str(uuid.uuid4()), 'target': target, 'method': method,
             'payload': {'ctx': ctx or {}, 'args': payload},
             'server': server, 'due_at': due, 'owner': owner,
-            'lease_until': lease, 'created_at': now,
+            'lease_until': lease_until, 'created_at': now,
         }
         self.rows.append(row)
         if target == 'executor' and method == 'run_action' and \
@@ -169,16 +160,15 @@ def wake_schedulers(due_at: datetime.datetime) -> None:
     """Tell the schedulers that a delayed message is due at ``due_at``.
 
     Only when that is sooner than a scheduler's longest sleep: a later row
-    is found by the scheduler's own next look at the table anyway.
+    is found by the scheduler's own next look at the table anyway. The
+    ``wake_schedulers`` hook sends the wake-up (nothing when unwired).
     """
     horizon = timeutils.utcnow() + datetime.timedelta(
         seconds=CONF.scheduler.max_sleep)
     if due_at >= horizon:
         return
     try:
-        from mistral.rpc import clients
-
-        clients.scheduler().cast({}, 'wake', due_at=due_at.isoformat())
+        hooks.call('wake_schedulers', due_at)
     except Exception:
         # Not fatal: the scheduler finds the row on its next look.
         LOG.warning('Waking the schedulers failed', exc_info=True)
@@ -214,17 +204,12 @@ def claim_due(limit: int, lease_seconds: float,
     now = now or timeutils.utcnow()
     table = models.OutboxMessage
     with db_api.transaction() as s:
-        stmt = (sa.select(table).where(table.due_at <= now,
-                                       table.lease_until <= now)
-                .order_by(table.due_at).limit(limit))
-        if not db_api.is_sqlite():
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = s.execute(stmt).scalars().all()
-        if not rows:
-            return []
-        lease = now + datetime.timedelta(seconds=lease_seconds)
-        s.execute(sa.update(table).where(table.id.in_([r.id for r in rows]))
-                  .values(owner=PROCESS_ID, lease_until=lease))
+        rows = lease.claim(
+            s, sa.select(table).where(table.due_at <= now,
+                                      table.lease_until <= now)
+            .order_by(table.due_at).limit(limit),
+            table, 'lease_until',
+            now + datetime.timedelta(seconds=lease_seconds))
         # due_at: for the lag and lateness metrics.
         return [{'id': r.id, 'target': r.target, 'method': r.method,
                  'payload': r.payload, 'server': r.server,
@@ -239,6 +224,7 @@ class Relay:
     """
 
     def __init__(self, senders: dict[str, Sender] | None = None) -> None:
+        # None: the process's registered senders (register_sender).
         self._senders = senders
         self._sent: list[str] = []
         self._lock = threading.Lock()
@@ -249,7 +235,7 @@ class Relay:
     @property
     def senders(self) -> dict[str, Sender]:
         if self._senders is None:
-            self._senders = _default_senders()
+            return _senders
         return self._senders
 
     def start(self) -> None:
