@@ -13,10 +13,10 @@ import json
 import os
 from typing import Iterable
 
+import oslo_messaging
 from oslo_config import cfg
 from oslo_db import options as db_options
 from oslo_log import log as logging
-import oslo_messaging
 from oslo_messaging import transport as _msg_transport
 
 from mistral import config_compat

@@ -2,12 +2,12 @@
 #
 # Built with ``tox -e docs`` (sphinx-build -W: any warning fails the build).
 
+import os
+import sys
+
 project = 'Mistral'
 copyright = 'The Mistral reimplementation authors'
 author = 'The Mistral reimplementation authors'
-
-import os
-import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '_ext'))
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from mistral_lib import actions as ml_actions
 
+from mistral import exceptions
 from mistral.actions import descriptor
 from mistral.actions import opts
 from mistral.actions import stored
-from mistral import exceptions
 from mistral.utils import lru
 
 LOG = logging.getLogger(__name__)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-import logging
-import smtplib
 from typing import Any
 
 from mistral_lib import actions

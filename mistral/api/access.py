@@ -9,9 +9,9 @@ from typing import Any
 from oslo_config import cfg
 from oslo_policy import policy
 
-from mistral.context import MistralContext
 from mistral import exceptions as exc
 from mistral import policies
+from mistral.context import MistralContext
 
 CONF = cfg.CONF
 

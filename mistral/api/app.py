@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import pecan
 from oslo_config import cfg
 from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
-import pecan
 
+from mistral import config as _config  # noqa: F401  (options)
 from mistral.api import console
 from mistral.api import errors
 from mistral.api import faults
-from mistral import config as _config  # noqa: F401  (options)
 from mistral.api import hooks
 from mistral.api import pecan_speedups
 

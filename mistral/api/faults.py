@@ -21,13 +21,13 @@ import json
 from typing import Any, Callable
 from urllib import parse
 
-from oslo_config import cfg
 import pecan
-from pecan import hooks as pecan_hooks
 import webob
+from oslo_config import cfg
+from pecan import hooks as pecan_hooks
 from wsme import exc as wsme_exc
-from wsme.rest import json as wsme_json
 from wsme import types as wtypes
+from wsme.rest import json as wsme_json
 
 from mistral.lang import limits
 

@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 from oslo_config import cfg
 from oslo_middleware import healthcheck
-from oslo_middleware.healthcheck import pluginbase
 from oslo_middleware.healthcheck import opts as middleware_opts
+from oslo_middleware.healthcheck import pluginbase
 
 CONF = cfg.CONF
 

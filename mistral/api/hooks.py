@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from oslo_config import cfg
 import pecan
+from oslo_config import cfg
 from pecan import hooks
 
 from mistral import context as mistral_context

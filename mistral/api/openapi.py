@@ -33,9 +33,9 @@ import pecan
 from pecan import rest
 from wsme import types as wtypes
 
-from mistral.api.controllers.v2 import types as v2_types
-from mistral.api import errors
 from mistral import version
+from mistral.api import errors
+from mistral.api.controllers.v2 import types as v2_types
 
 OPENAPI_VERSION = '3.0.3'
 

@@ -10,8 +10,8 @@ from typing import Any, Callable
 from cheroot import wsgi
 from oslo_config import cfg
 
-from mistral.api import app as api_app
 from mistral import exceptions as exc
+from mistral.api import app as api_app
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 from xml.etree import ElementTree as et
 
-from wsme.rest import xml as wsme_xml
 from wsme import types as wtypes
+from wsme.rest import xml as wsme_xml
 
 
 def element(key: str, value: Any) -> et.Element:

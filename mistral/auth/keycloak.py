@@ -25,8 +25,8 @@ import time
 from typing import Any, Callable
 
 import jwt
-from oslo_config import cfg
 import requests
+from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF

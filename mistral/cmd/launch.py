@@ -26,7 +26,9 @@ import sys
 import threading
 import time
 
-import mistral  # noqa: F401  (process-wide setup: no eventlet, threads)
+import mistral  # noqa: F401  (first: process-wide setup, no eventlet)
+
+# isort: split
 from oslo_config import cfg
 from oslo_log import log as logging
 

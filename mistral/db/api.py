@@ -17,12 +17,14 @@ import time
 from typing import Any, Callable, Iterator, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc as sa_exc, orm
-from oslo_config import cfg
 import tenacity
+from oslo_config import cfg
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import orm
 
-from mistral.db import field_limits  # noqa: F401  (before_flush check)
 from mistral import exceptions as exc
+from mistral.db import field_limits  # noqa: F401  (before_flush check)
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, orm
+from sqlalchemy import event
+from sqlalchemy import orm
 
 from mistral import exceptions as exc
 

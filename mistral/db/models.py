@@ -17,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from mistral.db.types import DateTime, JsonEncoded, LongText
+from mistral.db.types import DateTime
+from mistral.db.types import JsonEncoded
+from mistral.db.types import LongText
 from mistral.utils import timeutils
 
 

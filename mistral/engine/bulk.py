@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, orm
+from sqlalchemy import event
+from sqlalchemy import orm
 
 # Imported first so its before_flush check (length/NUL of new rows) is
 # registered before, and runs before, the direct insert below.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import orm
 
 from mistral.db import models

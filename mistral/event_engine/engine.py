@@ -20,9 +20,9 @@ import threading
 import uuid
 from typing import Any
 
-from oslo_config import cfg
 import oslo_messaging as messaging
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models

@@ -35,7 +35,6 @@ Deliberate differences from upstream (for the documentation):
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping, Sequence
 from typing import Any
 

@@ -20,23 +20,19 @@ Deliberate differences from upstream (for the documentation):
 
 from mistral.lang.action_spec import ActionSpec
 from mistral.lang.input_spec import input_string
-from mistral.lang.parser import (
-    action_spec_from_dict,
-    parse_actions,
-    parse_inline_params,
-    parse_workbook,
-    parse_workflows,
-    parse_yaml,
-    workflow_spec_from_dict,
-)
-from mistral.lang.task_spec import (
-    OnClause,
-    Policies,
-    PublishSpec,
-    RetrySpec,
-    TaskSpec,
-    Transition,
-)
+from mistral.lang.parser import action_spec_from_dict
+from mistral.lang.parser import parse_actions
+from mistral.lang.parser import parse_inline_params
+from mistral.lang.parser import parse_workbook
+from mistral.lang.parser import parse_workflows
+from mistral.lang.parser import parse_yaml
+from mistral.lang.parser import workflow_spec_from_dict
+from mistral.lang.task_spec import OnClause
+from mistral.lang.task_spec import Policies
+from mistral.lang.task_spec import PublishSpec
+from mistral.lang.task_spec import RetrySpec
+from mistral.lang.task_spec import TaskSpec
+from mistral.lang.task_spec import Transition
 from mistral.lang.workbook_spec import WorkbookSpec
 from mistral.lang.workflow_spec import WorkflowSpec
 

@@ -14,6 +14,7 @@ from mistral.lang.action_spec import ActionSpec
 from mistral.lang.workbook_spec import WorkbookSpec
 from mistral.lang.workflow_spec import WorkflowSpec
 
+
 def parse_yaml(text: str) -> Any:
     """Hardened YAML parse (see :mod:`mistral.lang.safe_yaml`)."""
     return safe_yaml.load(text)

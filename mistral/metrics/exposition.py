@@ -16,8 +16,8 @@ import os
 import threading
 from typing import Any, Callable
 
-from oslo_config import cfg
 import prometheus_client as prom
+from oslo_config import cfg
 from prometheus_client import multiprocess
 
 from mistral.metrics import definitions  # noqa: F401  (registers them)

@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any, Callable, Iterable, TypeVar
 
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import orm
 
 from mistral.metrics import definitions as m

@@ -32,8 +32,8 @@ import logging
 import threading
 from typing import Any
 
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models

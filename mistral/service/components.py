@@ -125,7 +125,8 @@ def build(name: str) -> Component:
         return ApiComponent()
     if name == 'engine':
         from mistral import expressions
-        from mistral.engine import engine, recovery
+        from mistral.engine import engine
+        from mistral.engine import recovery
 
         # Build the YAQL parser now rather than on the first request.
         expressions.warm_up()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime
 import logging
 
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models

@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from mistral import context as mistral_context
+from mistral import exceptions as exc
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.utils import timeutils
 from mistral.workflow import states
 

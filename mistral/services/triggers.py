@@ -22,8 +22,8 @@ import uuid
 from typing import Any
 
 import croniter
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import orm
 
 from mistral import exceptions as exc

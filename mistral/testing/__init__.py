@@ -26,9 +26,9 @@ from mistral.testing._harness import ActionCall
 from mistral.testing._harness import FakeClock
 from mistral.testing._harness import Harness
 from mistral.testing._harness import HarnessError
-from mistral.testing._kit import Outcome
 from mistral.testing._kit import PENDING
 from mistral.testing._kit import REAL
+from mistral.testing._kit import Outcome
 from mistral.testing._kit import Rehearsal
 from mistral.testing._kit import TaskRun
 from mistral.testing._kit import error

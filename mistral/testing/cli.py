@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
 def mocks_of(entries: Sequence[tuple[str, str, str | None]]
              ) -> dict[str, Any]:
     """--mock/--mock-error/--pending entries as rehearse() mocks."""
-    from mistral.testing import PENDING, error, sequence
+    from mistral.testing import PENDING
+    from mistral.testing import error
+    from mistral.testing import sequence
 
     by_task: dict[str, list[Any]] = {}
     for task, kind, text in entries:

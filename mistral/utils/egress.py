@@ -34,8 +34,8 @@ from typing import Any
 from urllib import parse
 
 import requests
-from requests import adapters
 import urllib3
+from requests import adapters
 from urllib3 import connection as u3_connection
 
 from mistral import exceptions

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
 import functools
+import logging
 from typing import Any, Callable, Iterator, TypeVar
 
 from oslo_config import cfg

@@ -19,7 +19,9 @@ from mistral.workflow import states
 
 if TYPE_CHECKING:
     from mistral.expressions.data_access import DataAccess
-    from mistral.lang.task_spec import OnClause, TaskSpec, Transition
+    from mistral.lang.task_spec import OnClause
+    from mistral.lang.task_spec import TaskSpec
+    from mistral.lang.task_spec import Transition
     from mistral.lang.workflow_spec import WorkflowSpec
 
 

@@ -25,8 +25,16 @@ keys it does not know are kept as they are.
 from __future__ import annotations
 
 import dataclasses
-from typing import (Any, Callable, Final, Literal, Mapping, NamedTuple,
-                    Protocol, Sequence)
+from typing import (
+    Any,
+    Callable,
+    Final,
+    Literal,
+    Mapping,
+    NamedTuple,
+    Protocol,
+    Sequence,
+)
 
 from mistral.workflow import states
 

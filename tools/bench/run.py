@@ -89,9 +89,9 @@ for _path in (ROOT, HERE):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from mistral.tests.functional import harness  # noqa: E402
-
 import driver  # noqa: E402  (tools/bench/driver.py, beside this file)
+
+from mistral.tests.functional import harness  # noqa: E402
 
 # Upstream is started with the script of a side-by-side checkout when one
 # is present (MISTRAL_BENCH_SHARED); nothing else comes from outside.

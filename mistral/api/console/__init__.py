@@ -235,8 +235,8 @@ class PrivateConsole:
             return self.app(environ, start_response)
         import webob
 
-        from mistral.api.console import session
         from mistral import exceptions as exc
+        from mistral.api.console import session
 
         if environ.get('REQUEST_METHOD') not in ('GET', 'HEAD'):
             return _fault(start_response, 405,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from oslo_config import cfg
 import requests
+from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF

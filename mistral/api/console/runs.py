@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mistral import context as mistral_context
 from mistral.api import access
 from mistral.api.controllers.v2 import lookup
-from mistral import context as mistral_context
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import timeutils

@@ -14,11 +14,11 @@ from typing import Any, Mapping
 
 from oslo_config import cfg
 
-from mistral.api import access
-from mistral.api import hooks
 from mistral import context as mistral_context
 from mistral import exceptions as exc
 from mistral import policies
+from mistral.api import access
+from mistral.api import hooks
 
 CONF = cfg.CONF
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from pecan import rest
 
-from mistral.api.controllers.v2 import resources
 from mistral.api import access
 from mistral.api import errors
 from mistral.api import expose
 from mistral.api import hooks
+from mistral.api.controllers.v2 import resources
 from mistral.services import maintenance
 
 

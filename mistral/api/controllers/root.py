@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from oslo_config import cfg
 import pecan
+from oslo_config import cfg
 
+from mistral import exceptions as exc
+from mistral.api import errors
+from mistral.api import expose
 from mistral.api.controllers import maintenance
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import root as v2_root
-from mistral.api import errors
-from mistral.api import expose
-from mistral import exceptions as exc
 
 CONF = cfg.CONF
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import sys
 
-import mistral  # noqa: F401  (process-wide setup)
+import mistral  # noqa: F401  (first: process-wide setup)
+
+# isort: split
 from alembic import command as alembic_cmd
 from alembic import config as alembic_config
 from alembic import util as alembic_util

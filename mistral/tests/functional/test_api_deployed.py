@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mistralclient.api import base as client_base
 import pytest
 import requests
+from mistralclient.api import base as client_base
 
 MODULE = '''
 from mistral_lib import actions

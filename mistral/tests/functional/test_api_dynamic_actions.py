@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from oslo_config import cfg
 import pytest
 import webtest
+from oslo_config import cfg
 
 from mistral.actions import dynamic
 from mistral.actions import registry

@@ -11,9 +11,9 @@ import json
 import time
 from typing import Any, Iterator
 
-from oslo_config import cfg
 import pytest
 import webtest
+from oslo_config import cfg
 
 from mistral.api import app as api_app
 from mistral.services import maintenance

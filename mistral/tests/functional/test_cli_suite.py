@@ -20,7 +20,8 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from mistral.tests.functional.harness import Deployment, wait_for
+from mistral.tests.functional.harness import Deployment
+from mistral.tests.functional.harness import wait_for
 
 CONFIGS = {
     'embedded': dict(db='sqlite', transport='fake', processes=[['all']]),

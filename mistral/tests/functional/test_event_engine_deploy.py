@@ -7,10 +7,10 @@ import json
 import time
 
 import oslo_messaging
-from oslo_config import cfg
-from oslo_context import context
 import pytest
 import requests
+from oslo_config import cfg
+from oslo_context import context
 
 from mistral.tests.functional.harness import wait_for
 

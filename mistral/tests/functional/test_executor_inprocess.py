@@ -26,9 +26,9 @@ from oslo_config import cfg
 from mistral import context as mistral_context
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.handoff import outbox
 from mistral.engine import recovery
 from mistral.executor import executor as executor_mod
+from mistral.handoff import outbox
 from mistral.service import components
 from mistral.tests.functional.engine.conftest import EngineEnv
 from mistral.tests.functional.engine.conftest import in_process_engine

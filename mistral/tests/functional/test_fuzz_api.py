@@ -32,9 +32,9 @@ import time
 from typing import Any, Iterator
 
 import hypothesis
-from hypothesis import strategies as st
 import pytest
 import requests
+from hypothesis import strategies as st
 
 from mistral.api import openapi
 from mistral.tests.functional.harness import Deployment

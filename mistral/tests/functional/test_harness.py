@@ -21,8 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from mistral.tests.functional import harness
-from mistral.tests.functional.harness import (
-    BackendUnavailable, Deployment, DeploymentError)
+from mistral.tests.functional.harness import BackendUnavailable
+from mistral.tests.functional.harness import Deployment
+from mistral.tests.functional.harness import DeploymentError
 
 # The stand-in for mistral-server: stdlib only, so that the many processes
 # these tests start cost little. It behaves like mistral-server as far as

@@ -25,10 +25,10 @@ import os
 import subprocess
 from typing import Any, Callable, Iterator
 
-from mistralclient.api import base as client_base
-from mistralclient.api import client as mistral_client
 import pytest
 import requests
+from mistralclient.api import base as client_base
+from mistralclient.api import client as mistral_client
 
 from mistral.tests.functional import harness
 from mistral.tests.functional.realkeystone import KeystoneServer

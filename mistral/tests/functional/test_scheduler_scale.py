@@ -20,9 +20,9 @@ import time
 import uuid
 
 import oslo_messaging
-from oslo_config import cfg
 import pytest
 import sqlalchemy as sa
+from oslo_config import cfg
 
 from mistral.db import models
 from mistral.tests.functional.harness import wait_for

@@ -9,17 +9,17 @@ from oslo_config import cfg
 from pecan import rest
 from wsme import types as wtypes
 
+from mistral import exceptions as exc
+from mistral.api import access
+from mistral.api import expose
+from mistral.api import hooks
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
-from mistral.api import access
-from mistral.api import expose
-from mistral.api import hooks
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.rpc import clients
 from mistral.workflow import states
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Sequence
 
-from oslo_config import cfg
 import pecan
+from oslo_config import cfg
 
-from mistral.api.controllers.v2 import resources
+from mistral import exceptions as exc
 from mistral.api import access
 from mistral.api import hooks
+from mistral.api.controllers.v2 import resources
 from mistral.db import api as db_api
 from mistral.db import listing
-from mistral import exceptions as exc
 from mistral.utils import ids
 
 CONF = cfg.CONF

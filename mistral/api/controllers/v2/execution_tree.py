@@ -11,21 +11,21 @@ import datetime
 from typing import Any
 
 import pecan
-from pecan import rest
 import sqlalchemy as sa
 import webob
+from pecan import rest
 
-from mistral.api.controllers.v2 import execution as execution_ctl
-from mistral.api.controllers.v2 import lookup
-from mistral.api.controllers.v2 import resources
+from mistral import exceptions as exc
 from mistral.api import access
 from mistral.api import errors
 from mistral.api import expose
 from mistral.api import hooks
 from mistral.api import xml_answers
+from mistral.api.controllers.v2 import execution as execution_ctl
+from mistral.api.controllers.v2 import lookup
+from mistral.api.controllers.v2 import resources
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.utils import timeutils
 
 WF_COLUMNS = ('id', 'workflow_name', 'created_at', 'updated_at', 'state',

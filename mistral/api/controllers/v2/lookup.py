@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from oslo_config import cfg
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import orm
 
+from mistral import exceptions as exc
 from mistral.context import MistralContext
 from mistral.db import listing
-from mistral import exceptions as exc
 from mistral.utils import ids
 
 CONF = cfg.CONF

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_config import cfg
 from pecan import rest
-import sqlalchemy as sa
 from wsme import types as wtypes
 
-from mistral.api.controllers.v2 import changes
-from mistral.api.controllers.v2 import resources
+from mistral import exceptions as exc
 from mistral.api import access
 from mistral.api import expose
 from mistral.api import hooks
+from mistral.api.controllers.v2 import changes
+from mistral.api.controllers.v2 import resources
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.utils import timeutils
 
 CONF = cfg.CONF

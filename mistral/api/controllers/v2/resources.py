@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterable
 
-from wsme.rest import json as wsme_json
 from wsme import types as wtypes
+from wsme.rest import json as wsme_json
 
-from mistral.api.controllers.v2.types import jsontype
 from mistral.api import xml_answers
+from mistral.api.controllers.v2.types import jsontype
 from mistral.utils import timeutils
 
 

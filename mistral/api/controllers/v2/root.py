@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pecan
 
+from mistral.api import expose
+from mistral.api import openapi
 from mistral.api.controllers.v2 import action
 from mistral.api.controllers.v2 import action_execution
 from mistral.api.controllers.v2 import code_source
@@ -17,9 +19,6 @@ from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import task
 from mistral.api.controllers.v2 import workbook
 from mistral.api.controllers.v2 import workflow
-from mistral.api import expose
-from mistral.api import openapi
-
 
 # Attached here: these controllers need the execution module themselves.
 execution.ExecutionsController.report = (

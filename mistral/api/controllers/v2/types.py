@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 import uuid as uuid_lib
+from typing import Any
 
 from wsme import types as wtypes
 

@@ -6,10 +6,10 @@ from typing import Any, Callable
 
 from pecan import rest
 
+from mistral import exceptions as exc
 from mistral.api import errors
 from mistral.api import expose
 from mistral.api import hooks
-from mistral import exceptions as exc
 
 
 class ValidationController(rest.RestController):

@@ -5,26 +5,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Sequence
 
-from pecan import rest
 import sqlalchemy as sa
+from pecan import rest
 from wsme import types as wtypes
 
+from mistral import exceptions as exc
+from mistral import lang
+from mistral.api import access
+from mistral.api import errors
+from mistral.api import expose
+from mistral.api import hooks
 from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import member
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import spec_parser
-from mistral.api.controllers.v2.types import uniquelist
 from mistral.api.controllers.v2 import validation
-from mistral.api import access
-from mistral.api import errors
-from mistral.api import expose
-from mistral.api import hooks
+from mistral.api.controllers.v2.types import uniquelist
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
-from mistral import lang
 from mistral.utils import ids
 from mistral.utils import timeutils
 

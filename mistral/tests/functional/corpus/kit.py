@@ -12,7 +12,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, Callable
 
-from mistral.testing import PENDING, REAL, Harness, error, mock_answers
+from mistral.testing import PENDING
+from mistral.testing import REAL
+from mistral.testing import Harness
+from mistral.testing import error
+from mistral.testing import mock_answers
 from mistral.testing import sequence
 from mistral.tests.functional.corpus import driver
 from mistral.tests.functional.corpus import embedded

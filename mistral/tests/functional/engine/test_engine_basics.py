@@ -17,8 +17,8 @@ from mistral.context import default_context
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import engine as engine_mod
-from mistral.handoff import outbox
 from mistral.engine import recovery
+from mistral.handoff import outbox
 from mistral.tests.functional.engine import deterministic
 from mistral.utils import timeutils
 

@@ -797,8 +797,8 @@ def test_waiting_elements_in_rows_of_one_still_run(lang_env):
     """Rows written before waiting elements were stored several to a row
     hold one element under 'item' (a with-items task running during an
     upgrade): they are still read and run, each element once."""
-    from oslo_config import cfg
     import sqlalchemy as sa
+    from oslo_config import cfg
 
     from mistral.db import api as db_api
 

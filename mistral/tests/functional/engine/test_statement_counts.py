@@ -20,8 +20,8 @@ from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import orm
 from oslo_config import cfg
+from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.tests.functional.engine.conftest import in_process_engine

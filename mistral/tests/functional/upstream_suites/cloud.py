@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from mistral.tests.functional.realkeystone import ADMIN_PASSWORD
-from mistral.tests.functional.realkeystone import KeystoneServer
 from mistral.tests.functional.realkeystone import REGION
+from mistral.tests.functional.realkeystone import KeystoneServer
 
 SERVICE_USER, SERVICE_PASSWORD = 'mistral', 'mistral-service-pw'
 # user -> (password, project, role); project named as the user, as devstack

@@ -25,7 +25,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any, Iterable, Mapping, TextIO
 
 from mistral.tests.functional import harness

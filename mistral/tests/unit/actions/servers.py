@@ -16,13 +16,12 @@ import time
 from typing import Any
 from urllib import parse
 
+import paramiko
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-import paramiko
-
 
 # --------------------------------------------------------------------- HTTP
 

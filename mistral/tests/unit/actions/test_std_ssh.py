@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization

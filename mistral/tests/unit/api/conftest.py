@@ -7,17 +7,17 @@ import os
 import uuid
 from typing import Any
 
-from oslo_config import cfg
 import pytest
 import sqlalchemy as sa
 import webtest
+from oslo_config import cfg
 
-from mistral.api import app as api_app
 from mistral import config  # noqa: F401  (registers the options)
+from mistral import exceptions as exc
+from mistral.api import app as api_app
 from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.rpc import clients
 from mistral.utils import timeutils
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from typing import Any
 
-from oslo_config import cfg
 import pytest
 import requests
 import webtest
+from oslo_config import cfg
 
 from mistral.api import app as api_app
 from mistral.api import hooks

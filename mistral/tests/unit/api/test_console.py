@@ -10,9 +10,9 @@ import json
 import threading
 from typing import Any, Iterator
 
-from oslo_config import cfg
 import pytest
 import webtest
+from oslo_config import cfg
 
 from mistral.api import app as api_app
 from mistral.api import console

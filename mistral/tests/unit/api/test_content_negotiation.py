@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-
 from mistral.tests.unit.api import conftest as c
 from mistral.tests.unit.api import test_execution_tree as trees
 

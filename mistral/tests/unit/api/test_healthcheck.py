@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from oslo_config import cfg
 import pytest
 import webtest
+from oslo_config import cfg
 
 from mistral.api import app as api_app
 from mistral.db import api as db_api

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from mistralclient.api import base as client_base
 from mistralclient.api import client as mistral_client
-import pytest
 
 from mistral.api import service
 from mistral.tests.unit.api import conftest as c

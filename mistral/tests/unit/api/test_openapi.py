@@ -13,11 +13,11 @@ import inspect
 import pkgutil
 from typing import Any
 
-from pecan import rest
 import pytest
+from pecan import rest
 
-from mistral.api.controllers import v2 as v2_pkg
 from mistral.api import openapi
+from mistral.api.controllers import v2 as v2_pkg
 
 ZERO = '00000000-0000-0000-0000-000000000000'
 

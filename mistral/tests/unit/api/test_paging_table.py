@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime
 import random
-from typing import Any
 import urllib.parse
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

@@ -6,8 +6,8 @@ import importlib
 import inspect
 import pkgutil
 
-from mistral.api import pecan_speedups
 import mistral.api.controllers.v2 as v2
+from mistral.api import pecan_speedups
 
 
 def _controller_methods():

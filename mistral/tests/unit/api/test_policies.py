@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from mistral.api import access
-from mistral.context import MistralContext
 from mistral import exceptions as exc
 from mistral import policies
+from mistral.api import access
+from mistral.context import MistralContext
 from mistral.tests.unit.api import conftest as c
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
+from mistral import exceptions as exc
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral import exceptions as exc
 from mistral.tests.unit.api import conftest as c
 
 TWO_WFS = """---

@@ -5,18 +5,18 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from oslo_config import cfg
-import pytest
-import requests
 
+from mistral import exceptions as exc
 from mistral.api import app as api_app
 from mistral.api import service
-from mistral import exceptions as exc
 
 CONF = cfg.CONF
 

@@ -11,8 +11,8 @@ says so and the test says why.
 from __future__ import annotations
 
 import json
-from typing import Any
 import uuid
+from typing import Any
 
 import pytest
 

@@ -18,11 +18,11 @@ import time
 import urllib.parse
 from typing import Any, Iterator
 
-from cryptography.hazmat.primitives.asymmetric import rsa
 import jwt
-from oslo_config import cfg
 import pytest
 import webtest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from oslo_config import cfg
 
 from mistral.api import app as api_app
 from mistral.auth import keycloak

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.handoff import outbox
 from mistral.executor import executor as executor_mod
+from mistral.handoff import outbox
 from mistral.utils import timeutils
 
 

@@ -1,1 +1,2 @@
-from mistral.tests.unit.triggers.conftest import db, sent  # noqa: F401
+from mistral.tests.unit.triggers.conftest import db  # noqa: F401
+from mistral.tests.unit.triggers.conftest import sent  # noqa: F401

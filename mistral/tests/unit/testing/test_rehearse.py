@@ -9,9 +9,16 @@ import threading
 
 import pytest
 
-from mistral.testing import PENDING, REAL, ActionCall, Harness, \
-    HarnessError, Rehearsal, error, rehearse, sequence
+from mistral.testing import PENDING
+from mistral.testing import REAL
+from mistral.testing import ActionCall
+from mistral.testing import Harness
+from mistral.testing import HarnessError
+from mistral.testing import Rehearsal
 from mistral.testing import cli
+from mistral.testing import error
+from mistral.testing import rehearse
+from mistral.testing import sequence
 
 CHAIN = """
 version: '2.0'

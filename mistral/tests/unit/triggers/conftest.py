@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
-from oslo_config import cfg
 import pytest
 import webtest
+from oslo_config import cfg
 
 from mistral.db import api as db_api
 from mistral.db import models

@@ -4,8 +4,8 @@ Revision ID: 003
 Revises: 002
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "003"

@@ -4,8 +4,8 @@ Revision ID: 004
 Revises: 003
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "004"

@@ -2,6 +2,7 @@
 from mistral.workflow.utils (still there in upstream 23)."""
 
 from mistral_lib import actions
+
 from mistral.workflow.utils import Result
 
 
