@@ -1406,6 +1406,9 @@ def main(argv=None) -> int:
                     help='py-spy record engine/executor/api of ours during '
                          'every run; prints the hotspots')
     ap.add_argument('--profile-top', type=int, default=20)
+    ap.add_argument('--profile-rate', type=int, default=100,
+                    help='py-spy samples per second (default 100; more '
+                    'for short scenarios)')
     ap.add_argument('--profile-gil', action='store_true',
                     help='with --profile: sample only the thread holding '
                          'the GIL (where the Python CPU time goes)')
@@ -1525,6 +1528,7 @@ def main(argv=None) -> int:
         'results': results, 'summary': []}
     rc = 0
     profiler = Profiler(os.path.join(out_dir, 'profiles'),
+                        rate=args.profile_rate,
                         gil=args.profile_gil) if args.profile else None
     started: list[Target] = []
     source = Source(args.ref, out_dir)
