@@ -17,10 +17,10 @@ from oslo_config import cfg
 from mistral import config
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.config import core_settings
 from mistral.expressions import options as expression_options
 from mistral.lang import limits as lang_limits
 from mistral.lang import parser
-from mistral.service import core_settings
 from mistral.workflow import task_plan
 
 CONF = cfg.CONF
