@@ -24,8 +24,13 @@ SERVICES = ('mistral.engine', 'mistral.executor', 'mistral.notifiers',
 # (package, imports it must never make). Function-level imports count as
 # much as module-level ones (_imports walks the whole tree).
 LAYERS = [
+    # (mistral-db-manage populate is the one accepted import of
+    # mistral.services: ACCEPTED_CYCLE_IMPORTS.)
     ('db', ('mistral.api', 'mistral.rpc', 'mistral.engine',
-            'mistral.executor', 'mistral.service', 'mistral.handoff')),
+            'mistral.executor', 'mistral.service', 'mistral.handoff',
+            'mistral.services', 'mistral.actions', 'mistral.auth',
+            'mistral.notifiers', 'mistral.scheduler',
+            'mistral.event_engine')),
     # The engine hands work on by writing outbox rows or calling a hook
     # (mistral.handoff.hooks) that the process wired at start.
     ('engine', ('mistral.api', 'mistral.rpc', 'mistral.service',
@@ -45,6 +50,11 @@ LAYERS = [
                             'mistral.services')),
     ('rpc', ('mistral.api', 'mistral.service', 'mistral.handoff')
      + SERVICES),
+    # The services the API, the scheduler and the event engine share
+    # (triggers, maintenance, expiration) run no engine code.
+    ('services', ('mistral.api', 'mistral.service', 'mistral.engine',
+                  'mistral.executor', 'mistral.notifiers',
+                  'mistral.scheduler', 'mistral.event_engine')),
     # The API is composed by mistral.service; its authentication's start-up
     # checks live with the authentication (mistral.auth.checks).
     ('api', ('mistral.service', 'mistral.cmd', 'mistral.wsgi')),
