@@ -146,3 +146,20 @@ class KombuException(MistralError):
 
 class RPCTimeoutException(MistralError):
     http_code = 503
+
+
+# Exit codes of StartupError: a configuration to fix (as for bad
+# command-line options) or a database that stayed unreachable.
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1
+
+
+class StartupError(Exception):
+    """A reason not to start; ``str()`` is the one line to show.
+
+    Raised by the start-up checks (mistral.service.startup and the API's
+    mistral.auth.checks) before a process serves anything."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -22,14 +22,14 @@ from typing import Any
 
 from mistral_lib import actions as ml_actions
 
+from mistral import config
 from mistral import exceptions
 from mistral.actions import descriptor
-from mistral.actions import opts
 from mistral.actions import stored
 from mistral.utils import lru
 
 LOG = logging.getLogger(__name__)
-CONF = opts.CONF
+CONF = config.CONF
 
 DEFAULT_PROJECT_ID = stored.DEFAULT_PROJECT_ID
 

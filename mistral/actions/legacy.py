@@ -28,11 +28,11 @@ from mistral_lib import actions as ml_actions
 from mistral_lib.utils import inspect_utils
 from stevedore import extension
 
+from mistral import config
 from mistral.actions import descriptor
-from mistral.actions import opts
 
 LOG = logging.getLogger(__name__)
-CONF = opts.CONF
+CONF = config.CONF
 
 ACTIONS_NAMESPACE = 'mistral.actions'
 GENERATORS_NAMESPACE = 'mistral.generators'

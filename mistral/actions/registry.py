@@ -21,11 +21,11 @@ from typing import Any
 from mistral_lib import actions as ml_actions
 from stevedore import extension
 
+from mistral import config
 from mistral.actions import legacy
-from mistral.actions import opts
 
 LOG = logging.getLogger(__name__)
-CONF = opts.CONF
+CONF = config.CONF
 
 PROVIDERS_NAMESPACE = 'mistral.action.providers'
 

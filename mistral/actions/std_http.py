@@ -9,12 +9,12 @@ from urllib import parse
 
 from mistral_lib import actions
 
+from mistral import config
 from mistral import exceptions
-from mistral.actions import opts
-from mistral.utils import egress
+from mistral.actions import egress
 
 LOG = logging.getLogger(__name__)
-CONF = opts.CONF
+CONF = config.CONF
 
 # Statuses counted as success; anything else makes the action fail with
 # the response as its error result (redirects up to 306 included, as

@@ -7,10 +7,10 @@ from typing import Any
 
 from mistral_lib import actions
 
+from mistral import config
 from mistral import exceptions
-from mistral.actions import opts
 
-CONF = opts.CONF
+CONF = config.CONF
 
 
 def _evaluate_mini_racer(script: str, data: Any) -> Any:

@@ -13,11 +13,11 @@ from typing import Any, Generic, TypeVar
 
 from mistral_lib import actions as ml_actions
 
+from mistral import config
 from mistral import exceptions
-from mistral.actions import opts
 
 LOG = logging.getLogger(__name__)
-CONF = opts.CONF
+CONF = config.CONF
 
 # Rows created without a project (auth off) carry this project id.
 DEFAULT_PROJECT_ID = '<default-project>'

@@ -36,9 +36,9 @@ def _keystone(app: Callable[..., Any],
     ``[keystone_authtoken]`` cannot validate tokens."""
     from keystonemiddleware import auth_token
 
-    from mistral.service import startup
+    from mistral.auth import checks
 
-    startup.check_keystone(conf)
+    checks.check_keystone(conf)
     try:
         # The token is validated by the middleware; ContextHook decides, so
         # the unauthenticated paths (version discovery) still answer.
@@ -47,7 +47,7 @@ def _keystone(app: Callable[..., Any],
             'delay_auth_decision': True,
         })
     except Exception as e:  # a bad auth plugin or missing plugin options
-        raise startup.wrap_auth_error(e) from e
+        raise checks.wrap_auth_error(e) from e
 
 
 def _authenticated(app: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,10 +55,10 @@ def _authenticated(app: Callable[..., Any]) -> Callable[..., Any]:
     that could not validate any token raises StartupError (one line that
     names the fixes) instead of answering every request with a 500."""
     if CONF.auth_type == 'keycloak-oidc':
+        from mistral.auth import checks
         from mistral.auth import keycloak
-        from mistral.service import startup
 
-        startup.check_auth()
+        checks.check_auth()
         return keycloak.KeycloakAuth(app)
     return _keystone(app)
 

@@ -29,7 +29,7 @@ from wsme import exc as wsme_exc
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
 
-from mistral.lang import limits
+from mistral.utils import hardened_yaml
 
 CONF = cfg.CONF
 _BODY_METHODS = ('POST', 'PUT', 'PATCH')
@@ -87,7 +87,7 @@ def _json(resp: webob.Response, body: dict[str, Any]) -> webob.Response:
 
 def _json_depth_problem(text: str, max_depth: int) -> str | None:
     """Why a JSON body is nested too deeply, if it is."""
-    if limits.bracket_depth(text) <= max_depth:
+    if hardened_yaml.bracket_depth(text) <= max_depth:
         return None  # an upper bound: nothing to parse
     try:
         data = json.loads(text)
@@ -95,7 +95,7 @@ def _json_depth_problem(text: str, max_depth: int) -> str | None:
         data = None
     except ValueError:
         return None  # not JSON: the handler says so
-    if data is None or limits.depth(data, max_depth) > max_depth:
+    if data is None or hardened_yaml.depth(data, max_depth) > max_depth:
         return 'The request body is nested deeper than the limit of ' \
             '%d levels ([limits] max_nesting_depth).' % max_depth
     # Strings that hold JSON (input, params, variables, ...) are decoded
@@ -108,14 +108,15 @@ def _json_depth_problem(text: str, max_depth: int) -> str | None:
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str) and item[:1] in ('[', '{') and \
-                limits.bracket_depth(item) > max_depth:
+                hardened_yaml.bracket_depth(item) > max_depth:
             try:
                 inner = json.loads(item)
             except RecursionError:
                 inner = None
             except ValueError:
                 continue
-            if inner is None or limits.depth(inner, max_depth) > max_depth:
+            if inner is None or \
+                    hardened_yaml.depth(inner, max_depth) > max_depth:
                 return 'A JSON value in the request body is nested ' \
                     'deeper than the limit of %d levels ([limits] ' \
                     'max_nesting_depth).' % max_depth

@@ -33,6 +33,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from mistral import config
+from mistral import exceptions
 from mistral.service import startup
 
 LOG = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def run_children(names: list[str], stopper: _Stopper | None = None) -> int:
             exit_code = proc.poll()
             if exit_code is None:
                 continue
-            if exit_code == startup.EXIT_CONFIG:
+            if exit_code == exceptions.EXIT_CONFIG:
                 LOG.error('%s (pid %s) refused to start; stopping',
                           name, proc.pid)
                 code = exit_code
@@ -208,7 +209,7 @@ def run_children(names: list[str], stopper: _Stopper | None = None) -> int:
     return code
 
 
-def _refuse(error: startup.StartupError) -> int:
+def _refuse(error: exceptions.StartupError) -> int:
     """One line, where the operator looks: the log, and the terminal when
     the log goes to a file."""
     LOG.error('%s', error)
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     refused = None
     try:
         startup.prepare(names, stopped=stopper.event)
-    except startup.StartupError as e:
+    except exceptions.StartupError as e:
         refused = e
     if refused is not None:
         # Outside the except block: oslo.log would append the exception

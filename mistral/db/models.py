@@ -11,6 +11,8 @@ these models with the migrated schema.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -314,6 +316,14 @@ class OutboxMessage(Base):
         DateTime(), nullable=False, default=timeutils.utcnow)
     created_at: orm.Mapped[datetime.datetime] = orm.mapped_column(
         DateTime(), nullable=False, default=timeutils.utcnow)
+
+
+def cron_trigger_hash(value: Any) -> str:
+    """What CronTrigger's ``workflow_input_hash`` and
+    ``workflow_params_hash`` hold for ``value``: the columns of its unique
+    constraint stand for the JSON values they hash."""
+    text = json.dumps(value or {}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class CronTrigger(_Secure, Base):

@@ -12,10 +12,10 @@ from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.db import definitions
 from mistral.db import models
 from mistral.db import rows
 from mistral.engine import contexts
-from mistral.engine import definitions
 from mistral.engine import limits
 from mistral.engine import notifications as events
 from mistral.engine import spec_cache

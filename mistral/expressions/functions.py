@@ -25,6 +25,8 @@ import yaml
 from mistral import exceptions as exc
 from mistral.expressions import data_access as da
 from mistral.expressions import deadline
+from mistral.expressions import options
+from mistral.utils import hardened_yaml
 
 LOG = logging.getLogger(__name__)
 
@@ -131,10 +133,10 @@ def yaml_dump_(context: Mapping[str, Any], data: Any) -> str:
 
 
 def yaml_parse_(context: Mapping[str, Any], data: str) -> Any:
-    # Imported here: mistral.lang imports this package for validation.
-    from mistral.lang import safe_yaml
-
-    return safe_yaml.load(data)
+    # The limits of DSL documents apply (the libyaml crash on deep nesting).
+    settings = options.current()
+    return hardened_yaml.load(data, settings.max_definition_size_kb,
+                              settings.max_nesting_depth)
 
 
 def uuid_(context: Mapping[str, Any] | None = None) -> str:

@@ -59,6 +59,13 @@ class ExpressionSettings(Protocol):
     @property
     def max_expression_result_kb(self) -> int: ...
 
+    # yaml_parse() loads YAML under the limits of DSL documents.
+    @property
+    def max_definition_size_kb(self) -> int: ...
+
+    @property
+    def max_nesting_depth(self) -> int: ...
+
     @property
     def yaql(self) -> YaqlSettings: ...
 
@@ -85,6 +92,8 @@ class ExpressionOptions:
     allowed_languages: Sequence[str] = ('yaql', 'jinja')
     expression_timeout: float = 30.0
     max_expression_result_kb: int = 10240
+    max_definition_size_kb: int = 1024
+    max_nesting_depth: int = 100
     yaql: YaqlSettings = YaqlOptions()
 
 

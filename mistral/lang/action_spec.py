@@ -9,7 +9,7 @@ from mistral.lang import inline_params
 from mistral.lang import input_spec as inputs
 from mistral.lang import safe_yaml
 from mistral.lang import schemas
-from mistral.workflow import data_flow
+from mistral.utils import dicts
 
 
 class ActionSpec:
@@ -35,7 +35,7 @@ class ActionSpec:
         self.base: str = base
         # The base's inline parameters win over base-input (nested dicts
         # merged key by key), as upstream merges them.
-        self.base_input: dict[str, Any] = data_flow.deep_merged(
+        self.base_input: dict[str, Any] = dicts.deep_merged(
             data.get('base-input') or {}, params)
         self.input_spec: list[Any] = list(data.get('input') or [])
         self.required_input = inputs.required_input(self.input_spec)

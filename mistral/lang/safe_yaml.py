@@ -1,167 +1,26 @@
-"""Hardened YAML loading for DSL documents and ``yaml_parse()``.
+"""YAML of DSL documents: the hardened loader under the language's limits.
 
-* Anchors and aliases are refused: they allow "billion laughs" documents
-  whose expansion exhausts memory.
-* ``@`` may start a plain scalar (``key: @foo``), as upstream allows.
-* Timestamps stay strings, so every parsed document is JSON-serialisable.
-* An empty document is ``{}``.
-* Hard limits (``[limits]``): text larger than ``max_definition_size_kb``
-  and nesting deeper than ``max_nesting_depth`` are refused. libyaml's
-  composer recurses in C and crashes the process on deep flow nesting
-  (``[[[[...``), so text whose brackets may nest too deeply never reaches
-  it: the Python loader counts the depth and stops at the limit.
+:mod:`mistral.utils.hardened_yaml` does the loading (anchors, aliases and
+timestamps refused, ``@`` plain scalars, ``{}`` for an empty document);
+the size and nesting limits are ``[limits] max_definition_size_kb`` and
+``max_nesting_depth`` as :mod:`mistral.lang.limits` has them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
-from yaml import events
-from yaml import resolver as yaml_resolver
-
-from mistral import exceptions as exc
 from mistral.lang import limits
-
-
-class _Loader(yaml.SafeLoader):
-    max_depth = 0  # set per load; 0: not checked
-    _depth = 0
-
-    def check_plain(self) -> bool:
-        # PyYAML reserves '@' as an indicator; treat it as plain text.
-        return self.peek() == '@' or super().check_plain()
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            return self._compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def _compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-
-        if self.max_depth and self._depth > self.max_depth:
-            raise yaml.composer.ComposerError(
-                None, None, 'nested deeper than the limit of %d levels '
-                '([limits] max_nesting_depth)' % self.max_depth,
-                event.start_mark)
-
-        if isinstance(event, events.AliasEvent):
-            # The stubs' Mark is not libyaml's (a different class, the
-            # same fields).
-            raise yaml.composer.ComposerError(
-                None, None, 'YAML aliases are not allowed',
-                event.start_mark)  # type: ignore[arg-type]
-
-        if getattr(event, 'anchor', None) is not None:
-            raise yaml.composer.ComposerError(
-                None, None, 'YAML anchors are not allowed',
-                event.start_mark)
-
-        return super().compose_node(parent, index)
-
-
-# Copy the resolvers without the timestamp one (dates remain strings).
-_RESOLVERS = {
-    first: [(tag, regexp) for tag, regexp in resolvers
-            if tag != 'tag:yaml.org,2002:timestamp']
-    for first, resolvers in
-    yaml_resolver.Resolver.yaml_implicit_resolvers.items()
-}
-_Loader.yaml_implicit_resolvers = _RESOLVERS
-
-# libyaml is about ten times faster. Its composer cannot be hooked, so it
-# is only used for text that cannot hold an anchor ('&') or an alias
-# ('*'); anything it rejects is parsed again by the hardened loader above,
-# which either accepts it (e.g. a plain scalar starting with '@') or gives
-# the error message.
-_CLoader: Any = None
-
-if getattr(yaml, '__with_libyaml__', False):
-    class _FastLoader(yaml.CSafeLoader):
-        pass
-
-    _FastLoader.yaml_implicit_resolvers = _RESOLVERS
-    _CLoader = _FastLoader
-
-
-def _describe(e: yaml.YAMLError) -> str:
-    if isinstance(e, yaml.MarkedYAMLError):
-        parts = [p for p in (e.context, e.problem) if p]
-        text = ', '.join(parts) or str(e)
-        mark = e.problem_mark or e.context_mark
-
-        if mark is not None:
-            text += f' (line {mark.line + 1}, column {mark.column + 1})'
-        return text
-
-    return str(e)
-
-
-_FAILED = object()
-
-
-def _fast_load(text: str, max_depth: int) -> Any:
-    if _CLoader is None or '&' in text or '*' in text:
-        return _FAILED
-
-    if limits.bracket_depth(text) > max_depth:
-        return _FAILED  # the Python loader checks the real depth
-
-    try:
-        return yaml.load(text, Loader=_CLoader)  # noqa: S506
-    except yaml.YAMLError:
-        return _FAILED
+from mistral.utils import hardened_yaml
 
 
 def load(text: str) -> Any:
     """Parse one YAML document; errors become DSLParsingException."""
-    if not isinstance(text, str):
-        raise exc.DSLParsingException(
-            f'Definition must be a YAML string, got {type(text).__name__}.')
-
     settings = limits.current()
-    max_kb = settings.max_definition_size_kb
-    max_depth = settings.max_nesting_depth
-    size = len(text.encode('utf-8', 'surrogatepass'))
-
-    if size > max_kb * 1024:
-        raise exc.DSLParsingException(
-            f'Definition size limit exceeded: {(size + 1023) // 1024} KiB '
-            f'> {max_kb} KiB ([limits] max_definition_size_kb).')
-
-    result = _fast_load(text, max_depth)
-
-    if result is _FAILED:
-        loader = None
-        try:
-            # The reader checks the characters already (ReaderError).
-            loader = _Loader(text)
-            loader.max_depth = max_depth
-            result = loader.get_single_data()
-        except yaml.YAMLError as e:
-            raise exc.DSLParsingException(
-                f'Definition could not be parsed as YAML: {_describe(e)}'
-            ) from e
-        finally:
-            if loader is not None:
-                loader.dispose()
-
-    # Block nesting is bounded by indentation, not by brackets: check
-    # what libyaml built too.
-    depth = limits.depth(result, max_depth)
-    if depth > max_depth:
-        raise exc.DSLParsingException(
-            f'Definition could not be parsed as YAML: nested deeper than '
-            f'the limit of {max_depth} levels ([limits] '
-            f'max_nesting_depth).')
-
-    return {} if result is None else result
+    return hardened_yaml.load(text, settings.max_definition_size_kb,
+                              settings.max_nesting_depth)
 
 
 def dump(data: Any) -> str:
     """Block-style YAML that keeps key order."""
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False,
-                          allow_unicode=True)
+    return hardened_yaml.dump(data)

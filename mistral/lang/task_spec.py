@@ -13,8 +13,14 @@ from mistral import expressions
 from mistral.lang import checks
 from mistral.lang import inline_params
 from mistral.lang import limits
-from mistral.workflow import data_flow
-from mistral.workflow import states
+from mistral.utils import dicts
+
+# The states get_publish() chooses a clause by: the values of SUCCESS,
+# ERROR and SKIPPED in mistral.workflow.states, spelt here because the
+# workflow core builds on the language, not the other way round
+# (tests/unit/lang/test_publish_states.py checks that they agree).
+PUBLISH_STATES = ('SUCCESS', 'ERROR', 'SKIPPED')
+_SUCCESS, _ERROR, _SKIPPED = PUBLISH_STATES
 
 ACTION_TASK = 'ACTION'
 WORKFLOW_TASK = 'WORKFLOW'
@@ -325,7 +331,7 @@ class TaskSpec:
             self.input: dict[str, Any] | str = raw_input
             self.inline_input: dict[str, Any] = params
         else:
-            self.input = data_flow.deep_merged(raw_input or {}, params)
+            self.input = dicts.deep_merged(raw_input or {}, params)
             self.inline_input = params
 
         self.publish: dict[str, Any] | None = data.get('publish')
@@ -449,13 +455,13 @@ class TaskSpec:
         upstream's merge order gives).
         """
         clauses: tuple[OnClause | None, ...]
-        if state == states.SUCCESS:
+        if state == _SUCCESS:
             plain, clauses = self.publish, (self.on_success,
                                             self.on_complete)
-        elif state == states.ERROR:
+        elif state == _ERROR:
             plain, clauses = self.publish_on_error, (self.on_error,
                                                      self.on_complete)
-        elif state == states.SKIPPED:
+        elif state == _SKIPPED:
             plain, clauses = self.publish_on_skip, (self.on_skip,)
         else:
             return None

@@ -14,8 +14,8 @@ import json
 import logging
 from typing import Any
 
+from mistral.actions import egress
 from mistral.notifiers import base
-from mistral.utils import egress
 
 LOG = logging.getLogger(__name__)
 

@@ -28,13 +28,14 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 from oslo_config import cfg
 
+from mistral.exceptions import EXIT_UNAVAILABLE
+from mistral.exceptions import StartupError
+
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-# Exit codes: a configuration to fix (as for bad command-line options) or
-# a database that stayed unreachable.
-EXIT_CONFIG = 2
-EXIT_UNAVAILABLE = 1
+# StartupError and its exit codes live in mistral.exceptions, below the
+# API's authentication checks (mistral.auth.checks) that raise it too.
 
 # pip requirement of each DBAPI module SQLAlchemy may ask for.
 _DRIVER_PACKAGES = {
@@ -58,14 +59,6 @@ _TRANSIENT = ('connection refused', "can't connect", 'could not connect',
               'temporary failure in name resolution', 'server has gone away',
               'lost connection', 'connection reset', 'too many connections',
               'server closed the connection')
-
-
-class StartupError(Exception):
-    """A reason not to start; ``str()`` is the one line to show."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_CONFIG) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _redacted(url: str) -> str:
@@ -104,52 +97,6 @@ def check_database_driver(url: str | None = None) -> None:
             'use a URL with the driver Mistral ships, %s...'
             % (_redacted(url), module, parsed.get_driver_name(), package,
                shipped)) from e
-
-
-_AUTH_FIXES = ('or set [pecan] auth_enable = False to run without '
-               'authentication')
-
-
-def check_keystone(conf: cfg.ConfigOpts | None = None) -> None:
-    """keystonemiddleware can validate tokens: it has an auth plugin
-    (``auth_type`` of ``[keystone_authtoken]`` or of its auth_section).
-    Without one it answers every request with a 500."""
-    from keystoneauth1 import loading
-
-    conf = conf or CONF
-    loading.register_auth_conf_options(conf, 'keystone_authtoken')
-    group = conf.keystone_authtoken.auth_section or 'keystone_authtoken'
-    loading.register_auth_conf_options(conf, group)
-    if not conf[group].auth_type:
-        raise StartupError(
-            'Authentication is on ([pecan] auth_enable = True, the default '
-            'when a configuration file is used) but [%s] has no auth_type, '
-            'so no token can be validated: configure [keystone_authtoken] '
-            '(auth_type = password, auth_url, username, password, '
-            'project_name, www_authenticate_uri, ...) %s'
-            % (group, _AUTH_FIXES))
-
-
-def check_auth() -> None:
-    """Authentication, when on, has what it needs to validate tokens."""
-    if not CONF.pecan.auth_enable:
-        return
-    if CONF.auth_type == 'keycloak-oidc':
-        if not CONF.keycloak_oidc.auth_url:
-            raise StartupError(
-                'Authentication is on ([pecan] auth_enable, auth_type = '
-                'keycloak-oidc) but [keycloak_oidc] auth_url is not set: '
-                'set it to the Keycloak URL, ' + _AUTH_FIXES)
-        return
-    check_keystone()
-
-
-def wrap_auth_error(error: Exception) -> StartupError:
-    """An error raised while building the authentication middleware."""
-    return StartupError(
-        'Cannot set up Keystone authentication from [keystone_authtoken] '
-        '(%s: %s): fix that section or set [pecan] auth_enable = False'
-        % (type(error).__name__, error))
 
 
 def _transient(error: BaseException) -> bool:

@@ -16,7 +16,6 @@ slot of its pattern after *now*.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import uuid
 from typing import Any
@@ -28,8 +27,8 @@ from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral.db import api as db_api
+from mistral.db import definitions
 from mistral.db import models
-from mistral.engine import definitions
 from mistral.handoff import lease as leases
 from mistral.handoff import outbox
 from mistral.services import maintenance
@@ -79,11 +78,6 @@ def parse_first_time(value: Any) -> datetime.datetime | None:
     raise exc.InputException(
         'Invalid first execution time "%s": the format is '
         '"YYYY-MM-DD HH:MM" (UTC).' % value)
-
-
-def _hash(value: Any) -> str:
-    text = json.dumps(value or {}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def firing_id(trigger_id: str, at: datetime.datetime) -> str:
@@ -148,8 +142,10 @@ def create_cron_trigger(session: orm.Session, project_id: str | None,
         id=models.new_id(), name=name, pattern=pattern,
         first_execution_time=first_time, next_execution_time=next_at,
         workflow_name=wf_def.name, workflow_id=wf_def.id,
-        workflow_input=wf_input, workflow_input_hash=_hash(wf_input),
-        workflow_params=wf_params, workflow_params_hash=_hash(wf_params),
+        workflow_input=wf_input,
+        workflow_input_hash=models.cron_trigger_hash(wf_input),
+        workflow_params=wf_params,
+        workflow_params_hash=models.cron_trigger_hash(wf_params),
         remaining_executions=count, scope=values.get('scope') or 'private',
         project_id=project_id, created_at=now)
     # Upstream's unique constraint over these columns: as in SQL, a null

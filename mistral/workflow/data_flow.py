@@ -14,6 +14,8 @@ import collections
 import copy
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from mistral.utils import dicts
+
 # Keys the engine puts into contexts that are not user data.
 INTERNAL_KEYS = frozenset(('__task_execution', '__env', '__execution',
                            '__versions'))
@@ -70,32 +72,10 @@ def merge_into(target: dict[str, Any], published: Mapping[str, Any],
     ``replace`` updates top-level keys; ``merge`` merges nested dicts.
     """
     if strategy == 'merge':
-        _deep_merge(target, published)
+        dicts.deep_merge(target, published)
     else:
         target.update(published)
     return target
-
-
-def _deep_merge(target: dict[str, Any], src: Mapping[str, Any]) -> None:
-    # Nested dicts are copied, never changed in place: they may be shared
-    # with other contexts (and with the ORM's loaded state).
-    for key, value in src.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key),
-                                                     Mapping):
-            merged = dict(target[key])
-            _deep_merge(merged, value)
-            target[key] = merged
-        else:
-            target[key] = copy.deepcopy(value)
-
-
-def deep_merged(base: Mapping[str, Any], other: Mapping[str, Any]
-                ) -> dict[str, Any]:
-    """A new dict: ``other`` merged into ``base``, nested dicts merged
-    key by key, ``other`` winning elsewhere. Neither input changes."""
-    out = dict(base)
-    _deep_merge(out, other)
-    return out
 
 
 def outbound_context(in_context: Mapping[str, Any],

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.utils import dicts
 from mistral.workflow import data_flow
 from mistral.workflow import states
 
@@ -157,4 +158,4 @@ def finish(wf_spec: WorkflowSpec, *, final_context: Mapping[str, Any],
     if not extra:
         extra = data_flow.strip_internal(final_context)
     return Outcome(state, info,
-                   data_flow.deep_merged({'result': info}, extra))
+                   dicts.deep_merged({'result': info}, extra))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from mistral import exceptions as exc
-from mistral.workflow import data_flow
+from mistral.utils import dicts
 from mistral.workflow import states
 from mistral.workflow import task_machine
 
@@ -43,7 +43,7 @@ def params_with_env(params: Mapping[str, Any] | None,
     env: nested values merge key by key, as upstream's env update does;
     neither input changes."""
     new = dict(params or {})
-    new['env'] = data_flow.deep_merged(new.get('env') or {}, env)
+    new['env'] = dicts.deep_merged(new.get('env') or {}, env)
     return new
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.lang import limits
+from mistral.utils import dicts
 from mistral.workflow import data_flow
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _one(task_spec: TaskSpec, ctx: Mapping[str, Any],
                 'must give a dictionary, got %r' % (task_spec.name, value))
         task_input = dict(value)
         if task_spec.inline_input:
-            task_input = data_flow.deep_merged(
+            task_input = dicts.deep_merged(
                 task_input, expressions.evaluate_recursively(
                     dict(task_spec.inline_input), ctx, data_access))
     else:

@@ -34,6 +34,7 @@ def init_application() -> Callable[..., Any]:
             from oslo_log import log as logging
 
             from mistral import config
+            from mistral import exceptions
             from mistral.api import app
             from mistral.db import api as db_api
             from mistral.service import handoffs
@@ -48,7 +49,7 @@ def init_application() -> Callable[..., Any]:
                 # component does.
                 handoffs.wire()
                 _app = app.setup_app()
-            except startup.StartupError as e:
+            except exceptions.StartupError as e:
                 refused = e
             finally:
                 db_api.dispose()

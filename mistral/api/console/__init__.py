@@ -25,27 +25,16 @@ import re
 import threading
 from typing import Any, Callable, Iterable
 
-from oslo_config import cfg
-
+from mistral import config
 from mistral.api.console import assets
 
 LOG = logging.getLogger(__name__)
-CONF = cfg.CONF
+# [console] is registered by mistral.config.
+CONF = config.CONF
 
 PREFIX = '/ui'
 API_PREFIX = PREFIX + '/api/'
 STATIC_PREFIX = PREFIX + '/static/'
-
-console_opts = [
-    cfg.BoolOpt('enabled', default=True,
-                help='Serve the web console at /ui/ on the API port.'),
-]
-CONF.register_opts(console_opts, group='console')
-
-
-def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [('console', console_opts)]
-
 
 # The console loads scripts, styles and data from its own origin only.
 SECURITY_HEADERS = [

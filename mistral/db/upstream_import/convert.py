@@ -183,14 +183,12 @@ def member(src: dict[str, Any]) -> dict[str, Any]:
 
 
 def cron_trigger(src: dict[str, Any]) -> dict[str, Any]:
-    from mistral.services import triggers
-
     row = _secure(_base('cron_triggers_v2', src))
     # Ours, computed as our API does for a new trigger (upstream's are of
     # another serialisation).
-    row['workflow_input_hash'] = triggers._hash(
+    row['workflow_input_hash'] = models.cron_trigger_hash(
         loads(src.get('workflow_input')))
-    row['workflow_params_hash'] = triggers._hash(
+    row['workflow_params_hash'] = models.cron_trigger_hash(
         loads(src.get('workflow_params')))
     return row
 

@@ -17,10 +17,10 @@ from oslo_config import cfg
 from mistral import config
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.config import core_settings
 from mistral.expressions import options as expression_options
 from mistral.lang import limits as lang_limits
 from mistral.lang import parser
-from mistral.service import core_settings
 from mistral.workflow import task_plan
 
 CONF = cfg.CONF
@@ -104,6 +104,23 @@ def test_changed_expression_settings_reach_the_evaluator(conf):
         expressions.evaluate("{{ 'x' * 4096 }}", {})
 
 
+def test_yaml_parse_applies_the_document_limits(conf):
+    # yaml_parse() gets [limits] through the expressions' own settings
+    # (the expressions do not import the language).
+    deep = {'t': 'a: ' + '[' * 12 + '1' + ']' * 12}
+    assert expressions.evaluate('<% yaml_parse($.t) %>', deep)['a']
+
+    conf('max_nesting_depth', 10, group='limits')
+    assert expression_options.current().max_nesting_depth == 10
+    with pytest.raises(exc.ExpressionException, match='max_nesting_depth'):
+        expressions.evaluate('<% yaml_parse($.t) %>', deep)
+
+    conf('max_definition_size_kb', 1, group='limits')
+    with pytest.raises(exc.ExpressionException,
+                       match='max_definition_size_kb'):
+        expressions.evaluate('<% yaml_parse($.t) %>', {'t': 'x' * 2048})
+
+
 @pytest.fixture
 def fresh_yaql() -> Iterator[None]:
     """Drop the YAQL engine built with this test's options."""
@@ -138,6 +155,8 @@ def test_the_core_defaults_are_the_option_defaults():
     assert core.expression_timeout == limits['expression_timeout']
     assert core.max_expression_result_kb == \
         limits['max_expression_result_kb']
+    assert core.max_definition_size_kb == limits['max_definition_size_kb']
+    assert core.max_nesting_depth == limits['max_nesting_depth']
     yaql = defaults('yaql')
     for field in dataclasses.fields(expression_options.YaqlOptions):
         assert getattr(core.yaql, field.name) == yaql[field.name], field.name

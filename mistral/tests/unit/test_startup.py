@@ -11,6 +11,8 @@ import time
 import pytest
 from oslo_config import cfg
 
+from mistral import exceptions
+from mistral.auth import checks
 from mistral.cmd import launch
 from mistral.service import startup
 
@@ -54,10 +56,10 @@ def test_transient_failures_are_retried_until_the_database_answers(retries):
 def test_gives_up_after_max_retries(retries):
     retries(2)
     connect, calls = _failing(['Connection refused'] * 10)
-    with pytest.raises(startup.StartupError) as e:
+    with pytest.raises(exceptions.StartupError) as e:
         startup.wait_for_database(connect)
     assert len(calls) == 3
-    assert e.value.exit_code == startup.EXIT_UNAVAILABLE
+    assert e.value.exit_code == exceptions.EXIT_UNAVAILABLE
     assert 'gave up after 3 attempts' in str(e.value)
 
 
@@ -69,10 +71,10 @@ def test_gives_up_after_max_retries(retries):
 def test_permanent_failures_are_not_retried(retries, message):
     retries(5)
     connect, calls = _failing([message])
-    with pytest.raises(startup.StartupError) as e:
+    with pytest.raises(exceptions.StartupError) as e:
         startup.wait_for_database(connect)
     assert len(calls) == 1
-    assert e.value.exit_code == startup.EXIT_CONFIG
+    assert e.value.exit_code == exceptions.EXIT_CONFIG
     assert message.splitlines()[0] in str(e.value)
 
 
@@ -93,7 +95,7 @@ def test_a_stop_ends_the_wait(retries):
     ('not a url', 'not a database URL'),
 ])
 def test_database_driver(url, needle):
-    with pytest.raises(startup.StartupError) as e:
+    with pytest.raises(exceptions.StartupError) as e:
         startup.check_database_driver(url)
     assert needle in str(e.value)
     startup.check_database_driver('postgresql+psycopg2://u@h/m')
@@ -103,19 +105,19 @@ def test_database_driver(url, needle):
 def test_auth_section_is_followed():
     CONF.set_override('auth_enable', True, group='pecan')
     try:
-        with pytest.raises(startup.StartupError) as e:
-            startup.check_auth()
+        with pytest.raises(exceptions.StartupError) as e:
+            checks.check_auth()
         assert '[keystone_authtoken] has no auth_type' in str(e.value)
         from keystoneauth1 import loading
 
         loading.register_auth_conf_options(CONF, 'ks_section')
         CONF.set_override('auth_section', 'ks_section',
                           group='keystone_authtoken')
-        with pytest.raises(startup.StartupError) as e:
-            startup.check_auth()
+        with pytest.raises(exceptions.StartupError) as e:
+            checks.check_auth()
         assert '[ks_section] has no auth_type' in str(e.value)
         CONF.set_override('auth_type', 'password', group='ks_section')
-        startup.check_auth()
+        checks.check_auth()
     finally:
         CONF.clear_override('auth_enable', group='pecan')
         CONF.clear_override('auth_section', group='keystone_authtoken')
@@ -135,7 +137,7 @@ def test_launcher_stops_when_a_child_refuses_to_start(monkeypatch):
     started = time.monotonic()
     code = launch.run_children(['engine', 'api'],
                                stopper=launch._Stopper())
-    assert code == startup.EXIT_CONFIG
+    assert code == exceptions.EXIT_CONFIG
     # Not restarted in a loop, and the engine was stopped too.
     assert time.monotonic() - started < 20
 

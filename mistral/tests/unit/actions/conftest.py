@@ -4,12 +4,12 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from mistral import config
 from mistral.actions import context as action_context
-from mistral.actions import opts
 from mistral.actions import registry
 from mistral.tests.unit.actions import servers
 
-CONF = opts.CONF
+CONF = config.CONF
 
 
 @pytest.fixture

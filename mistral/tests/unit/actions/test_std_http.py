@@ -7,10 +7,10 @@ import json
 import pytest
 
 from mistral import exceptions
+from mistral.actions import egress
 from mistral.actions import runner
 from mistral.actions import std
 from mistral.tests.unit.actions import servers
-from mistral.utils import egress
 
 
 @pytest.fixture(scope='module')

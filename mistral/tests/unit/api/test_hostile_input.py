@@ -17,10 +17,10 @@ import pytest
 
 from mistral import exceptions as exc
 from mistral import expressions
+from mistral.actions import egress
 from mistral.expressions import deadline
-from mistral.lang import limits
 from mistral.lang import safe_yaml
-from mistral.utils import egress
+from mistral.utils import hardened_yaml
 from mistral.workflow import task_plan
 
 TEXT = {'Content-Type': 'text/plain'}
@@ -407,11 +407,11 @@ def test_measures_do_not_recurse() -> None:
     deep: Any = 1
     for _ in range(100000):
         deep = [deep]
-    assert limits.depth(deep, 50) == 51
-    assert limits.depth({'a': [{'b': 1}]}) == 3
-    assert limits.depth('x') == 0
-    assert limits.bracket_depth('[{[]}]' + '[' * 7) == 7
-    assert limits.bracket_depth(']]]][') == 1
+    assert hardened_yaml.depth(deep, 50) == 51
+    assert hardened_yaml.depth({'a': [{'b': 1}]}) == 3
+    assert hardened_yaml.depth('x') == 0
+    assert hardened_yaml.bracket_depth('[{[]}]' + '[' * 7) == 7
+    assert hardened_yaml.bracket_depth(']]]][') == 1
 
 
 # -- URLs and NUL characters

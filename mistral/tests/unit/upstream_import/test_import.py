@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from oslo_config import cfg
 
 from mistral.db import api as db_api
+from mistral.db import models
 from mistral.db.migration import cli as db_cli
 from mistral.db.upstream_import import command
 from mistral.db.upstream_import import convert
 from mistral.db.upstream_import import progress
-from mistral.services import triggers
 from mistral.tests.unit.upstream_import import fake_upstream
 
 CONF = cfg.CONF
@@ -198,8 +198,8 @@ def test_derived_columns(target, up) -> None:
     assert stray['workflow_execution_id'] == ex['id']
     assert rows('workflow_definitions_v2')[0]['namespace'] == ''
     cron = rows('cron_triggers_v2')[0]
-    assert cron['workflow_input_hash'] == triggers._hash({'a': 1})
-    assert cron['workflow_params_hash'] == triggers._hash({})
+    assert cron['workflow_input_hash'] == models.cron_trigger_hash({'a': 1})
+    assert cron['workflow_params_hash'] == models.cron_trigger_hash({})
     status = {r['name']: r['value'] for r in rows('mistral_metrics')}
     assert status['maintenance_status'] == 'PAUSED'
     member = rows('resource_members_v2')

@@ -6,6 +6,7 @@ import pytest
 
 from mistral import exceptions as exc
 from mistral.lang import parser
+from mistral.utils import dicts
 from mistral.workflow import data_flow
 from mistral.workflow import lifecycle
 from mistral.workflow import states
@@ -213,7 +214,7 @@ def test_failure_info_lists_failed_sub_workflows():
 def test_deep_merged_leaves_its_inputs_alone():
     base = {'a': {'x': 1}, 'b': 1}
     other = {'a': {'y': 2}, 'b': {'z': 3}}
-    assert data_flow.deep_merged(base, other) == {
+    assert dicts.deep_merged(base, other) == {
         'a': {'x': 1, 'y': 2}, 'b': {'z': 3}}
     assert base == {'a': {'x': 1}, 'b': 1}
     assert other == {'a': {'y': 2}, 'b': {'z': 3}}

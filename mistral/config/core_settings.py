@@ -68,6 +68,14 @@ class ConfExpressionSettings:
         return self._conf.limits.max_expression_result_kb
 
     @property
+    def max_definition_size_kb(self) -> int:
+        return self._conf.limits.max_definition_size_kb
+
+    @property
+    def max_nesting_depth(self) -> int:
+        return self._conf.limits.max_nesting_depth
+
+    @property
     def yaql(self) -> Any:
         # The [yaql] group has exactly the attributes of YaqlSettings.
         return self._conf.yaql

@@ -38,10 +38,10 @@ import urllib3
 from requests import adapters
 from urllib3 import connection as u3_connection
 
+from mistral import config
 from mistral import exceptions
-from mistral.actions import opts  # noqa: F401  (registers the options)
 
-CONF = opts.CONF
+CONF = config.CONF
 
 LOG = logging.getLogger(__name__)
 

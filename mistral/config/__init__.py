@@ -1,7 +1,10 @@
 """Configuration options (oslo.config) and how the process reads them.
 
-Every option the service reads is registered here so that
-``oslo-config-generator`` can list them through ``list_opts``. Config is
+Every option the service reads is registered here (the action subsystem's
+in :mod:`mistral.config.action_opts`) so that ``oslo-config-generator``
+can list them through ``list_opts``. This package imports nothing of the
+packages that read the options (they import it), so that it stays below
+them all. Config is
 parsed once per process by :func:`parse_args`; nothing else in the code base
 keeps mutable global state besides ``CONF`` and plugin registries.
 """
@@ -20,6 +23,7 @@ from oslo_log import log as logging
 from oslo_messaging import transport as _msg_transport
 
 from mistral import config_compat
+from mistral.config import action_opts
 from mistral.utils import log_context
 
 CONF = cfg.CONF
@@ -408,8 +412,18 @@ _GROUPS = (
 # Upstream's options that our mechanisms replace: accepted, no effect.
 _GROUPS += config_compat.GROUPS
 
+# The web console (mistral.api.console) served by the API process.
+console_opts = [
+    cfg.BoolOpt('enabled', default=True,
+                help='Serve the web console at /ui/ on the API port.'),
+]
+
+# Listed after the groups above, in this order, as before they moved here.
+_LATER_GROUPS: tuple[tuple[str | None, list[cfg.Opt]], ...] = (
+    tuple(action_opts.GROUPS) + (('console', console_opts),))
+
 CONF.register_cli_opt(server_opt)
-for _group, _opts in _GROUPS:
+for _group, _opts in _GROUPS + _LATER_GROUPS:
     CONF.register_opts([o for o in _opts if o is not server_opt],
                        group=_group)
 
@@ -439,12 +453,7 @@ oslo_messaging.set_transport_defaults('mistral')
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Options for oslo-config-generator (entry point oslo.config.opts)."""
-    from mistral.actions import opts as action_opts
-    from mistral.api import console
-
-    return ([(group, list(opts)) for group, opts in _GROUPS]
-            + [(group, list(opts)) for group, opts in action_opts.GROUPS]
-            + console.list_opts())
+    return [(group, list(opts)) for group, opts in _GROUPS + _LATER_GROUPS]
 
 
 def _env_config_args() -> list[str]:
@@ -487,7 +496,7 @@ def parse_args(argv: Iterable[str] | None = None,
     _apply_embedded_defaults()
     # The pure core reads its limits and expression settings through
     # interfaces of its own; give it this configuration.
-    from mistral.service import core_settings
+    from mistral.config import core_settings
     core_settings.install(CONF)
     global _parsed
     _parsed = True

@@ -1,20 +1,13 @@
-"""Configuration options owned by the action subsystem.
+"""Configuration options of the action subsystem.
 
-They are registered with the global ``CONF`` on import so that actions and
-the registry can read them without depending on start-up order.
-``mistral.config.list_opts`` re-exports :data:`GROUPS` for the sample
-config generator.
+Defined here, below everything that reads them, so that the configuration
+never imports the actions: :mod:`mistral.config` registers :data:`GROUPS`
+with the rest and lists them for the sample config generator.
 """
 
 from __future__ import annotations
 
 from oslo_config import cfg
-
-# [DEFAULT] js_implementation is defined there; importing it first also
-# keeps registration order deterministic.
-from mistral import config  # noqa: F401
-
-CONF = cfg.CONF
 
 MIB = 1024 * 1024
 
@@ -81,15 +74,3 @@ GROUPS: list[tuple[str | None, list[cfg.Opt]]] = [
     ('legacy_action_provider', legacy_action_provider_opts),
 ]
 
-
-def register() -> None:
-    """Register the groups; safe to call more than once."""
-    for group, opts in GROUPS:
-        CONF.register_opts(opts, group=group)
-
-
-def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [(group, list(opts)) for group, opts in GROUPS]
-
-
-register()
