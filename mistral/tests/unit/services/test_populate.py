@@ -16,7 +16,7 @@ def test_populate_installs_wait_ssh_once():
         conf = os.path.join(tmp, 'm.conf')
         with open(conf, 'w') as f:
             f.write('[database]\nconnection = %s\n' % url)
-        cmd = [sys.executable, '-m', 'mistral.db.migration.cli',
+        cmd = [sys.executable, '-m', 'mistral.cmd.db_manage',
                '--config-file', conf]
         for args in (['upgrade', 'head'], ['populate'], ['populate']):
             subprocess.run(cmd + args, check=True, capture_output=True)

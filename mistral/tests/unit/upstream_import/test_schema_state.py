@@ -23,7 +23,7 @@ CONF = cfg.CONF
 
 def manage(conf: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, '-m', 'mistral.db.migration.cli', '--config-file',
+        [sys.executable, '-m', 'mistral.cmd.db_manage', '--config-file',
          conf, *args], capture_output=True, text=True, timeout=120,
         check=False)
 
