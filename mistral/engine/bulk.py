@@ -141,7 +141,70 @@ def insert_new(session: orm.Session) -> None:
             session.add(obj)
 
 
+_NO_VALUE = (orm.attributes.NO_VALUE, orm.attributes.NEVER_SET)
+
+
+def _changes(state: Any, columns: dict[str, Any]
+             ) -> dict[str, Any] | None:
+    """{column key: new value} of a persistent object's changed columns;
+    None when the ORM must write it (a relationship or an attribute not
+    loaded changed)."""
+    changes = {}
+    values = state.dict
+    for key, old in state.committed_state.items():
+        column = columns.get(key)
+        if column is None or key not in values:
+            return None
+        new = values[key]
+        if old in _NO_VALUE or not column.type.compare_values(old, new):
+            changes[column.key] = new
+    return changes
+
+
+_update_columns: dict[type, dict[str, Any]] = {}
+
+
+def update_dirty(session: orm.Session) -> None:
+    """Write the session's changed workflow/task executions with Core
+    UPDATEs (those with the same changed columns in one executemany) and
+    mark them clean, as a flush would: one statement per row as the unit
+    of work issues, without its per-object bookkeeping (in a chain step,
+    a task and its workflow execution change; the unit of work's flush of
+    the two cost more CPU than the rest of writing the step)."""
+    dirty = [o for o in session.dirty if type(o).__name__ in _DIRECT]
+    if not dirty:
+        return
+    groups: dict[tuple[type, tuple[str, ...]], list[Any]] = {}
+    written = []
+    for obj in dirty:
+        cls = type(obj)
+        columns = _update_columns.get(cls)
+        if columns is None:
+            columns = {key: column for key, column in _column_plan(cls)}
+            _update_columns[cls] = columns
+        state = sa.inspect(obj)
+        if state.deleted or not state.persistent:
+            continue
+        changes = _changes(state, columns)
+        if changes is None:
+            continue  # left to the unit of work
+        written.append(state)
+        if changes:
+            changes['_pk'] = obj.id
+            key = (cls, tuple(sorted(changes)))
+            groups.setdefault(key, []).append(changes)
+    conn = session.connection() if groups else None
+    for (cls, _keys), rows in groups.items():
+        table = cls.__table__
+        stmt = table.update().where(table.c.id == sa.bindparam('_pk'))
+        assert conn is not None
+        conn.execute(stmt, rows)
+    for state in written:
+        state._commit_all(state.dict, session.identity_map)
+
+
 @event.listens_for(orm.Session, 'before_flush')
 def _insert_new_directly(session: orm.Session, _context: Any,
                          _instances: Any) -> None:
     insert_new(session)
+    update_dirty(session)
