@@ -3,8 +3,10 @@
 Every function runs inside the caller's transaction with the workflow
 execution row locked, adds the messages it implies to the run's outbox
 batch, and returns the commands that follow (for the dispatcher in
-``mistral.engine.workflows``). Counters on the rows (active tasks, active
-children, join arrivals) keep each step O(1) in the number of siblings.
+``mistral.engine.workflows``, the one place that carries them out). A
+task that fails structurally is such a command too (:class:`TaskFailed`),
+never an exception. Counters on the rows (active tasks, active children,
+join arrivals) keep each step O(1) in the number of siblings.
 """
 
 from __future__ import annotations
@@ -43,16 +45,6 @@ LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
-class TaskFailure(Exception):
-    """A structural error (bad expression, unknown action, wrong input):
-    the task and its workflow fail at once, without on-error handling."""
-
-    def __init__(self, task_ex: models.TaskExecution, message: str) -> None:
-        super().__init__(message)
-        self.task_ex = task_ex
-        self.message = message
-
-
 @dataclasses.dataclass
 class StartChild:
     """Start a sub-workflow for a task (handled by the dispatcher)."""
@@ -69,7 +61,17 @@ class ChildDone:
     latest: tuple[str, str | None, Any]
 
 
-Effect = cmds.Command | StartChild | ChildDone
+@dataclasses.dataclass
+class TaskFailed:
+    """The task failed structurally (task_machine.FailTask): the
+    dispatcher fails it and its workflow before anything else it holds.
+    A function returning it returns nothing else."""
+
+    task_ex: models.TaskExecution
+    message: str
+
+
+Effect = cmds.Command | StartChild | ChildDone | TaskFailed
 
 
 def error_text(error: Any) -> str:
@@ -82,10 +84,16 @@ def error_text(error: Any) -> str:
 
 
 def _failure(run: Run, task_ex: models.TaskExecution,
-             error: Exception) -> TaskFailure:
-    return TaskFailure(task_ex, 'Failed to run task [error=%s, wf=%s, '
-                       'task=%s]' % (error, run.wf_ex.workflow_name,
-                                     task_ex.name))
+             error: Exception) -> list[Effect]:
+    fail = tm.run_failed(error, run.wf_ex.workflow_name, task_ex.name)
+    return [TaskFailed(task_ex, fail.message)]
+
+
+def failed(effects: list[Effect]) -> TaskFailed | None:
+    """The failure ``effects`` stand for, if they do."""
+    if effects and isinstance(effects[0], TaskFailed):
+        return effects[0]
+    return None
 
 
 def _ts(task_ex: models.TaskExecution) -> tm.TaskState:
@@ -279,8 +287,13 @@ def fail_impossible_joins(run: Run) -> list[Effect]:
         for c in step.commands:
             if isinstance(c, tm.FinishTask):
                 task_ex.started_at = timeutils.utcnow()
-                effects += finish_task(run, task_ex, c.state, c.state_info,
-                                       None)
+                done = finish_task(run, task_ex, c.state, c.state_info,
+                                   None)
+                if failed(done):
+                    # The joins after it stay as they are: the workflow
+                    # fails now.
+                    return done
+                effects += done
     return effects
 
 
@@ -291,7 +304,7 @@ def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         sp = policies.at_start(task_spec.policies, _task_ctx(run, task_ex),
                                run.access)
     except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+        return _failure(run, task_ex, e)
     before = _ts(task_ex)
     step = tm.start(before, task_ex.state, tm.StartPolicies(
         wait_before=sp.wait_before, timeout=sp.timeout,
@@ -364,7 +377,7 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
                               wf_input=run.wf_input, data_access=run.access)
         descs = _check_actions(run, plan)
     except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+        return _failure(run, task_ex, e)
     task_ex.type = plan.type
     runs = plan.runs
     with_items = bool(task_spec.with_items)
@@ -850,7 +863,7 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
         step = tm.conclude(before, task_ex.state, state, info, completion,
                            models.new_id, may_retry=may_retry)
     except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+        return _failure(run, task_ex, e)
     _save(task_ex, before, step.state)
     for c in step.commands:
         if isinstance(c, tm.Transition):
@@ -988,7 +1001,7 @@ def rerun(run: Run, task_ex: models.TaskExecution,
                               wf_context=run.wf_context,
                               wf_input=run.wf_input, data_access=run.access)
     except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+        return _failure(run, task_ex, e)
     again = set(items.to_run([r.index for r in plan.runs]))
     todo = [r for r in plan.runs if r.index in again]
     task_ex.active_children = len(todo)
@@ -1030,7 +1043,7 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
         # Failed here, it has not finished yet (fail_task counts it out):
         # the state it had is put back, no transition.
         task_ex.state, task_ex.state_info = before
-        raise _failure(run, task_ex, e) from e
+        return _failure(run, task_ex, e)
 
     task_ex.finished_at = now
     task_ex.updated_at = now

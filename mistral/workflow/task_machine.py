@@ -458,12 +458,23 @@ class RerunFailedItems:
     """Run again only the with-items elements that did not succeed."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FailTask:
+    """A structural error (a bad expression or policy value, an unknown
+    action or sub-workflow, a wrong input): the task and its workflow fail
+    at once with ``message``, without on-error handling (see
+    :func:`force_fail`). Nothing else the failed event would have done
+    happens."""
+
+    message: str
+
+
 Command = (Transition | PauseWorkflow | ScheduleTimeout | ScheduleContinue
            | ScheduleCompleteWaited | RunActions | ForgetResults | FinishTask
            | Conclude | DropPending | CloseRunningActions | CreateWaiting
            | MergeArrival | CountWaitingJoin | Start | StorePending
            | LaunchItems | LaunchNextItem | ActionsDone | DeleteTakenRow
-           | CountActive | RerunAll | RerunFailedItems)
+           | CountActive | RerunAll | RerunFailedItems | FailTask)
 
 
 class Step(NamedTuple):
@@ -847,6 +858,14 @@ def joins_impossible(waiting_joins: int, active_tasks: int) -> bool:
 def finish(current: str, state: str, state_info: str | None) -> Transition:
     """The task ends in ``state``."""
     return Transition(current, state, state_info)
+
+
+def run_failed(error: object, workflow_name: str | None,
+               task_name: str) -> FailTask:
+    """What a structural ``error`` met while the task starts, runs or
+    finishes leads to: the task fails (see :class:`FailTask`)."""
+    return FailTask('Failed to run task [error=%s, wf=%s, task=%s]'
+                    % (error, workflow_name, task_name))
 
 
 def force_fail(ts: TaskState, current: str, message: str) -> Step:

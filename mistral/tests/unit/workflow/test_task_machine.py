@@ -524,3 +524,13 @@ def test_where_an_action_runs():
     assert place(True, False, 0, True) == tm.DEFERRED
     assert place(True, False, 0, False) == tm.EXECUTOR
     assert place(False, True, 5, True) == tm.EXECUTOR
+
+
+def test_a_structural_error_fails_the_task_with_its_names():
+    fail = tm.run_failed(ValueError('bad'), 'wf1', 't1')
+    assert fail == tm.FailTask(
+        'Failed to run task [error=bad, wf=wf1, task=t1]')
+    # The message is what force_fail writes on the task.
+    step = tm.force_fail(tm.TaskState(), RUNNING, fail.message)
+    assert step.transition() == tm.Transition(RUNNING, states.ERROR,
+                                              fail.message)
