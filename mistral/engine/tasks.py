@@ -89,6 +89,15 @@ def _failure(run: Run, task_ex: models.TaskExecution,
     return [TaskFailed(task_ex, fail.message)]
 
 
+def _failed(task_ex: models.TaskExecution,
+            c: tm.FailTask) -> list[Effect]:
+    return [TaskFailed(task_ex, c.message)]
+
+
+def _names(run: Run, task_ex: models.TaskExecution) -> tm.TaskNames:
+    return tm.TaskNames(run.wf_ex.workflow_name, task_ex.name)
+
+
 def failed(effects: list[Effect]) -> TaskFailed | None:
     """The failure ``effects`` stand for, if they do."""
     if effects and isinstance(effects[0], TaskFailed):
@@ -300,18 +309,14 @@ def fail_impossible_joins(run: Run) -> list[Effect]:
 def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """Apply start policies, then run the task's actions."""
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        sp = policies.at_start(task_spec.policies, _task_ctx(run, task_ex),
-                               run.access)
-    except exc.MistralError as e:
-        return _failure(run, task_ex, e)
     before = _ts(task_ex)
-    step = tm.start(before, task_ex.state, tm.StartPolicies(
-        wait_before=sp.wait_before, timeout=sp.timeout,
-        pause_before=sp.pause_before, concurrency=sp.concurrency),
-        models.new_id)
+    step = tm.begin(before, task_ex.state, lambda: policies.at_start(
+        task_spec.policies, _task_ctx(run, task_ex), run.access),
+        models.new_id, _names(run, task_ex))
     _save(task_ex, before, step.state)
     for c in step.commands:
+        if isinstance(c, tm.FailTask):
+            return _failed(task_ex, c)
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
             if c.to_state == states.IDLE:
@@ -820,35 +825,6 @@ def actions_done(run: Run, task_ex: models.TaskExecution,
     return after_outcome(run, task_ex, state, info, result)
 
 
-class _Completion:
-    """The completion policies of a finishing task, evaluated when the
-    machine asks (see task_machine.CompletionPolicies)."""
-
-    def __init__(self, pol: Any, ctx: Any, access: Any,
-                 record: dict[str, Any]) -> None:
-        self.pol = pol
-        self.ctx = ctx
-        self.access = access
-        self.record = record
-
-    def fails_on(self, state: str) -> bool:
-        return policies.fails_on(self.pol, state, self.ctx, self.access)
-
-    def retry(self, state: str, state_info: str | None,
-              retry_no: int) -> tm.RetryDecision | None:
-        # task() in the expression sees the outcome as it is now.
-        self.record.update(state=state, state_info=state_info)
-        again = policies.retry(self.pol, state, retry_no, self.ctx,
-                               self.access)
-        return None if again is None else tm.RetryDecision(
-            delay=again.delay, retry_no=again.retry_no)
-
-    def wait_after(self, state: str, state_info: str | None
-                   ) -> float | None:
-        self.record.update(state=state, state_info=state_info)
-        return policies.wait_after(self.pol, self.ctx, self.access)
-
-
 def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
                   info: str | None, result: Any,
                   may_retry: bool = True) -> list[Effect]:
@@ -856,16 +832,16 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
     record = _own_record(run, task_ex, state, info, result,
                          timeutils.utcnow())
     access = direct.current_task_access(run.access, record)
-    completion = _Completion(task_spec.policies, _task_ctx(run, task_ex),
-                             access, record)
+    completion = policies.Completion(task_spec.policies,
+                                     _task_ctx(run, task_ex), access, record)
     before = _ts(task_ex)
-    try:
-        step = tm.conclude(before, task_ex.state, state, info, completion,
-                           models.new_id, may_retry=may_retry)
-    except exc.MistralError as e:
-        return _failure(run, task_ex, e)
+    step = tm.conclude(before, task_ex.state, state, info, completion,
+                       models.new_id, may_retry=may_retry,
+                       names=_names(run, task_ex))
     _save(task_ex, before, step.state)
     for c in step.commands:
+        if isinstance(c, tm.FailTask):
+            return _failed(task_ex, c)
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
         elif isinstance(c, tm.ForgetResults):
@@ -1114,12 +1090,9 @@ def _reverse_next(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
 
 def _keep_result(run: Run, task_ex: models.TaskExecution) -> bool:
     keep = run.spec.tasks[task_ex.name].keep_result
-    if isinstance(keep, str):
-        from mistral import expressions
-
-        keep = expressions.evaluate(keep, _task_ctx(run, task_ex),
-                                    run.access)
-    return keep is None or bool(keep)
+    # The task's context is built only for an expression to read.
+    ctx = _task_ctx(run, task_ex) if isinstance(keep, str) else {}
+    return policies.keep_result(keep, ctx, run.access)
 
 
 def _forget_outputs(run: Run, task_ex: models.TaskExecution) -> None:

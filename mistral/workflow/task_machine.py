@@ -36,6 +36,7 @@ from typing import (
     Sequence,
 )
 
+from mistral import exceptions as exc
 from mistral.workflow import states
 
 # The pseudo state of a task row that does not exist yet.
@@ -512,6 +513,27 @@ class StartPolicies:
     concurrency: int | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskNames:
+    """Whose task it is (the message of a :class:`FailTask` names both)."""
+
+    workflow: str | None
+    task: str
+
+
+def begin(ts: TaskState, current: str,
+          policies: Callable[[], StartPolicies],
+          new_token: Callable[[], str], names: TaskNames) -> Step:
+    """The task starts: its start ``policies`` are evaluated (a wrong
+    value or expression fails the task: :class:`FailTask`, nothing else
+    changes), then :func:`start`."""
+    try:
+        values = policies()
+    except exc.MistralError as e:
+        return _step(ts, run_failed(e, names.workflow, names.task))
+    return start(ts, current, values, new_token)
+
+
 def start(ts: TaskState, current: str, policies: StartPolicies,
           new_token: Callable[[], str]) -> Step:
     """The task starts (or resumes after pause-before): pause-before,
@@ -566,10 +588,27 @@ class CompletionPolicies(Protocol):
 
 def conclude(ts: TaskState, current: str, state: str,
              state_info: str | None, policies: CompletionPolicies,
-             new_token: Callable[[], str], may_retry: bool = True) -> Step:
+             new_token: Callable[[], str], may_retry: bool = True,
+             names: TaskNames | None = None) -> Step:
     """The task's actions gave this outcome: fail-on may turn a success
     into an error, retry may run the task again, wait-after may hold the
-    outcome for a while; otherwise the task finishes."""
+    outcome for a while; otherwise the task finishes.
+
+    With ``names``, a wrong policy value or expression fails the task
+    (:class:`FailTask`, nothing else changes); without, it raises."""
+    if names is None:
+        return _conclude(ts, current, state, state_info, policies,
+                         new_token, may_retry)
+    try:
+        return _conclude(ts, current, state, state_info, policies,
+                         new_token, may_retry)
+    except exc.MistralError as e:
+        return _step(ts, run_failed(e, names.workflow, names.task))
+
+
+def _conclude(ts: TaskState, current: str, state: str,
+              state_info: str | None, policies: CompletionPolicies,
+              new_token: Callable[[], str], may_retry: bool) -> Step:
     publish_state = None
     if policies.fails_on(state):
         # Published as the success it was.
