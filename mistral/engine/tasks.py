@@ -140,6 +140,11 @@ def _transition(task_ex: models.TaskExecution, t: tm.Transition) -> None:
         task_ex.state_info = t.state_info
 
 
+def _notify(run: Run, task_ex: models.TaskExecution, c: tm.Notify) -> None:
+    """Send an event the machine decided on (the row shows the change)."""
+    events.task_event(run, task_ex, c.event)
+
+
 def _count_waiting_joins(run: Run, delta: int) -> None:
     wf_rc = dict(run.wf_ex.runtime_context or {})
     wf_rc['waiting_joins'] = max(wf_rc.get('waiting_joins', 0) + delta, 0)
@@ -185,9 +190,8 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
         if refs is not None and in_context and not triggered_by:
             refs = None  # a context given whole (e.g. from a backlog)
     now = timeutils.utcnow()
-    tm.check(tm.NEW, state)
-    runtime = tm.TaskState(
-        triggered_by=tuple(triggered_by) or None).to_runtime_context()
+    step = tm.create(state, triggered_by)
+    runtime = step.state.to_runtime_context()
     task_ex = models.TaskExecution(
         id=models.new_id(), name=task_spec.name,
         workflow_execution_id=wf_ex.id, workflow_name=wf_ex.workflow_name,
@@ -204,8 +208,9 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
     run.tasks[task_ex.id] = task_ex
     run.tasks_by_name[task_ex.name] = task_ex
     wf_ex.active_tasks += 1
-    if state == states.RUNNING:
-        events.task_event(run, task_ex, events.TASK_LAUNCHED)
+    for c in step.commands:
+        if isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
     return task_ex
 
 
@@ -255,7 +260,8 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
             before = step.state
             _transition(task_ex, c)
             task_ex.started_at = timeutils.utcnow()
-            events.task_event(run, task_ex, events.TASK_LAUNCHED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.Start):
             return begin(run, task_ex)
     assert task_ex is not None
@@ -318,12 +324,12 @@ def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         if isinstance(c, tm.FailTask):
             return _failed(task_ex, c)
         if isinstance(c, tm.Transition):
+            # Held by pause-before, started_at stays as set when the task
+            # was created (upstream shows it on the held task too); the
+            # resume sets it again.
             _transition(task_ex, c)
-            if c.to_state == states.IDLE:
-                # started_at stays as set when the task was created
-                # (upstream shows it on the held task too); the resume
-                # sets it again.
-                events.task_event(run, task_ex, events.TASK_PAUSED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.PauseWorkflow):
             return [cmds.PauseWorkflow()]
         elif isinstance(c, tm.ScheduleTimeout):
@@ -344,7 +350,8 @@ def resume_held(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
             task_ex.started_at = timeutils.utcnow()
-            events.task_event(run, task_ex, events.TASK_RESUMED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.Start):
             return begin(run, task_ex)
     return []
@@ -934,16 +941,17 @@ def revive(run: Run, task_ex: models.TaskExecution) -> None:
             run.wf_ex.active_tasks += c.delta
         elif isinstance(c, tm.Transition):
             _transition(task_ex, c)
-    task_ex.finished_at = None
-    task_ex.processed = False
-    task_ex.published = {}
-    task_ex.next_tasks = []
-    task_ex.has_next_tasks = False
-    task_ex.error_handled = False
-    task_ex.updated_at = timeutils.utcnow()
-    _save(task_ex, before, step.state)
-    contexts.forget(run, task_ex)
-    events.task_event(run, task_ex, events.TASK_RERUN)
+            task_ex.finished_at = None
+            task_ex.processed = False
+            task_ex.published = {}
+            task_ex.next_tasks = []
+            task_ex.has_next_tasks = False
+            task_ex.error_handled = False
+            task_ex.updated_at = timeutils.utcnow()
+            _save(task_ex, before, step.state)
+            contexts.forget(run, task_ex)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
 
 
 def current_result(run: Run, task_ex: models.TaskExecution) -> Any:
@@ -1030,9 +1038,9 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
     task_ex.has_next_tasks = decision.has_next_tasks
     task_ex.error_handled = decision.error_handled
     run.wf_ex.active_tasks -= 1
-    event = events.TASK_BY_STATE.get(state)
-    if event:
-        events.task_event(run, task_ex, event)
+    notify = tm.finished_event(state)
+    if notify is not None:
+        _notify(run, task_ex, notify)
     if not _keep_result(run, task_ex):
         _forget_outputs(run, task_ex)
 
@@ -1113,7 +1121,8 @@ def fail_task(run: Run, task_ex: models.TaskExecution, message: str) -> None:
             _count_waiting_joins(run, c.delta)
         elif isinstance(c, tm.Transition):
             _transition(task_ex, c)
-    task_ex.finished_at = now
-    task_ex.updated_at = now
-    task_ex.processed = True
-    events.task_event(run, task_ex, events.TASK_FAILED)
+            task_ex.finished_at = now
+            task_ex.updated_at = now
+            task_ex.processed = True
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)

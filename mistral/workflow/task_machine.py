@@ -84,6 +84,24 @@ class IllegalTransition(Exception):
         self.to_state = to_state
 
 
+# The notifier's names of a task's events: which transition emits which is
+# decided here (:class:`Notify`); mistral.engine.notifications sends them.
+TASK_LAUNCHED: Final = 'TASK_LAUNCHED'
+TASK_SUCCEEDED: Final = 'TASK_SUCCEEDED'
+TASK_FAILED: Final = 'TASK_FAILED'
+TASK_CANCELLED: Final = 'TASK_CANCELLED'
+TASK_PAUSED: Final = 'TASK_PAUSED'
+TASK_RESUMED: Final = 'TASK_RESUMED'
+TASK_RERUN: Final = 'TASK_RERUN'
+TASK_SKIPPED: Final = 'TASK_SKIPPED'
+
+# The event of a task that ends in a state.
+TASK_BY_STATE: Mapping[str, str] = {
+    states.SUCCESS: TASK_SUCCEEDED, states.ERROR: TASK_FAILED,
+    states.CANCELLED: TASK_CANCELLED, states.SKIPPED: TASK_SKIPPED,
+    states.PAUSED: TASK_PAUSED}
+
+
 def may_go(from_state: str, to_state: str) -> bool:
     if from_state == to_state and from_state != NEW:
         return True
@@ -460,6 +478,14 @@ class RerunFailedItems:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Notify:
+    """Tell the notifier the task reached ``event`` (TASK_*), once its row
+    shows the change (the event carries the row's fields as they are)."""
+
+    event: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class FailTask:
     """A structural error (a bad expression or policy value, an unknown
     action or sub-workflow, a wrong input): the task and its workflow fail
@@ -475,7 +501,7 @@ Command = (Transition | PauseWorkflow | ScheduleTimeout | ScheduleContinue
            | Conclude | DropPending | CloseRunningActions | CreateWaiting
            | MergeArrival | CountWaitingJoin | Start | StorePending
            | LaunchItems | LaunchNextItem | ActionsDone | DeleteTakenRow
-           | CountActive | RerunAll | RerunFailedItems | FailTask)
+           | CountActive | RerunAll | RerunFailedItems | FailTask | Notify)
 
 
 class Step(NamedTuple):
@@ -544,7 +570,7 @@ def start(ts: TaskState, current: str, policies: StartPolicies,
         return _step(ts.replace(pause_before_done=True),
                      Transition(current, states.IDLE,
                                 "Set by 'pause-before' policy"),
-                     PauseWorkflow())
+                     Notify(TASK_PAUSED), PauseWorkflow())
     commands: list[Command] = []
     if policies.timeout and not ts.timeout_scheduled:
         ts = ts.replace(timeout_scheduled=True)
@@ -696,7 +722,7 @@ def join_arrival(ts: TaskState | None, current: str | None,
     if (ts.join_arrivals or 0) < required:
         return _step(ts, *commands)
     commands += [CountWaitingJoin(-1), Transition(current, states.RUNNING),
-                 Start()]
+                 Notify(TASK_LAUNCHED), Start()]
     return _step(ts, *commands)
 
 
@@ -825,7 +851,8 @@ def may_start_more(ts: TaskState, current: str,
 
 def resume_held(ts: TaskState, current: str) -> Step:
     """The workflow resumed: a task held by pause-before starts."""
-    return _step(ts, Transition(current, states.RUNNING), Start())
+    return _step(ts, Transition(current, states.RUNNING),
+                 Notify(TASK_RESUMED), Start())
 
 
 def child_paused(ts: TaskState, current: str) -> Step:
@@ -849,7 +876,7 @@ def revive(ts: TaskState, current: str) -> Step:
     commands: list[Command] = []
     if states.is_completed(current):
         commands.append(CountActive(1))
-    commands.append(Transition(current, states.RUNNING))
+    commands += [Transition(current, states.RUNNING), Notify(TASK_RERUN)]
     return _step(ts.replace(retry_no=None, retry_rest=None,
                             wait_after_done=None), *commands)
 
@@ -899,6 +926,23 @@ def finish(current: str, state: str, state_info: str | None) -> Transition:
     return Transition(current, state, state_info)
 
 
+def finished_event(state: str) -> Notify | None:
+    """What the notifier hears of a task that ended in ``state``."""
+    event = TASK_BY_STATE.get(state)
+    return None if event is None else Notify(event)
+
+
+def create(state: str,
+           triggered_by: Sequence[Mapping[str, Any]] = ()) -> Step:
+    """A task's row is created in ``state``: running (launched), or
+    waiting for a join's arrivals."""
+    commands: list[Command] = [Transition(NEW, state)]
+    if state == states.RUNNING:
+        commands.append(Notify(TASK_LAUNCHED))
+    return _step(TaskState(triggered_by=tuple(triggered_by) or None),
+                 *commands)
+
+
 def run_failed(error: object, workflow_name: str | None,
                task_name: str) -> FailTask:
     """What a structural ``error`` met while the task starts, runs or
@@ -914,5 +958,6 @@ def force_fail(ts: TaskState, current: str, message: str) -> Step:
         commands.append(CountActive(-1))
         if current == states.WAITING:
             commands.append(CountWaitingJoin(-1))
-    commands.append(Transition(current, states.ERROR, message))
+    commands += [Transition(current, states.ERROR, message),
+                 Notify(TASK_FAILED)]
     return _step(ts, *commands)

@@ -137,7 +137,7 @@ def test_pause_before_holds_the_task_once():
     step = tm.start(tm.TaskState(), RUNNING, pol, _tokens())
     assert step.commands == (
         tm.Transition(RUNNING, states.IDLE, "Set by 'pause-before' policy"),
-        tm.PauseWorkflow())
+        tm.Notify(tm.TASK_PAUSED), tm.PauseWorkflow())
     # Concurrency is kept; the timeout waits for the real start.
     assert step.state.to_runtime_context() == {'concurrency': 3,
                                                'pause_before_done': True}
@@ -292,7 +292,8 @@ def test_join_waits_for_all_arrivals_then_starts():
     second = _arrive(first.state, states.WAITING, 'b', 2)
     assert second.commands == (
         tm.MergeArrival(), tm.CountWaitingJoin(-1),
-        tm.Transition(states.WAITING, RUNNING), tm.Start())
+        tm.Transition(states.WAITING, RUNNING), tm.Notify(tm.TASK_LAUNCHED),
+        tm.Start())
     assert second.state.to_runtime_context() == {
         'triggered_by': [{'task_id': 'a', 'event': 'on-success'},
                          {'task_id': 'b', 'event': 'on-success'}],
@@ -303,7 +304,7 @@ def test_a_join_of_one_starts_at_the_first_arrival():
     step = _arrive(None, None, 'a', 1)
     assert _kinds(step) == ['Transition', 'CreateWaiting',
                             'CountWaitingJoin', 'CountWaitingJoin',
-                            'Transition', 'Start']
+                            'Transition', 'Notify', 'Start']
 
 
 def test_arrivals_after_the_start_are_only_recorded():
@@ -424,7 +425,8 @@ def test_pause_and_resume_follow_the_sub_workflow():
         tm.Transition(states.PAUSED, RUNNING, keep_info=True),)
     assert tm.child_resumed(ts, RUNNING).commands == ()
     assert tm.resume_held(ts, states.IDLE).commands == (
-        tm.Transition(states.IDLE, RUNNING), tm.Start())
+        tm.Transition(states.IDLE, RUNNING), tm.Notify(tm.TASK_RESUMED),
+        tm.Start())
 
 
 def test_revive_starts_retries_and_wait_after_over():
@@ -433,7 +435,8 @@ def test_revive_starts_retries_and_wait_after_over():
         'wait_after_done': {'state': 'ERROR', 'state_info': None}})
     step = tm.revive(ts, states.ERROR)
     assert step.commands == (tm.CountActive(1),
-                             tm.Transition(states.ERROR, RUNNING))
+                             tm.Transition(states.ERROR, RUNNING),
+                             tm.Notify(tm.TASK_RERUN))
     assert step.state.to_runtime_context() == {'with_items': {'count': 1}}
     with pytest.raises(tm.IllegalTransition):
         tm.revive(ts, states.SUCCESS)
@@ -450,11 +453,15 @@ def test_rerun_all_or_only_failed_items():
 def test_force_fail_counts_the_task_out_once():
     assert tm.force_fail(tm.TaskState(), states.WAITING, 'm').commands == (
         tm.CountActive(-1), tm.CountWaitingJoin(-1),
-        tm.Transition(states.WAITING, states.ERROR, 'm'))
+        tm.Transition(states.WAITING, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
     assert tm.force_fail(tm.TaskState(), RUNNING, 'm').commands == (
-        tm.CountActive(-1), tm.Transition(RUNNING, states.ERROR, 'm'))
+        tm.CountActive(-1), tm.Transition(RUNNING, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
+    # Failed again (a second structural error): told again.
     assert tm.force_fail(tm.TaskState(), states.ERROR, 'm').commands == (
-        tm.Transition(states.ERROR, states.ERROR, 'm'),)
+        tm.Transition(states.ERROR, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
     with pytest.raises(tm.IllegalTransition):
         tm.force_fail(tm.TaskState(), states.SUCCESS, 'm')
 
@@ -534,3 +541,45 @@ def test_a_structural_error_fails_the_task_with_its_names():
     step = tm.force_fail(tm.TaskState(), RUNNING, fail.message)
     assert step.transition() == tm.Transition(RUNNING, states.ERROR,
                                               fail.message)
+
+
+# ---------------------------------------------------------- notifications
+
+def test_a_task_created_running_is_launched_a_waiting_one_is_not():
+    step = tm.create(RUNNING, [{'task_id': 'a', 'event': 'on-success'}])
+    assert step.commands == (tm.Transition(tm.NEW, RUNNING),
+                             tm.Notify(tm.TASK_LAUNCHED))
+    assert step.state.to_runtime_context() == {
+        'triggered_by': [{'task_id': 'a', 'event': 'on-success'}]}
+    step = tm.create(states.WAITING)
+    assert step.commands == (tm.Transition(tm.NEW, states.WAITING),)
+    assert step.state == tm.TaskState()
+    with pytest.raises(tm.IllegalTransition):
+        tm.create(states.SUCCESS)
+
+
+@pytest.mark.parametrize('state, event', [
+    (states.SUCCESS, 'TASK_SUCCEEDED'), (states.ERROR, 'TASK_FAILED'),
+    (states.CANCELLED, 'TASK_CANCELLED'), (states.SKIPPED, 'TASK_SKIPPED'),
+    (states.PAUSED, 'TASK_PAUSED'), (RUNNING, None), (DELAYED, None)])
+def test_the_event_of_a_finished_task(state, event):
+    expected = None if event is None else tm.Notify(event)
+    assert tm.finished_event(state) == expected
+
+
+def test_every_notify_follows_its_transition():
+    # The shell sends an event once the row shows the change: in every
+    # step a Notify comes after the Transition it reports.
+    steps = [
+        tm.start(tm.TaskState(), RUNNING,
+                 tm.StartPolicies(pause_before=True), _tokens()),
+        tm.resume_held(tm.TaskState(), states.IDLE),
+        tm.revive(tm.TaskState(), states.ERROR),
+        tm.force_fail(tm.TaskState(), RUNNING, 'm'),
+        tm.create(RUNNING),
+        _arrive(None, None, 'a', 1),
+    ]
+    for step in steps:
+        kinds = _kinds(step)
+        assert kinds.count('Notify') == 1
+        assert kinds[kinds.index('Notify') - 1] == 'Transition'
