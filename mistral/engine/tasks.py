@@ -1017,17 +1017,17 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
     # has it: tasks() in its own publish (and transitions) lists it so.
     before = task_ex.state, task_ex.state_info
     _transition(task_ex, tm.finish(task_ex.state, state, state_info))
-    try:
-        decision = direct.decide(
-            run.spec, finished, env=run.env, wf_context=run.wf_context,
-            wf_input=run.wf_input, data_access=run.access,
-            task_record=record, merge_strategy=run.merge_strategy)
-        limits.check_size('published', decision.published, 'TaskExecution')
-    except exc.MistralError as e:
+    decision = direct.finish(
+        run.spec, finished, names=_names(run, task_ex),
+        check_published=_check_published, env=run.env,
+        wf_context=run.wf_context, wf_input=run.wf_input,
+        data_access=run.access, task_record=record,
+        merge_strategy=run.merge_strategy)
+    if isinstance(decision, tm.FailTask):
         # Failed here, it has not finished yet (fail_task counts it out):
         # the state it had is put back, no transition.
         task_ex.state, task_ex.state_info = before
-        return _failure(run, task_ex, e)
+        return _failed(task_ex, decision)
 
     task_ex.finished_at = now
     task_ex.updated_at = now
@@ -1045,17 +1045,19 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
         _forget_outputs(run, task_ex)
 
     effects: list[Effect] = list(decision.commands)
-    if run.spec.type == 'reverse' and state == states.SUCCESS:
+    if reverse.runs_next(run.spec.type, state):
         effects += _reverse_next(run, task_ex)
     if decision.published_global:
         wf_ex = run.wf_ex
-        wf_ex.context = {**(wf_ex.context or {}),
-                         **decision.published_global}
-        rc = dict(wf_ex.runtime_context or {})
-        rc['published_global'] = {**rc.get('published_global', {}),
-                                  **decision.published_global}
-        wf_ex.runtime_context = rc
+        wf_ex.context, wf_ex.runtime_context = \
+            data_flow.with_published_global(
+                wf_ex.context, wf_ex.runtime_context,
+                decision.published_global)
     return effects
+
+
+def _check_published(published: Any) -> None:
+    limits.check_size('published', published, 'TaskExecution')
 
 
 def _own_record(run: Run, task_ex: models.TaskExecution, state: str,
@@ -1083,17 +1085,10 @@ def _reverse_next(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     by_name = {t.name: t for t in done}
     by_name[task_ex.name] = task_ex
     target = reverse.target_task(run.spec, run.wf_ex.params or {})
-    effects: list[Effect] = []
-    for name in reverse.ready_after(run.spec, target, task_ex.name,
-                                    by_name):
-        ctx: dict[str, Any] = {}
-        triggered = []
-        for req in run.spec.tasks[name].requires:
-            t = by_name[req]
-            ctx.update(contexts.outbound(run, t))
-            triggered.append({'task_id': t.id, 'event': 'on-success'})
-        effects.append(cmds.RunTask(name, ctx, triggered))
-    return effects
+    return list(reverse.next_commands(
+        run.spec, target, task_ex.name, by_name,
+        outbound=lambda name: contexts.outbound(run, by_name[name]),
+        task_id=lambda name: by_name[name].id))
 
 
 def _keep_result(run: Run, task_ex: models.TaskExecution) -> bool:
