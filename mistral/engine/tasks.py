@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
-from mistral import exceptions as exc
 from mistral.db import models
 from mistral.engine import bulk
 from mistral.engine import contexts
@@ -81,12 +80,6 @@ def error_text(error: Any) -> str:
         return json.dumps(error)
     except (TypeError, ValueError):
         return str(error)
-
-
-def _failure(run: Run, task_ex: models.TaskExecution,
-             error: Exception) -> list[Effect]:
-    fail = tm.run_failed(error, run.wf_ex.workflow_name, task_ex.name)
-    return [TaskFailed(task_ex, fail.message)]
 
 
 def _failed(task_ex: models.TaskExecution,
@@ -382,14 +375,15 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """Evaluate what the task runs and start it (up to ``concurrency``
     with-items elements at once; the rest wait as pending items)."""
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
-                              in_context=contexts.in_context(run, task_ex),
-                              wf_context=run.wf_context,
-                              wf_input=run.wf_input, data_access=run.access)
-        descs = _check_actions(run, plan)
-    except exc.MistralError as e:
-        return _failure(run, task_ex, e)
+
+    def prepare() -> tuple[task_plan.TaskPlan, dict[int, Any]]:
+        plan = _plan(run, task_ex, task_spec)
+        return plan, _check_actions(run, plan)
+
+    prepared = tm.attempt(prepare, _names(run, task_ex))
+    if isinstance(prepared, tm.FailTask):
+        return _failed(task_ex, prepared)
+    plan, descs = prepared
     task_ex.type = plan.type
     runs = plan.runs
     with_items = bool(task_spec.with_items)
@@ -414,6 +408,14 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         elif isinstance(c, tm.ActionsDone):
             return actions_done(run, task_ex)
     return effects
+
+
+def _plan(run: Run, task_ex: models.TaskExecution,
+          task_spec: Any) -> task_plan.TaskPlan:
+    return task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
+                          in_context=contexts.in_context(run, task_ex),
+                          wf_context=run.wf_context, wf_input=run.wf_input,
+                          data_access=run.access)
 
 
 def _launch(run: Run, task_ex: models.TaskExecution,
@@ -979,13 +981,10 @@ def rerun(run: Run, task_ex: models.TaskExecution,
     for pos in items.dropped:
         children[pos].accepted = False
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
-                              in_context=contexts.in_context(run, task_ex),
-                              wf_context=run.wf_context,
-                              wf_input=run.wf_input, data_access=run.access)
-    except exc.MistralError as e:
-        return _failure(run, task_ex, e)
+    plan = tm.attempt(lambda: _plan(run, task_ex, task_spec),
+                      _names(run, task_ex))
+    if isinstance(plan, tm.FailTask):
+        return _failed(task_ex, plan)
     again = set(items.to_run([r.index for r in plan.runs]))
     todo = [r for r in plan.runs if r.index in again]
     task_ex.active_children = len(todo)

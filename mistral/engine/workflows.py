@@ -211,17 +211,21 @@ def start_child(run: Run, task_ex: models.TaskExecution,
             break
         except exc.DBEntityNotFoundError as e:
             last_error = e
-    try:
+
+    def prepare() -> tuple[Any, dict[str, Any], dict[str, Any]]:
         if wf_def is None:
             raise last_error  # type: ignore[misc]
         spec = definitions.workflow_spec(wf_def)
         declared = set(spec.required_input) | set(spec.input_defaults)
         wf_input = {k: v for k, v in item.input.items() if k in declared}
         extra = {k: v for k, v in item.input.items() if k not in declared}
-        full_input = lifecycle.complete_input(spec, wf_input)
-    except exc.MistralError as e:
-        return [tasks.TaskFailed(task_ex, task_machine.run_failed(
-            e, parent.workflow_name, task_ex.name).message)]
+        return spec, extra, lifecycle.complete_input(spec, wf_input)
+
+    prepared = task_machine.attempt(prepare, task_machine.TaskNames(
+        parent.workflow_name, task_ex.name))
+    if isinstance(prepared, task_machine.FailTask):
+        return [tasks.TaskFailed(task_ex, prepared.message)]
+    spec, extra, full_input = prepared
     root_id = parent.root_execution_id or parent.id
     # In upstream's order: the links, the inherited namespace, the task's
     # extra input, the environment: empty, as upstream's, since a tree's

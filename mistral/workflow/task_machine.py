@@ -34,6 +34,7 @@ from typing import (
     NamedTuple,
     Protocol,
     Sequence,
+    TypeVar,
 )
 
 from mistral import exceptions as exc
@@ -949,6 +950,20 @@ def run_failed(error: object, workflow_name: str | None,
     finishes leads to: the task fails (see :class:`FailTask`)."""
     return FailTask('Failed to run task [error=%s, wf=%s, task=%s]'
                     % (error, workflow_name, task_name))
+
+
+_T = TypeVar('_T')
+
+
+def attempt(prepare: Callable[[], _T], names: TaskNames) -> _T | FailTask:
+    """``prepare()``'s value, or the task's structural failure when it
+    raises a MistralError: it evaluates what the task runs (its plan, its
+    actions and their input, a sub-workflow's definition and input), and
+    an error there fails the task without on-error (:class:`FailTask`)."""
+    try:
+        return prepare()
+    except exc.MistralError as e:
+        return run_failed(e, names.workflow, names.task)
 
 
 def force_fail(ts: TaskState, current: str, message: str) -> Step:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mistral import exceptions as exc
 from mistral.workflow import states
 from mistral.workflow import task_machine as tm
 
@@ -583,3 +584,21 @@ def test_every_notify_follows_its_transition():
         kinds = _kinds(step)
         assert kinds.count('Notify') == 1
         assert kinds[kinds.index('Notify') - 1] == 'Transition'
+
+
+def test_preparing_what_a_task_runs_may_fail_it():
+    names = tm.TaskNames('wf1', 't1')
+    assert tm.attempt(lambda: 42, names) == 42
+
+    def bad() -> int:
+        raise exc.InputException('no such input')
+
+    assert tm.attempt(bad, names) == tm.FailTask(
+        'Failed to run task [error=no such input, wf=wf1, task=t1]')
+
+    # Only the service's own errors are structural; a bug is not.
+    def broken() -> int:
+        raise KeyError('x')
+
+    with pytest.raises(KeyError):
+        tm.attempt(broken, names)
