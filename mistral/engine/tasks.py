@@ -184,6 +184,7 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
             refs = None  # a context given whole (e.g. from a backlog)
     now = timeutils.utcnow()
     step = tm.create(state, triggered_by)
+    started = any(isinstance(c, tm.MarkStarted) for c in step.commands)
     runtime = step.state.to_runtime_context()
     task_ex = models.TaskExecution(
         id=models.new_id(), name=task_spec.name,
@@ -191,7 +192,7 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
         workflow_namespace=wf_ex.workflow_namespace,
         workflow_id=wf_ex.workflow_id, project_id=wf_ex.project_id,
         scope='private', state=state, state_info=state_info,
-        started_at=now if state == states.RUNNING else None,
+        started_at=now if started else None,
         in_context=None if refs is not None else dict(in_context),
         context_refs=refs, runtime_context=runtime,
         type='WORKFLOW' if task_spec.workflow else 'ACTION',
@@ -252,6 +253,7 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
             _save(task_ex, before, step.state)
             before = step.state
             _transition(task_ex, c)
+        elif isinstance(c, tm.MarkStarted):
             task_ex.started_at = timeutils.utcnow()
         elif isinstance(c, tm.Notify):
             _notify(run, task_ex, c)
@@ -293,8 +295,9 @@ def fail_impossible_joins(run: Run) -> list[Effect]:
         step = tm.join_impossible(_ts(task_ex), task_ex.state,
                                   run.spec.inbound_task_names(task_ex.name))
         for c in step.commands:
-            if isinstance(c, tm.FinishTask):
+            if isinstance(c, tm.MarkStarted):
                 task_ex.started_at = timeutils.utcnow()
+            elif isinstance(c, tm.FinishTask):
                 done = finish_task(run, task_ex, c.state, c.state_info,
                                    None)
                 if failed(done):
@@ -342,6 +345,7 @@ def resume_held(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     for c in step.commands:
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
+        elif isinstance(c, tm.MarkStarted):
             task_ex.started_at = timeutils.utcnow()
         elif isinstance(c, tm.Notify):
             _notify(run, task_ex, c)
@@ -884,7 +888,8 @@ def continue_task(run: Run, task_ex: models.TaskExecution,
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
             task_ex.updated_at = timeutils.utcnow()
-            if task_ex.started_at is None:
+        elif isinstance(c, tm.MarkStarted):
+            if not c.if_unset or task_ex.started_at is None:
                 task_ex.started_at = task_ex.updated_at
         elif isinstance(c, tm.RunActions):
             return run_actions(run, task_ex)

@@ -479,6 +479,14 @@ class RerunFailedItems:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class MarkStarted:
+    """The task starts running now: set its ``started_at`` (``if_unset``:
+    only when it has none; a task that ran before keeps its start)."""
+
+    if_unset: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Notify:
     """Tell the notifier the task reached ``event`` (TASK_*), once its row
     shows the change (the event carries the row's fields as they are)."""
@@ -502,7 +510,8 @@ Command = (Transition | PauseWorkflow | ScheduleTimeout | ScheduleContinue
            | Conclude | DropPending | CloseRunningActions | CreateWaiting
            | MergeArrival | CountWaitingJoin | Start | StorePending
            | LaunchItems | LaunchNextItem | ActionsDone | DeleteTakenRow
-           | CountActive | RerunAll | RerunFailedItems | FailTask | Notify)
+           | CountActive | RerunAll | RerunFailedItems | FailTask | Notify
+           | MarkStarted)
 
 
 class Step(NamedTuple):
@@ -673,7 +682,8 @@ def delay_over(ts: TaskState, current: str, token: str | None) -> Step:
         return _step(ts)  # a duplicate or stale timer
     if token is not None and ts.delay_token != token:
         return _step(ts)  # the timer of an earlier delay
-    return _step(ts, Transition(current, states.RUNNING), RunActions())
+    return _step(ts, Transition(current, states.RUNNING),
+                 MarkStarted(if_unset=True), RunActions())
 
 
 def wait_after_over(ts: TaskState, current: str) -> Step:
@@ -723,7 +733,7 @@ def join_arrival(ts: TaskState | None, current: str | None,
     if (ts.join_arrivals or 0) < required:
         return _step(ts, *commands)
     commands += [CountWaitingJoin(-1), Transition(current, states.RUNNING),
-                 Notify(TASK_LAUNCHED), Start()]
+                 MarkStarted(), Notify(TASK_LAUNCHED), Start()]
     return _step(ts, *commands)
 
 
@@ -744,7 +754,8 @@ def join_impossible(ts: TaskState, current: str,
         info = ('Failed: only %d of the inbound tasks %s reached it'
                 % (len(arrived), names))
     check(current, states.ERROR)
-    return _step(ts, FinishTask(states.ERROR, info))
+    # It counts as started when it fails (its row shows when).
+    return _step(ts, MarkStarted(), FinishTask(states.ERROR, info))
 
 
 # ------------------------------------------------------------- with-items
@@ -852,7 +863,7 @@ def may_start_more(ts: TaskState, current: str,
 
 def resume_held(ts: TaskState, current: str) -> Step:
     """The workflow resumed: a task held by pause-before starts."""
-    return _step(ts, Transition(current, states.RUNNING),
+    return _step(ts, Transition(current, states.RUNNING), MarkStarted(),
                  Notify(TASK_RESUMED), Start())
 
 
@@ -939,7 +950,7 @@ def create(state: str,
     waiting for a join's arrivals."""
     commands: list[Command] = [Transition(NEW, state)]
     if state == states.RUNNING:
-        commands.append(Notify(TASK_LAUNCHED))
+        commands += [MarkStarted(), Notify(TASK_LAUNCHED)]
     return _step(TaskState(triggered_by=tuple(triggered_by) or None),
                  *commands)
 

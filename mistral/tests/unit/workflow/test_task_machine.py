@@ -246,10 +246,14 @@ def test_wait_after_over_ignores_stale_timers():
 
 def test_delay_over_runs_the_task_with_the_right_token_only():
     ts = tm.TaskState(delay_token='t2')
+    # A task that ran before keeps its start (a retry); one delayed
+    # before it ever ran (wait-before) starts now.
     assert tm.delay_over(ts, DELAYED, 't2').commands == (
-        tm.Transition(DELAYED, RUNNING), tm.RunActions())
+        tm.Transition(DELAYED, RUNNING), tm.MarkStarted(if_unset=True),
+        tm.RunActions())
     assert tm.delay_over(ts, DELAYED, None).commands == (
-        tm.Transition(DELAYED, RUNNING), tm.RunActions())
+        tm.Transition(DELAYED, RUNNING), tm.MarkStarted(if_unset=True),
+        tm.RunActions())
     assert tm.delay_over(ts, DELAYED, 't1').commands == ()
     assert tm.delay_over(ts, RUNNING, 't2').commands == ()
     waited = ts.replace(wait_after_done=tm.WaitAfter(states.SUCCESS, None))
@@ -293,8 +297,8 @@ def test_join_waits_for_all_arrivals_then_starts():
     second = _arrive(first.state, states.WAITING, 'b', 2)
     assert second.commands == (
         tm.MergeArrival(), tm.CountWaitingJoin(-1),
-        tm.Transition(states.WAITING, RUNNING), tm.Notify(tm.TASK_LAUNCHED),
-        tm.Start())
+        tm.Transition(states.WAITING, RUNNING), tm.MarkStarted(),
+        tm.Notify(tm.TASK_LAUNCHED), tm.Start())
     assert second.state.to_runtime_context() == {
         'triggered_by': [{'task_id': 'a', 'event': 'on-success'},
                          {'task_id': 'b', 'event': 'on-success'}],
@@ -305,7 +309,7 @@ def test_a_join_of_one_starts_at_the_first_arrival():
     step = _arrive(None, None, 'a', 1)
     assert _kinds(step) == ['Transition', 'CreateWaiting',
                             'CountWaitingJoin', 'CountWaitingJoin',
-                            'Transition', 'Notify', 'Start']
+                            'Transition', 'MarkStarted', 'Notify', 'Start']
 
 
 def test_arrivals_after_the_start_are_only_recorded():
@@ -321,14 +325,15 @@ def test_join_required_and_impossible_joins():
     assert tm.join_required('all', 3) == 3
     assert tm.join_required(2, 3) == 2
     nobody = tm.join_impossible(tm.TaskState(), states.WAITING, ['a', 'b'])
-    assert nobody.commands == (tm.FinishTask(
-        states.ERROR, "Failed by tasks: ['a', 'b']"),)
+    # It counts as started when it fails.
+    assert nobody.commands == (tm.MarkStarted(), tm.FinishTask(
+        states.ERROR, "Failed by tasks: ['a', 'b']"))
     some = tm.join_impossible(
         tm.TaskState(triggered_by=({'task_id': 'x'}, {'task_id': 'x'})),
         states.WAITING, ['a', 'b'])
-    assert some.commands == (tm.FinishTask(
+    assert some.commands == (tm.MarkStarted(), tm.FinishTask(
         states.ERROR,
-        "Failed: only 1 of the inbound tasks ['a', 'b'] reached it"),)
+        "Failed: only 1 of the inbound tasks ['a', 'b'] reached it"))
 
 
 # ------------------------------------------------------------- with-items
@@ -426,8 +431,8 @@ def test_pause_and_resume_follow_the_sub_workflow():
         tm.Transition(states.PAUSED, RUNNING, keep_info=True),)
     assert tm.child_resumed(ts, RUNNING).commands == ()
     assert tm.resume_held(ts, states.IDLE).commands == (
-        tm.Transition(states.IDLE, RUNNING), tm.Notify(tm.TASK_RESUMED),
-        tm.Start())
+        tm.Transition(states.IDLE, RUNNING), tm.MarkStarted(),
+        tm.Notify(tm.TASK_RESUMED), tm.Start())
 
 
 def test_revive_starts_retries_and_wait_after_over():
@@ -549,7 +554,7 @@ def test_a_structural_error_fails_the_task_with_its_names():
 def test_a_task_created_running_is_launched_a_waiting_one_is_not():
     step = tm.create(RUNNING, [{'task_id': 'a', 'event': 'on-success'}])
     assert step.commands == (tm.Transition(tm.NEW, RUNNING),
-                             tm.Notify(tm.TASK_LAUNCHED))
+                             tm.MarkStarted(), tm.Notify(tm.TASK_LAUNCHED))
     assert step.state.to_runtime_context() == {
         'triggered_by': [{'task_id': 'a', 'event': 'on-success'}]}
     step = tm.create(states.WAITING)
@@ -581,9 +586,39 @@ def test_every_notify_follows_its_transition():
         _arrive(None, None, 'a', 1),
     ]
     for step in steps:
-        kinds = _kinds(step)
+        kinds = [k for k in _kinds(step) if k != 'MarkStarted']
         assert kinds.count('Notify') == 1
         assert kinds[kinds.index('Notify') - 1] == 'Transition'
+        # started_at is set before the event reports it.
+        if 'MarkStarted' in _kinds(step):
+            assert _kinds(step).index('MarkStarted') < \
+                _kinds(step).index('Notify')
+
+
+def test_when_a_task_counts_as_started():
+    started = {
+        'created running': tm.create(RUNNING),
+        'a join starting': _arrive(None, None, 'a', 1),
+        'resumed after pause-before': tm.resume_held(tm.TaskState(),
+                                                     states.IDLE),
+        'an impossible join failing': tm.join_impossible(
+            tm.TaskState(), states.WAITING, ['a']),
+    }
+    for why, step in started.items():
+        assert tm.MarkStarted() in step.commands, why
+    not_started = {
+        'created waiting': tm.create(states.WAITING),
+        'held by pause-before': tm.start(
+            tm.TaskState(), RUNNING, tm.StartPolicies(pause_before=True),
+            _tokens()),
+        'delayed by wait-before': tm.start(
+            tm.TaskState(), RUNNING, tm.StartPolicies(wait_before=1),
+            _tokens()),
+        'a join still waiting': _arrive(None, None, 'a', 2),
+    }
+    for why, step in not_started.items():
+        assert not any(isinstance(c, tm.MarkStarted)
+                       for c in step.commands), why
 
 
 def test_preparing_what_a_task_runs_may_fail_it():
