@@ -116,11 +116,9 @@ def _load_task(session: orm.Session, task_ex_id: str
 
 
 def _after(run: Run, effects: list[Any]) -> None:
-    """Follow the effects of a task step within the same transaction."""
-    try:
-        workflows.after_task_effects(run, effects)
-    except tasks.TaskFailure as e:
-        workflows.force_fail(run, e.task_ex, e.message)
+    """Follow the effects of a task step within the same transaction
+    (a structural failure among them too: workflows.dispatch)."""
+    workflows.after_task_effects(run, effects)
 
 
 def _parent_run(session: orm.Session, batch: Any, ctx: Any,

@@ -19,6 +19,7 @@ from mistral.db import models
 from mistral.handoff import deliveries
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
+from mistral.workflow import task_machine as tm
 
 CONF = cfg.CONF
 
@@ -30,21 +31,21 @@ WORKFLOW_PAUSED = 'WORKFLOW_PAUSED'
 WORKFLOW_RESUMED = 'WORKFLOW_RESUMED'
 WORKFLOW_RERUN = 'WORKFLOW_RERUN'
 
-TASK_LAUNCHED = 'TASK_LAUNCHED'
-TASK_SUCCEEDED = 'TASK_SUCCEEDED'
-TASK_FAILED = 'TASK_FAILED'
-TASK_CANCELLED = 'TASK_CANCELLED'
-TASK_PAUSED = 'TASK_PAUSED'
-TASK_RESUMED = 'TASK_RESUMED'
-TASK_RERUN = 'TASK_RERUN'
-TASK_SKIPPED = 'TASK_SKIPPED'
+# A task's events and which transition emits which are the task
+# machine's (it returns them as Notify commands).
+TASK_LAUNCHED = tm.TASK_LAUNCHED
+TASK_SUCCEEDED = tm.TASK_SUCCEEDED
+TASK_FAILED = tm.TASK_FAILED
+TASK_CANCELLED = tm.TASK_CANCELLED
+TASK_PAUSED = tm.TASK_PAUSED
+TASK_RESUMED = tm.TASK_RESUMED
+TASK_RERUN = tm.TASK_RERUN
+TASK_SKIPPED = tm.TASK_SKIPPED
 
 WORKFLOW_BY_STATE = {'SUCCESS': WORKFLOW_SUCCEEDED, 'ERROR': WORKFLOW_FAILED,
                      'CANCELLED': WORKFLOW_CANCELLED,
                      'PAUSED': WORKFLOW_PAUSED}
-TASK_BY_STATE = {'SUCCESS': TASK_SUCCEEDED, 'ERROR': TASK_FAILED,
-                 'CANCELLED': TASK_CANCELLED, 'SKIPPED': TASK_SKIPPED,
-                 'PAUSED': TASK_PAUSED}
+TASK_BY_STATE = tm.TASK_BY_STATE
 
 
 def _iso(value: datetime.datetime | None) -> str | None:

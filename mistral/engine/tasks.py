@@ -3,8 +3,10 @@
 Every function runs inside the caller's transaction with the workflow
 execution row locked, adds the messages it implies to the run's outbox
 batch, and returns the commands that follow (for the dispatcher in
-``mistral.engine.workflows``). Counters on the rows (active tasks, active
-children, join arrivals) keep each step O(1) in the number of siblings.
+``mistral.engine.workflows``, the one place that carries them out). A
+task that fails structurally is such a command too (:class:`TaskFailed`),
+never an exception. Counters on the rows (active tasks, active children,
+join arrivals) keep each step O(1) in the number of siblings.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from sqlalchemy import orm
 
-from mistral import exceptions as exc
 from mistral.db import models
 from mistral.engine import bulk
 from mistral.engine import contexts
@@ -43,16 +44,6 @@ LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
-class TaskFailure(Exception):
-    """A structural error (bad expression, unknown action, wrong input):
-    the task and its workflow fail at once, without on-error handling."""
-
-    def __init__(self, task_ex: models.TaskExecution, message: str) -> None:
-        super().__init__(message)
-        self.task_ex = task_ex
-        self.message = message
-
-
 @dataclasses.dataclass
 class StartChild:
     """Start a sub-workflow for a task (handled by the dispatcher)."""
@@ -69,7 +60,17 @@ class ChildDone:
     latest: tuple[str, str | None, Any]
 
 
-Effect = cmds.Command | StartChild | ChildDone
+@dataclasses.dataclass
+class TaskFailed:
+    """The task failed structurally (task_machine.FailTask): the
+    dispatcher fails it and its workflow before anything else it holds.
+    A function returning it returns nothing else."""
+
+    task_ex: models.TaskExecution
+    message: str
+
+
+Effect = cmds.Command | StartChild | ChildDone | TaskFailed
 
 
 def error_text(error: Any) -> str:
@@ -81,11 +82,20 @@ def error_text(error: Any) -> str:
         return str(error)
 
 
-def _failure(run: Run, task_ex: models.TaskExecution,
-             error: Exception) -> TaskFailure:
-    return TaskFailure(task_ex, 'Failed to run task [error=%s, wf=%s, '
-                       'task=%s]' % (error, run.wf_ex.workflow_name,
-                                     task_ex.name))
+def _failed(task_ex: models.TaskExecution,
+            c: tm.FailTask) -> list[Effect]:
+    return [TaskFailed(task_ex, c.message)]
+
+
+def _names(run: Run, task_ex: models.TaskExecution) -> tm.TaskNames:
+    return tm.TaskNames(run.wf_ex.workflow_name, task_ex.name)
+
+
+def failed(effects: list[Effect]) -> TaskFailed | None:
+    """The failure ``effects`` stand for, if they do."""
+    if effects and isinstance(effects[0], TaskFailed):
+        return effects[0]
+    return None
 
 
 def _ts(task_ex: models.TaskExecution) -> tm.TaskState:
@@ -121,6 +131,11 @@ def _transition(task_ex: models.TaskExecution, t: tm.Transition) -> None:
     task_ex.state = t.to_state
     if not t.keep_info:
         task_ex.state_info = t.state_info
+
+
+def _notify(run: Run, task_ex: models.TaskExecution, c: tm.Notify) -> None:
+    """Send an event the machine decided on (the row shows the change)."""
+    events.task_event(run, task_ex, c.event)
 
 
 def _count_waiting_joins(run: Run, delta: int) -> None:
@@ -168,16 +183,16 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
         if refs is not None and in_context and not triggered_by:
             refs = None  # a context given whole (e.g. from a backlog)
     now = timeutils.utcnow()
-    tm.check(tm.NEW, state)
-    runtime = tm.TaskState(
-        triggered_by=tuple(triggered_by) or None).to_runtime_context()
+    step = tm.create(state, triggered_by)
+    started = any(isinstance(c, tm.MarkStarted) for c in step.commands)
+    runtime = step.state.to_runtime_context()
     task_ex = models.TaskExecution(
         id=models.new_id(), name=task_spec.name,
         workflow_execution_id=wf_ex.id, workflow_name=wf_ex.workflow_name,
         workflow_namespace=wf_ex.workflow_namespace,
         workflow_id=wf_ex.workflow_id, project_id=wf_ex.project_id,
         scope='private', state=state, state_info=state_info,
-        started_at=now if state == states.RUNNING else None,
+        started_at=now if started else None,
         in_context=None if refs is not None else dict(in_context),
         context_refs=refs, runtime_context=runtime,
         type='WORKFLOW' if task_spec.workflow else 'ACTION',
@@ -187,8 +202,9 @@ def _new_task(run: Run, task_spec: Any, in_context: Any,
     run.tasks[task_ex.id] = task_ex
     run.tasks_by_name[task_ex.name] = task_ex
     wf_ex.active_tasks += 1
-    if state == states.RUNNING:
-        events.task_event(run, task_ex, events.TASK_LAUNCHED)
+    for c in step.commands:
+        if isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
     return task_ex
 
 
@@ -237,8 +253,10 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
             _save(task_ex, before, step.state)
             before = step.state
             _transition(task_ex, c)
+        elif isinstance(c, tm.MarkStarted):
             task_ex.started_at = timeutils.utcnow()
-            events.task_event(run, task_ex, events.TASK_LAUNCHED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.Start):
             return begin(run, task_ex)
     assert task_ex is not None
@@ -277,35 +295,37 @@ def fail_impossible_joins(run: Run) -> list[Effect]:
         step = tm.join_impossible(_ts(task_ex), task_ex.state,
                                   run.spec.inbound_task_names(task_ex.name))
         for c in step.commands:
-            if isinstance(c, tm.FinishTask):
+            if isinstance(c, tm.MarkStarted):
                 task_ex.started_at = timeutils.utcnow()
-                effects += finish_task(run, task_ex, c.state, c.state_info,
-                                       None)
+            elif isinstance(c, tm.FinishTask):
+                done = finish_task(run, task_ex, c.state, c.state_info,
+                                   None)
+                if failed(done):
+                    # The joins after it stay as they are: the workflow
+                    # fails now.
+                    return done
+                effects += done
     return effects
 
 
 def begin(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """Apply start policies, then run the task's actions."""
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        sp = policies.at_start(task_spec.policies, _task_ctx(run, task_ex),
-                               run.access)
-    except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
     before = _ts(task_ex)
-    step = tm.start(before, task_ex.state, tm.StartPolicies(
-        wait_before=sp.wait_before, timeout=sp.timeout,
-        pause_before=sp.pause_before, concurrency=sp.concurrency),
-        models.new_id)
+    step = tm.begin(before, task_ex.state, lambda: policies.at_start(
+        task_spec.policies, _task_ctx(run, task_ex), run.access),
+        models.new_id, _names(run, task_ex))
     _save(task_ex, before, step.state)
     for c in step.commands:
+        if isinstance(c, tm.FailTask):
+            return _failed(task_ex, c)
         if isinstance(c, tm.Transition):
+            # Held by pause-before, started_at stays as set when the task
+            # was created (upstream shows it on the held task too); the
+            # resume sets it again.
             _transition(task_ex, c)
-            if c.to_state == states.IDLE:
-                # started_at stays as set when the task was created
-                # (upstream shows it on the held task too); the resume
-                # sets it again.
-                events.task_event(run, task_ex, events.TASK_PAUSED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.PauseWorkflow):
             return [cmds.PauseWorkflow()]
         elif isinstance(c, tm.ScheduleTimeout):
@@ -325,8 +345,10 @@ def resume_held(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     for c in step.commands:
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
+        elif isinstance(c, tm.MarkStarted):
             task_ex.started_at = timeutils.utcnow()
-            events.task_event(run, task_ex, events.TASK_RESUMED)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
         elif isinstance(c, tm.Start):
             return begin(run, task_ex)
     return []
@@ -357,14 +379,15 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """Evaluate what the task runs and start it (up to ``concurrency``
     with-items elements at once; the rest wait as pending items)."""
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
-                              in_context=contexts.in_context(run, task_ex),
-                              wf_context=run.wf_context,
-                              wf_input=run.wf_input, data_access=run.access)
-        descs = _check_actions(run, plan)
-    except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+
+    def prepare() -> tuple[task_plan.TaskPlan, dict[int, Any]]:
+        plan = _plan(run, task_ex, task_spec)
+        return plan, _check_actions(run, plan)
+
+    prepared = tm.attempt(prepare, _names(run, task_ex))
+    if isinstance(prepared, tm.FailTask):
+        return _failed(task_ex, prepared)
+    plan, descs = prepared
     task_ex.type = plan.type
     runs = plan.runs
     with_items = bool(task_spec.with_items)
@@ -389,6 +412,14 @@ def run_actions(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
         elif isinstance(c, tm.ActionsDone):
             return actions_done(run, task_ex)
     return effects
+
+
+def _plan(run: Run, task_ex: models.TaskExecution,
+          task_spec: Any) -> task_plan.TaskPlan:
+    return task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
+                          in_context=contexts.in_context(run, task_ex),
+                          wf_context=run.wf_context, wf_input=run.wf_input,
+                          data_access=run.access)
 
 
 def _launch(run: Run, task_ex: models.TaskExecution,
@@ -807,35 +838,6 @@ def actions_done(run: Run, task_ex: models.TaskExecution,
     return after_outcome(run, task_ex, state, info, result)
 
 
-class _Completion:
-    """The completion policies of a finishing task, evaluated when the
-    machine asks (see task_machine.CompletionPolicies)."""
-
-    def __init__(self, pol: Any, ctx: Any, access: Any,
-                 record: dict[str, Any]) -> None:
-        self.pol = pol
-        self.ctx = ctx
-        self.access = access
-        self.record = record
-
-    def fails_on(self, state: str) -> bool:
-        return policies.fails_on(self.pol, state, self.ctx, self.access)
-
-    def retry(self, state: str, state_info: str | None,
-              retry_no: int) -> tm.RetryDecision | None:
-        # task() in the expression sees the outcome as it is now.
-        self.record.update(state=state, state_info=state_info)
-        again = policies.retry(self.pol, state, retry_no, self.ctx,
-                               self.access)
-        return None if again is None else tm.RetryDecision(
-            delay=again.delay, retry_no=again.retry_no)
-
-    def wait_after(self, state: str, state_info: str | None
-                   ) -> float | None:
-        self.record.update(state=state, state_info=state_info)
-        return policies.wait_after(self.pol, self.ctx, self.access)
-
-
 def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
                   info: str | None, result: Any,
                   may_retry: bool = True) -> list[Effect]:
@@ -843,16 +845,16 @@ def after_outcome(run: Run, task_ex: models.TaskExecution, state: str,
     record = _own_record(run, task_ex, state, info, result,
                          timeutils.utcnow())
     access = direct.current_task_access(run.access, record)
-    completion = _Completion(task_spec.policies, _task_ctx(run, task_ex),
-                             access, record)
+    completion = policies.Completion(task_spec.policies,
+                                     _task_ctx(run, task_ex), access, record)
     before = _ts(task_ex)
-    try:
-        step = tm.conclude(before, task_ex.state, state, info, completion,
-                           models.new_id, may_retry=may_retry)
-    except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+    step = tm.conclude(before, task_ex.state, state, info, completion,
+                       models.new_id, may_retry=may_retry,
+                       names=_names(run, task_ex))
     _save(task_ex, before, step.state)
     for c in step.commands:
+        if isinstance(c, tm.FailTask):
+            return _failed(task_ex, c)
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
         elif isinstance(c, tm.ForgetResults):
@@ -886,7 +888,8 @@ def continue_task(run: Run, task_ex: models.TaskExecution,
         if isinstance(c, tm.Transition):
             _transition(task_ex, c)
             task_ex.updated_at = timeutils.utcnow()
-            if task_ex.started_at is None:
+        elif isinstance(c, tm.MarkStarted):
+            if not c.if_unset or task_ex.started_at is None:
                 task_ex.started_at = task_ex.updated_at
         elif isinstance(c, tm.RunActions):
             return run_actions(run, task_ex)
@@ -945,16 +948,17 @@ def revive(run: Run, task_ex: models.TaskExecution) -> None:
             run.wf_ex.active_tasks += c.delta
         elif isinstance(c, tm.Transition):
             _transition(task_ex, c)
-    task_ex.finished_at = None
-    task_ex.processed = False
-    task_ex.published = {}
-    task_ex.next_tasks = []
-    task_ex.has_next_tasks = False
-    task_ex.error_handled = False
-    task_ex.updated_at = timeutils.utcnow()
-    _save(task_ex, before, step.state)
-    contexts.forget(run, task_ex)
-    events.task_event(run, task_ex, events.TASK_RERUN)
+            task_ex.finished_at = None
+            task_ex.processed = False
+            task_ex.published = {}
+            task_ex.next_tasks = []
+            task_ex.has_next_tasks = False
+            task_ex.error_handled = False
+            task_ex.updated_at = timeutils.utcnow()
+            _save(task_ex, before, step.state)
+            contexts.forget(run, task_ex)
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)
 
 
 def current_result(run: Run, task_ex: models.TaskExecution) -> Any:
@@ -982,13 +986,10 @@ def rerun(run: Run, task_ex: models.TaskExecution,
     for pos in items.dropped:
         children[pos].accepted = False
     task_spec = run.spec.tasks[task_ex.name]
-    try:
-        plan = task_plan.plan(task_spec, task_id=task_ex.id, env=run.env,
-                              in_context=contexts.in_context(run, task_ex),
-                              wf_context=run.wf_context,
-                              wf_input=run.wf_input, data_access=run.access)
-    except exc.MistralError as e:
-        raise _failure(run, task_ex, e) from e
+    plan = tm.attempt(lambda: _plan(run, task_ex, task_spec),
+                      _names(run, task_ex))
+    if isinstance(plan, tm.FailTask):
+        return _failed(task_ex, plan)
     again = set(items.to_run([r.index for r in plan.runs]))
     todo = [r for r in plan.runs if r.index in again]
     task_ex.active_children = len(todo)
@@ -1020,17 +1021,17 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
     # has it: tasks() in its own publish (and transitions) lists it so.
     before = task_ex.state, task_ex.state_info
     _transition(task_ex, tm.finish(task_ex.state, state, state_info))
-    try:
-        decision = direct.decide(
-            run.spec, finished, env=run.env, wf_context=run.wf_context,
-            wf_input=run.wf_input, data_access=run.access,
-            task_record=record, merge_strategy=run.merge_strategy)
-        limits.check_size('published', decision.published, 'TaskExecution')
-    except exc.MistralError as e:
+    decision = direct.finish(
+        run.spec, finished, names=_names(run, task_ex),
+        check_published=_check_published, env=run.env,
+        wf_context=run.wf_context, wf_input=run.wf_input,
+        data_access=run.access, task_record=record,
+        merge_strategy=run.merge_strategy)
+    if isinstance(decision, tm.FailTask):
         # Failed here, it has not finished yet (fail_task counts it out):
         # the state it had is put back, no transition.
         task_ex.state, task_ex.state_info = before
-        raise _failure(run, task_ex, e) from e
+        return _failed(task_ex, decision)
 
     task_ex.finished_at = now
     task_ex.updated_at = now
@@ -1041,24 +1042,26 @@ def finish_task(run: Run, task_ex: models.TaskExecution, state: str,
     task_ex.has_next_tasks = decision.has_next_tasks
     task_ex.error_handled = decision.error_handled
     run.wf_ex.active_tasks -= 1
-    event = events.TASK_BY_STATE.get(state)
-    if event:
-        events.task_event(run, task_ex, event)
+    notify = tm.finished_event(state)
+    if notify is not None:
+        _notify(run, task_ex, notify)
     if not _keep_result(run, task_ex):
         _forget_outputs(run, task_ex)
 
     effects: list[Effect] = list(decision.commands)
-    if run.spec.type == 'reverse' and state == states.SUCCESS:
+    if reverse.runs_next(run.spec.type, state):
         effects += _reverse_next(run, task_ex)
     if decision.published_global:
         wf_ex = run.wf_ex
-        wf_ex.context = {**(wf_ex.context or {}),
-                         **decision.published_global}
-        rc = dict(wf_ex.runtime_context or {})
-        rc['published_global'] = {**rc.get('published_global', {}),
-                                  **decision.published_global}
-        wf_ex.runtime_context = rc
+        wf_ex.context, wf_ex.runtime_context = \
+            data_flow.with_published_global(
+                wf_ex.context, wf_ex.runtime_context,
+                decision.published_global)
     return effects
+
+
+def _check_published(published: Any) -> None:
+    limits.check_size('published', published, 'TaskExecution')
 
 
 def _own_record(run: Run, task_ex: models.TaskExecution, state: str,
@@ -1086,27 +1089,17 @@ def _reverse_next(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     by_name = {t.name: t for t in done}
     by_name[task_ex.name] = task_ex
     target = reverse.target_task(run.spec, run.wf_ex.params or {})
-    effects: list[Effect] = []
-    for name in reverse.ready_after(run.spec, target, task_ex.name,
-                                    by_name):
-        ctx: dict[str, Any] = {}
-        triggered = []
-        for req in run.spec.tasks[name].requires:
-            t = by_name[req]
-            ctx.update(contexts.outbound(run, t))
-            triggered.append({'task_id': t.id, 'event': 'on-success'})
-        effects.append(cmds.RunTask(name, ctx, triggered))
-    return effects
+    return list(reverse.next_commands(
+        run.spec, target, task_ex.name, by_name,
+        outbound=lambda name: contexts.outbound(run, by_name[name]),
+        task_id=lambda name: by_name[name].id))
 
 
 def _keep_result(run: Run, task_ex: models.TaskExecution) -> bool:
     keep = run.spec.tasks[task_ex.name].keep_result
-    if isinstance(keep, str):
-        from mistral import expressions
-
-        keep = expressions.evaluate(keep, _task_ctx(run, task_ex),
-                                    run.access)
-    return keep is None or bool(keep)
+    # The task's context is built only for an expression to read.
+    ctx = _task_ctx(run, task_ex) if isinstance(keep, str) else {}
+    return policies.keep_result(keep, ctx, run.access)
 
 
 def _forget_outputs(run: Run, task_ex: models.TaskExecution) -> None:
@@ -1127,7 +1120,8 @@ def fail_task(run: Run, task_ex: models.TaskExecution, message: str) -> None:
             _count_waiting_joins(run, c.delta)
         elif isinstance(c, tm.Transition):
             _transition(task_ex, c)
-    task_ex.finished_at = now
-    task_ex.updated_at = now
-    task_ex.processed = True
-    events.task_event(run, task_ex, events.TASK_FAILED)
+            task_ex.finished_at = now
+            task_ex.updated_at = now
+            task_ex.processed = True
+        elif isinstance(c, tm.Notify):
+            _notify(run, task_ex, c)

@@ -188,8 +188,9 @@ def start(session: orm.Session, batch: Any, ctx: dict[str, Any],
 
 
 def start_child(run: Run, task_ex: models.TaskExecution,
-                item: task_plan.WorkflowRun) -> None:
-    """Start a sub-workflow in the parent's transaction."""
+                item: task_plan.WorkflowRun) -> list[tasks.Effect]:
+    """Start a sub-workflow in the parent's transaction (a sub-workflow
+    that cannot start fails the task: [TaskFailed])."""
     parent = run.wf_ex
     # The namespace the tree was started in, then the default one (a
     # parent stored before params carried it: its definition's).
@@ -210,18 +211,21 @@ def start_child(run: Run, task_ex: models.TaskExecution,
             break
         except exc.DBEntityNotFoundError as e:
             last_error = e
-    try:
+
+    def prepare() -> tuple[Any, dict[str, Any], dict[str, Any]]:
         if wf_def is None:
             raise last_error  # type: ignore[misc]
         spec = definitions.workflow_spec(wf_def)
         declared = set(spec.required_input) | set(spec.input_defaults)
         wf_input = {k: v for k, v in item.input.items() if k in declared}
         extra = {k: v for k, v in item.input.items() if k not in declared}
-        full_input = lifecycle.complete_input(spec, wf_input)
-    except exc.MistralError as e:
-        raise tasks.TaskFailure(
-            task_ex, 'Failed to run task [error=%s, wf=%s, task=%s]'
-            % (e, parent.workflow_name, task_ex.name)) from e
+        return spec, extra, lifecycle.complete_input(spec, wf_input)
+
+    prepared = task_machine.attempt(prepare, task_machine.TaskNames(
+        parent.workflow_name, task_ex.name))
+    if isinstance(prepared, task_machine.FailTask):
+        return [tasks.TaskFailed(task_ex, prepared.message)]
+    spec, extra, full_input = prepared
     root_id = parent.root_execution_id or parent.id
     # In upstream's order: the links, the inherited namespace, the task's
     # extra input, the environment: empty, as upstream's, since a tree's
@@ -238,44 +242,54 @@ def start_child(run: Run, task_ex: models.TaskExecution,
                     all_tasks_known=True)
     _launch(child_run)
     _run_first_tasks(child_run)
+    return []
 
 
 def dispatch(run: Run, effects: list[Any]) -> None:
     """Carry out commands in order while the workflow keeps running.
 
-    Completions of actions that ran inline are always recorded; new work
-    waits in the backlog while the workflow is paused and is dropped once
-    it has finished.
+    This is the one place commands are carried out: task steps return
+    them, never call back here. Completions of actions that ran inline are
+    always recorded and a task's structural failure is always applied,
+    at once (before the commands queued before it); new work waits in the
+    backlog while the workflow is paused and is dropped once it has
+    finished.
     """
     pending = collections.deque(effects)
     held: list[Any] = []
+
+    def follow(new: list[tasks.Effect]) -> None:
+        if tasks.failed(new):
+            pending.appendleft(new[0])
+        else:
+            pending.extend(new)
+
     while pending:
         cmd = pending.popleft()
         wf_ex = run.wf_ex
-        try:
-            if isinstance(cmd, tasks.ChildDone):
-                pending.extend(tasks.child_done(run, cmd.task_ex,
-                                                cmd.latest))
-                continue
-            if wf_ex.state == states.PAUSED:
-                held.append(cmd)
-                continue
-            if wf_ex.state != states.RUNNING:
-                continue
-            if isinstance(cmd, cmds.RunTask):
-                pending.extend(tasks.start_task(run, cmd))
-            elif isinstance(cmd, tasks.StartChild):
-                start_child(run, cmd.task_ex, cmd.item)
-            elif isinstance(cmd, cmds.FailWorkflow):
-                finish(run, forced_state=states.ERROR, forced_info=cmd.msg)
-            elif isinstance(cmd, cmds.SucceedWorkflow):
-                finish(run, forced_state=states.SUCCESS,
-                       forced_info=cmd.msg)
-            elif isinstance(cmd, cmds.PauseWorkflow):
-                set_state(run, states.PAUSED, cmd.msg)
-            # Noop: nothing to do.
-        except tasks.TaskFailure as e:
-            force_fail(run, e.task_ex, e.message)
+        if isinstance(cmd, tasks.TaskFailed):
+            _fail_task(run, cmd.task_ex, cmd.message)
+            continue
+        if isinstance(cmd, tasks.ChildDone):
+            follow(tasks.child_done(run, cmd.task_ex, cmd.latest))
+            continue
+        if wf_ex.state == states.PAUSED:
+            held.append(cmd)
+            continue
+        if wf_ex.state != states.RUNNING:
+            continue
+        if isinstance(cmd, cmds.RunTask):
+            follow(tasks.start_task(run, cmd))
+        elif isinstance(cmd, tasks.StartChild):
+            follow(start_child(run, cmd.task_ex, cmd.item))
+        elif isinstance(cmd, cmds.FailWorkflow):
+            finish(run, forced_state=states.ERROR, forced_info=cmd.msg)
+        elif isinstance(cmd, cmds.SucceedWorkflow):
+            finish(run, forced_state=states.SUCCESS,
+                   forced_info=cmd.msg)
+        elif isinstance(cmd, cmds.PauseWorkflow):
+            set_state(run, states.PAUSED, cmd.msg)
+        # Noop: nothing to do.
     if held:
         _backlog(run, held)
 
@@ -319,11 +333,12 @@ def resume(run: Run) -> None:
         .options(orm.undefer(te.in_context))
         .order_by(te.created_at)).scalars().all()
     for task_ex in held:
-        try:
-            effects = tasks.resume_held(run, task_ex) + effects
-        except tasks.TaskFailure as e:
-            force_fail(run, e.task_ex, e.message)
+        started = tasks.resume_held(run, task_ex)
+        if tasks.failed(started):
+            # The workflow fails: nothing else that waited runs.
+            dispatch(run, started)
             return
+        effects = started + effects
     # Large with-items tasks whose continuation arrived while paused.
     stalled = run.session.execute(
         sa.select(te).where(te.workflow_execution_id == wf_ex.id,
@@ -343,7 +358,7 @@ def after_task_effects(run: Run, effects: list[Any]) -> None:
     maybe_finish(run)
 
 
-def force_fail(run: Run, task_ex: models.TaskExecution, message: str
+def _fail_task(run: Run, task_ex: models.TaskExecution, message: str
                ) -> None:
     """A structural error: the task and its workflow fail at once."""
     LOG.info('Workflow %s failed: %s', run.wf_ex.id, message)
@@ -364,12 +379,9 @@ def maybe_finish(run: Run) -> None:
             finish(run)
             return
         if task_machine.joins_impossible(waiting, wf_ex.active_tasks):
-            try:
-                effects = tasks.fail_impossible_joins(run)
-            except tasks.TaskFailure as e:
-                force_fail(run, e.task_ex, e.message)
-                return
-            dispatch(run, effects)
+            # A structural failure among them fails the workflow (and
+            # ends this loop).
+            dispatch(run, tasks.fail_impossible_joins(run))
             continue
         return
 

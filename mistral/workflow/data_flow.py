@@ -112,3 +112,18 @@ def merge_end_contexts(contexts: Iterable[Mapping[str, Any]],
 
 def strip_internal(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in INTERNAL_KEYS}
+
+
+def with_published_global(context: Mapping[str, Any] | None,
+                          runtime_context: Mapping[str, Any] | None,
+                          published_global: Mapping[str, Any]
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A workflow's context and runtime context once a task published
+    ``published_global``: the values replace those of the same names in
+    its context, and are added to what its tasks published globally so
+    far (``runtime_context['published_global']``). New dicts: a JSON
+    column is written by assigning a new value."""
+    rc = dict(runtime_context or {})
+    rc['published_global'] = {**rc.get('published_global', {}),
+                              **published_global}
+    return {**(context or {}), **published_global}, rc

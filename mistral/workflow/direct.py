@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from mistral import exceptions as exc
 from mistral import expressions
 from mistral.workflow import commands as cmds
 from mistral.workflow import data_flow
 from mistral.workflow import states
+from mistral.workflow import task_machine as tm
 
 if TYPE_CHECKING:
     from mistral.expressions.data_access import DataAccess
@@ -197,6 +199,28 @@ def decide(wf_spec: WorkflowSpec, task: FinishedTask, *,
     return Decision(published=published, published_global=published_global,
                     commands=cmds.truncate_after_final(commands),
                     next_tasks=next_tasks, error_handled=error_handled)
+
+
+def finish(wf_spec: WorkflowSpec, task: FinishedTask, *,
+           names: tm.TaskNames,
+           check_published: Callable[[Mapping[str, Any]], None],
+           env: Mapping[str, Any], wf_context: Mapping[str, Any],
+           wf_input: Mapping[str, Any], data_access: DataAccess | None = None,
+           task_record: dict[str, Any] | None = None,
+           merge_strategy: str = 'replace') -> Decision | tm.FailTask:
+    """:func:`decide` for a task that ends, with what it publishes checked
+    by ``check_published`` (the engine's size limit). An expression that
+    fails, or a refused value, fails the task structurally: its on-error
+    does not apply (tm.FailTask)."""
+    try:
+        decision = decide(wf_spec, task, env=env, wf_context=wf_context,
+                          wf_input=wf_input, data_access=data_access,
+                          task_record=task_record,
+                          merge_strategy=merge_strategy)
+        check_published(decision.published)
+    except exc.MistralError as e:
+        return tm.run_failed(e, names.workflow, names.task)
+    return decision
 
 
 def _atomic(atomic: Mapping[str, Any], task: FinishedTask, *,

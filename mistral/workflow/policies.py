@@ -2,7 +2,10 @@
 
 Policy values are literals or expressions; they are evaluated in the task's
 context when they apply and then type-checked, so a wrong value fails the
-task with a message naming the policy.
+task with a message naming the policy. What the values do to the task is
+the task machine's (mistral.workflow.task_machine): :func:`at_start` gives
+it the start policies' values, :class:`Completion` answers its questions
+about the completion policies.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, cast
 from mistral import exceptions as exc
 from mistral import expressions
 from mistral.workflow import states
+from mistral.workflow import task_machine as tm
 
 if TYPE_CHECKING:
     from mistral.expressions.data_access import DataAccess
@@ -64,18 +68,11 @@ def _bool(name: str, raw: Any, ctx: Mapping[str, Any],
     return bool(value)
 
 
-@dataclasses.dataclass
-class StartPolicies:
-    wait_before: float | None
-    timeout: float | None
-    pause_before: bool
-    concurrency: int | None
-
-
 def at_start(policies: Policies, ctx: Mapping[str, Any],
-             access: DataAccess | None = None) -> StartPolicies:
-    """Policies that act when a task starts."""
-    return StartPolicies(
+             access: DataAccess | None = None) -> tm.StartPolicies:
+    """Policies that act when a task starts, evaluated in the task's
+    context ``ctx`` (in this order: an error in one stops there)."""
+    return tm.StartPolicies(
         wait_before=_number('wait-before', policies.wait_before, ctx, access),
         timeout=_number('timeout', policies.timeout, ctx, access),
         pause_before=_bool('pause-before', policies.pause_before, ctx,
@@ -129,3 +126,45 @@ def retry(policies: Policies, state: str, retry_no: int,
             return None
     delay = _number('retry', spec.delay, ctx, access) or 0
     return Retry(delay=delay, retry_no=retry_no + 1)
+
+
+class Completion:
+    """The completion policies of a finishing task, evaluated in its
+    context ``ctx`` when the task machine asks (task_machine.conclude).
+
+    ``record`` is what ``task()`` gives for the task in those expressions
+    (``access`` answers it from there): each question first writes the
+    outcome as it is then (fail-on may have turned a success into an
+    error) into it."""
+
+    def __init__(self, policies: Policies, ctx: Mapping[str, Any],
+                 access: DataAccess | None,
+                 record: dict[str, Any]) -> None:
+        self.policies = policies
+        self.ctx = ctx
+        self.access = access
+        self.record = record
+
+    def fails_on(self, state: str) -> bool:
+        return fails_on(self.policies, state, self.ctx, self.access)
+
+    def retry(self, state: str, state_info: str | None,
+              retry_no: int) -> tm.RetryDecision | None:
+        self.record.update(state=state, state_info=state_info)
+        again = retry(self.policies, state, retry_no, self.ctx, self.access)
+        return None if again is None else tm.RetryDecision(
+            delay=again.delay, retry_no=again.retry_no)
+
+    def wait_after(self, state: str, state_info: str | None
+                   ) -> float | None:
+        self.record.update(state=state, state_info=state_info)
+        return wait_after(self.policies, self.ctx, self.access)
+
+
+def keep_result(keep: bool | str | None, ctx: Mapping[str, Any],
+                access: DataAccess | None = None) -> bool:
+    """Whether a finished task's action outputs are kept once published
+    (``keep-result``, a literal or an expression; kept unless false)."""
+    if isinstance(keep, str):
+        keep = expressions.evaluate(keep, ctx, access)
+    return keep is None or bool(keep)

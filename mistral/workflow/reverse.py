@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, cast
 
 from mistral import exceptions as exc
 from mistral.workflow import commands as cmds
+from mistral.workflow import states
 
 if TYPE_CHECKING:
     from mistral.lang.workflow_spec import WorkflowSpec
@@ -57,3 +58,31 @@ def ready_after(wf_spec: WorkflowSpec, target: str, finished: str,
             if n in names and n not in done_set
             and finished in (wf_spec.tasks[n].requires or [])
             and all(r in done_set for r in wf_spec.tasks[n].requires)]
+
+
+def runs_next(wf_type: str, state: str) -> bool:
+    """Whether a task ending in ``state`` may start others in a reverse
+    workflow (only a success does; a direct workflow's transitions are
+    direct.decide's)."""
+    return wf_type == 'reverse' and state == states.SUCCESS
+
+
+def next_commands(wf_spec: WorkflowSpec, target: str, finished: str,
+                  done: Iterable[str],
+                  outbound: Callable[[str], Mapping[str, Any]],
+                  task_id: Callable[[str], str]) -> list[cmds.Command]:
+    """The tasks that start now that ``finished`` succeeded (``done``: the
+    names of the tasks that succeeded before), in the spec's order. Each
+    starts with the outbound contexts of its requirements merged in the
+    order it lists them (a later one wins), triggered by each of them;
+    ``outbound`` and ``task_id`` answer for a task that succeeded."""
+    commands: list[cmds.Command] = []
+    for name in ready_after(wf_spec, target, finished, done):
+        ctx: dict[str, Any] = {}
+        triggered = []
+        for req in wf_spec.tasks[name].requires:
+            ctx.update(outbound(req))
+            triggered.append({'task_id': task_id(req),
+                              'event': 'on-success'})
+        commands.append(cmds.RunTask(name, ctx, triggered))
+    return commands

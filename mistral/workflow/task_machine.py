@@ -34,8 +34,10 @@ from typing import (
     NamedTuple,
     Protocol,
     Sequence,
+    TypeVar,
 )
 
+from mistral import exceptions as exc
 from mistral.workflow import states
 
 # The pseudo state of a task row that does not exist yet.
@@ -81,6 +83,24 @@ class IllegalTransition(Exception):
                          % (from_state, to_state))
         self.from_state = from_state
         self.to_state = to_state
+
+
+# The notifier's names of a task's events: which transition emits which is
+# decided here (:class:`Notify`); mistral.engine.notifications sends them.
+TASK_LAUNCHED: Final = 'TASK_LAUNCHED'
+TASK_SUCCEEDED: Final = 'TASK_SUCCEEDED'
+TASK_FAILED: Final = 'TASK_FAILED'
+TASK_CANCELLED: Final = 'TASK_CANCELLED'
+TASK_PAUSED: Final = 'TASK_PAUSED'
+TASK_RESUMED: Final = 'TASK_RESUMED'
+TASK_RERUN: Final = 'TASK_RERUN'
+TASK_SKIPPED: Final = 'TASK_SKIPPED'
+
+# The event of a task that ends in a state.
+TASK_BY_STATE: Mapping[str, str] = {
+    states.SUCCESS: TASK_SUCCEEDED, states.ERROR: TASK_FAILED,
+    states.CANCELLED: TASK_CANCELLED, states.SKIPPED: TASK_SKIPPED,
+    states.PAUSED: TASK_PAUSED}
 
 
 def may_go(from_state: str, to_state: str) -> bool:
@@ -458,12 +478,40 @@ class RerunFailedItems:
     """Run again only the with-items elements that did not succeed."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MarkStarted:
+    """The task starts running now: set its ``started_at`` (``if_unset``:
+    only when it has none; a task that ran before keeps its start)."""
+
+    if_unset: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Notify:
+    """Tell the notifier the task reached ``event`` (TASK_*), once its row
+    shows the change (the event carries the row's fields as they are)."""
+
+    event: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FailTask:
+    """A structural error (a bad expression or policy value, an unknown
+    action or sub-workflow, a wrong input): the task and its workflow fail
+    at once with ``message``, without on-error handling (see
+    :func:`force_fail`). Nothing else the failed event would have done
+    happens."""
+
+    message: str
+
+
 Command = (Transition | PauseWorkflow | ScheduleTimeout | ScheduleContinue
            | ScheduleCompleteWaited | RunActions | ForgetResults | FinishTask
            | Conclude | DropPending | CloseRunningActions | CreateWaiting
            | MergeArrival | CountWaitingJoin | Start | StorePending
            | LaunchItems | LaunchNextItem | ActionsDone | DeleteTakenRow
-           | CountActive | RerunAll | RerunFailedItems)
+           | CountActive | RerunAll | RerunFailedItems | FailTask | Notify
+           | MarkStarted)
 
 
 class Step(NamedTuple):
@@ -501,6 +549,27 @@ class StartPolicies:
     concurrency: int | None = None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskNames:
+    """Whose task it is (the message of a :class:`FailTask` names both)."""
+
+    workflow: str | None
+    task: str
+
+
+def begin(ts: TaskState, current: str,
+          policies: Callable[[], StartPolicies],
+          new_token: Callable[[], str], names: TaskNames) -> Step:
+    """The task starts: its start ``policies`` are evaluated (a wrong
+    value or expression fails the task: :class:`FailTask`, nothing else
+    changes), then :func:`start`."""
+    try:
+        values = policies()
+    except exc.MistralError as e:
+        return _step(ts, run_failed(e, names.workflow, names.task))
+    return start(ts, current, values, new_token)
+
+
 def start(ts: TaskState, current: str, policies: StartPolicies,
           new_token: Callable[[], str]) -> Step:
     """The task starts (or resumes after pause-before): pause-before,
@@ -511,7 +580,7 @@ def start(ts: TaskState, current: str, policies: StartPolicies,
         return _step(ts.replace(pause_before_done=True),
                      Transition(current, states.IDLE,
                                 "Set by 'pause-before' policy"),
-                     PauseWorkflow())
+                     Notify(TASK_PAUSED), PauseWorkflow())
     commands: list[Command] = []
     if policies.timeout and not ts.timeout_scheduled:
         ts = ts.replace(timeout_scheduled=True)
@@ -555,10 +624,27 @@ class CompletionPolicies(Protocol):
 
 def conclude(ts: TaskState, current: str, state: str,
              state_info: str | None, policies: CompletionPolicies,
-             new_token: Callable[[], str], may_retry: bool = True) -> Step:
+             new_token: Callable[[], str], may_retry: bool = True,
+             names: TaskNames | None = None) -> Step:
     """The task's actions gave this outcome: fail-on may turn a success
     into an error, retry may run the task again, wait-after may hold the
-    outcome for a while; otherwise the task finishes."""
+    outcome for a while; otherwise the task finishes.
+
+    With ``names``, a wrong policy value or expression fails the task
+    (:class:`FailTask`, nothing else changes); without, it raises."""
+    if names is None:
+        return _conclude(ts, current, state, state_info, policies,
+                         new_token, may_retry)
+    try:
+        return _conclude(ts, current, state, state_info, policies,
+                         new_token, may_retry)
+    except exc.MistralError as e:
+        return _step(ts, run_failed(e, names.workflow, names.task))
+
+
+def _conclude(ts: TaskState, current: str, state: str,
+              state_info: str | None, policies: CompletionPolicies,
+              new_token: Callable[[], str], may_retry: bool) -> Step:
     publish_state = None
     if policies.fails_on(state):
         # Published as the success it was.
@@ -596,7 +682,8 @@ def delay_over(ts: TaskState, current: str, token: str | None) -> Step:
         return _step(ts)  # a duplicate or stale timer
     if token is not None and ts.delay_token != token:
         return _step(ts)  # the timer of an earlier delay
-    return _step(ts, Transition(current, states.RUNNING), RunActions())
+    return _step(ts, Transition(current, states.RUNNING),
+                 MarkStarted(if_unset=True), RunActions())
 
 
 def wait_after_over(ts: TaskState, current: str) -> Step:
@@ -646,7 +733,7 @@ def join_arrival(ts: TaskState | None, current: str | None,
     if (ts.join_arrivals or 0) < required:
         return _step(ts, *commands)
     commands += [CountWaitingJoin(-1), Transition(current, states.RUNNING),
-                 Start()]
+                 MarkStarted(), Notify(TASK_LAUNCHED), Start()]
     return _step(ts, *commands)
 
 
@@ -667,7 +754,8 @@ def join_impossible(ts: TaskState, current: str,
         info = ('Failed: only %d of the inbound tasks %s reached it'
                 % (len(arrived), names))
     check(current, states.ERROR)
-    return _step(ts, FinishTask(states.ERROR, info))
+    # It counts as started when it fails (its row shows when).
+    return _step(ts, MarkStarted(), FinishTask(states.ERROR, info))
 
 
 # ------------------------------------------------------------- with-items
@@ -775,7 +863,8 @@ def may_start_more(ts: TaskState, current: str,
 
 def resume_held(ts: TaskState, current: str) -> Step:
     """The workflow resumed: a task held by pause-before starts."""
-    return _step(ts, Transition(current, states.RUNNING), Start())
+    return _step(ts, Transition(current, states.RUNNING), MarkStarted(),
+                 Notify(TASK_RESUMED), Start())
 
 
 def child_paused(ts: TaskState, current: str) -> Step:
@@ -799,7 +888,7 @@ def revive(ts: TaskState, current: str) -> Step:
     commands: list[Command] = []
     if states.is_completed(current):
         commands.append(CountActive(1))
-    commands.append(Transition(current, states.RUNNING))
+    commands += [Transition(current, states.RUNNING), Notify(TASK_RERUN)]
     return _step(ts.replace(retry_no=None, retry_rest=None,
                             wait_after_done=None), *commands)
 
@@ -849,6 +938,45 @@ def finish(current: str, state: str, state_info: str | None) -> Transition:
     return Transition(current, state, state_info)
 
 
+def finished_event(state: str) -> Notify | None:
+    """What the notifier hears of a task that ended in ``state``."""
+    event = TASK_BY_STATE.get(state)
+    return None if event is None else Notify(event)
+
+
+def create(state: str,
+           triggered_by: Sequence[Mapping[str, Any]] = ()) -> Step:
+    """A task's row is created in ``state``: running (launched), or
+    waiting for a join's arrivals."""
+    commands: list[Command] = [Transition(NEW, state)]
+    if state == states.RUNNING:
+        commands += [MarkStarted(), Notify(TASK_LAUNCHED)]
+    return _step(TaskState(triggered_by=tuple(triggered_by) or None),
+                 *commands)
+
+
+def run_failed(error: object, workflow_name: str | None,
+               task_name: str) -> FailTask:
+    """What a structural ``error`` met while the task starts, runs or
+    finishes leads to: the task fails (see :class:`FailTask`)."""
+    return FailTask('Failed to run task [error=%s, wf=%s, task=%s]'
+                    % (error, workflow_name, task_name))
+
+
+_T = TypeVar('_T')
+
+
+def attempt(prepare: Callable[[], _T], names: TaskNames) -> _T | FailTask:
+    """``prepare()``'s value, or the task's structural failure when it
+    raises a MistralError: it evaluates what the task runs (its plan, its
+    actions and their input, a sub-workflow's definition and input), and
+    an error there fails the task without on-error (:class:`FailTask`)."""
+    try:
+        return prepare()
+    except exc.MistralError as e:
+        return run_failed(e, names.workflow, names.task)
+
+
 def force_fail(ts: TaskState, current: str, message: str) -> Step:
     """A structural error fails the task without its transitions."""
     commands: list[Command] = []
@@ -856,5 +984,6 @@ def force_fail(ts: TaskState, current: str, message: str) -> Step:
         commands.append(CountActive(-1))
         if current == states.WAITING:
             commands.append(CountWaitingJoin(-1))
-    commands.append(Transition(current, states.ERROR, message))
+    commands += [Transition(current, states.ERROR, message),
+                 Notify(TASK_FAILED)]
     return _step(ts, *commands)

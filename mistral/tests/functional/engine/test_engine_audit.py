@@ -45,6 +45,13 @@ quick:
 waiter:
   tasks:
     t: {action: std.async_noop}
+bad_publish:
+  tasks:
+    t:
+      action: std.async_noop
+      publish: {x: <% no_such_function() %>}
+      on-error: never
+    never: {action: std.noop}
 atomic:
   vars: {n: 10}
   tasks:
@@ -172,6 +179,25 @@ def test_action_update_follows_the_table(env):
     with pytest.raises(exc.InvalidStateTransitionException) as e:
         engine.on_action_update(ctx, ax.id, 'PAUSED')
     assert 'from SUCCESS to PAUSED' in str(e.value)
+
+
+def test_result_whose_publish_fails_fails_the_workflow(env):
+    # The result arrives from outside (as an executor's or a PUT does):
+    # the task fails structurally, without on-error, and so does its
+    # workflow; the result is recorded.
+    engine = engine_mod.Engine()
+    ctx = default_context()
+    ex = _start(ctx, 'bad_publish')
+    [task] = _wait_tasks(env, ex['id'])
+    [ax] = _wait_actions(env, task.id)
+    engine.on_action_complete(ctx, ax.id, {'data': 'done'})
+    wf = env.wait(ex['id'])
+    assert wf.state == 'ERROR'
+    assert wf.state_info.startswith('Failed to run task [error=')
+    assert 'wf=bad_publish, task=t]' in wf.state_info
+    [task] = env.tasks(ex['id'])
+    assert (task.state, task.state_info) == ('ERROR', wf.state_info)
+    assert [a.state for a in env.actions(task.id)] == ['SUCCESS']
 
 
 def _wait_tasks(env: HarnessEnv, ex_id: str) -> list[Any]:

@@ -9,6 +9,7 @@ from mistral.lang import parser
 from mistral.workflow import commands as cmds
 from mistral.workflow import direct
 from mistral.workflow import states
+from mistral.workflow import task_machine as tm
 
 
 def spec_of(text: str):
@@ -309,3 +310,56 @@ wf:
     assert d.published_global == {'g': 1, 'twice': 2}
     assert [getattr(c, 'task_name', None) for c in d.commands] == ['b', None]
     assert d.commands[1].msg == 1
+
+
+# ------------------------------------------------------------ finish
+
+def _finish(spec, task, check=lambda published: None, **kw):
+    kw.setdefault('env', {})
+    kw.setdefault('wf_context', {})
+    kw.setdefault('wf_input', {})
+    return direct.finish(spec, task, names=tm.TaskNames('wf', task.name),
+                         check_published=check, **kw)
+
+
+def test_finish_decides_as_decide_and_checks_what_is_published():
+    spec = spec_of(CHAIN)
+    checked = []
+    got = _finish(spec, finished('a', result='x', in_context={'name': 'x'}),
+                  check=checked.append)
+    assert got == decide(spec, finished('a', result='x',
+                                        in_context={'name': 'x'}))
+    assert checked == [{'got': 'x', 'upper': 'X'}]
+
+
+def test_a_refused_publish_fails_the_task_without_on_error():
+    spec = spec_of(CHAIN)
+
+    def refuse(published):
+        raise exc.SizeLimitExceededException('published', 2, 1,
+                                             'TaskExecution')
+
+    got = _finish(spec, finished('a', result='x'), check=refuse)
+    assert isinstance(got, tm.FailTask)
+    assert got.message.startswith('Failed to run task [error=')
+    assert str(exc.SizeLimitExceededException(
+        'published', 2, 1, 'TaskExecution')) in got.message
+    assert got.message.endswith(', wf=wf, task=a]')
+
+
+def test_a_failing_publish_expression_fails_the_task():
+    spec = spec_of("""
+version: '2.0'
+wf:
+  tasks:
+    a:
+      action: std.noop
+      publish: {x: <% no_such_function() %>}
+      on-error: b
+    b: {action: std.noop}
+""")
+    got = _finish(spec, finished('a'))
+    assert isinstance(got, tm.FailTask)
+    assert 'no_such_function' in got.message
+    with pytest.raises(exc.MistralError):
+        decide(spec, finished('a'))

@@ -54,3 +54,32 @@ wf:
     assert str(e.value) == (
         "Invalid DSL (workflow 'wf'): the 'requires' of tasks 'a', 'b' "
         "form a cycle (a -> b -> a), so none of them can ever run.")
+
+
+def test_a_success_starts_what_is_ready_with_its_requirements_contexts():
+    [spec] = parser.parse_workflows(TEXT)
+    outbound = {'a': {'x': 1, 'from': 'a'}, 'b': {'y': 2, 'from': 'b'}}
+    asked: list[str] = []
+
+    def out(name):
+        asked.append(name)
+        return outbound[name]
+
+    [run] = reverse.next_commands(spec, 'd', 'b', ['a'], outbound=out,
+                                  task_id=lambda n: 'id-' + n)
+    # c requires [a, b]: their contexts merged in that order.
+    assert (run.task_name, dict(run.in_context)) == (
+        'c', {'x': 1, 'y': 2, 'from': 'b'})
+    assert run.triggered_by == [{'task_id': 'id-a', 'event': 'on-success'},
+                                {'task_id': 'id-b', 'event': 'on-success'}]
+    assert asked == ['a', 'b']
+    # Not every requirement is done yet: nothing starts.
+    assert reverse.next_commands(spec, 'd', 'b', [], outbound=out,
+                                 task_id=str) == []
+
+
+def test_only_a_success_in_a_reverse_workflow_starts_others():
+    assert reverse.runs_next('reverse', 'SUCCESS')
+    assert not reverse.runs_next('reverse', 'ERROR')
+    assert not reverse.runs_next('reverse', 'SKIPPED')
+    assert not reverse.runs_next('direct', 'SUCCESS')

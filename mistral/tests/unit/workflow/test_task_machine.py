@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mistral import exceptions as exc
 from mistral.workflow import states
 from mistral.workflow import task_machine as tm
 
@@ -137,7 +138,7 @@ def test_pause_before_holds_the_task_once():
     step = tm.start(tm.TaskState(), RUNNING, pol, _tokens())
     assert step.commands == (
         tm.Transition(RUNNING, states.IDLE, "Set by 'pause-before' policy"),
-        tm.PauseWorkflow())
+        tm.Notify(tm.TASK_PAUSED), tm.PauseWorkflow())
     # Concurrency is kept; the timeout waits for the real start.
     assert step.state.to_runtime_context() == {'concurrency': 3,
                                                'pause_before_done': True}
@@ -245,10 +246,14 @@ def test_wait_after_over_ignores_stale_timers():
 
 def test_delay_over_runs_the_task_with_the_right_token_only():
     ts = tm.TaskState(delay_token='t2')
+    # A task that ran before keeps its start (a retry); one delayed
+    # before it ever ran (wait-before) starts now.
     assert tm.delay_over(ts, DELAYED, 't2').commands == (
-        tm.Transition(DELAYED, RUNNING), tm.RunActions())
+        tm.Transition(DELAYED, RUNNING), tm.MarkStarted(if_unset=True),
+        tm.RunActions())
     assert tm.delay_over(ts, DELAYED, None).commands == (
-        tm.Transition(DELAYED, RUNNING), tm.RunActions())
+        tm.Transition(DELAYED, RUNNING), tm.MarkStarted(if_unset=True),
+        tm.RunActions())
     assert tm.delay_over(ts, DELAYED, 't1').commands == ()
     assert tm.delay_over(ts, RUNNING, 't2').commands == ()
     waited = ts.replace(wait_after_done=tm.WaitAfter(states.SUCCESS, None))
@@ -292,7 +297,8 @@ def test_join_waits_for_all_arrivals_then_starts():
     second = _arrive(first.state, states.WAITING, 'b', 2)
     assert second.commands == (
         tm.MergeArrival(), tm.CountWaitingJoin(-1),
-        tm.Transition(states.WAITING, RUNNING), tm.Start())
+        tm.Transition(states.WAITING, RUNNING), tm.MarkStarted(),
+        tm.Notify(tm.TASK_LAUNCHED), tm.Start())
     assert second.state.to_runtime_context() == {
         'triggered_by': [{'task_id': 'a', 'event': 'on-success'},
                          {'task_id': 'b', 'event': 'on-success'}],
@@ -303,7 +309,7 @@ def test_a_join_of_one_starts_at_the_first_arrival():
     step = _arrive(None, None, 'a', 1)
     assert _kinds(step) == ['Transition', 'CreateWaiting',
                             'CountWaitingJoin', 'CountWaitingJoin',
-                            'Transition', 'Start']
+                            'Transition', 'MarkStarted', 'Notify', 'Start']
 
 
 def test_arrivals_after_the_start_are_only_recorded():
@@ -319,14 +325,15 @@ def test_join_required_and_impossible_joins():
     assert tm.join_required('all', 3) == 3
     assert tm.join_required(2, 3) == 2
     nobody = tm.join_impossible(tm.TaskState(), states.WAITING, ['a', 'b'])
-    assert nobody.commands == (tm.FinishTask(
-        states.ERROR, "Failed by tasks: ['a', 'b']"),)
+    # It counts as started when it fails.
+    assert nobody.commands == (tm.MarkStarted(), tm.FinishTask(
+        states.ERROR, "Failed by tasks: ['a', 'b']"))
     some = tm.join_impossible(
         tm.TaskState(triggered_by=({'task_id': 'x'}, {'task_id': 'x'})),
         states.WAITING, ['a', 'b'])
-    assert some.commands == (tm.FinishTask(
+    assert some.commands == (tm.MarkStarted(), tm.FinishTask(
         states.ERROR,
-        "Failed: only 1 of the inbound tasks ['a', 'b'] reached it"),)
+        "Failed: only 1 of the inbound tasks ['a', 'b'] reached it"))
 
 
 # ------------------------------------------------------------- with-items
@@ -424,7 +431,8 @@ def test_pause_and_resume_follow_the_sub_workflow():
         tm.Transition(states.PAUSED, RUNNING, keep_info=True),)
     assert tm.child_resumed(ts, RUNNING).commands == ()
     assert tm.resume_held(ts, states.IDLE).commands == (
-        tm.Transition(states.IDLE, RUNNING), tm.Start())
+        tm.Transition(states.IDLE, RUNNING), tm.MarkStarted(),
+        tm.Notify(tm.TASK_RESUMED), tm.Start())
 
 
 def test_revive_starts_retries_and_wait_after_over():
@@ -433,7 +441,8 @@ def test_revive_starts_retries_and_wait_after_over():
         'wait_after_done': {'state': 'ERROR', 'state_info': None}})
     step = tm.revive(ts, states.ERROR)
     assert step.commands == (tm.CountActive(1),
-                             tm.Transition(states.ERROR, RUNNING))
+                             tm.Transition(states.ERROR, RUNNING),
+                             tm.Notify(tm.TASK_RERUN))
     assert step.state.to_runtime_context() == {'with_items': {'count': 1}}
     with pytest.raises(tm.IllegalTransition):
         tm.revive(ts, states.SUCCESS)
@@ -450,11 +459,15 @@ def test_rerun_all_or_only_failed_items():
 def test_force_fail_counts_the_task_out_once():
     assert tm.force_fail(tm.TaskState(), states.WAITING, 'm').commands == (
         tm.CountActive(-1), tm.CountWaitingJoin(-1),
-        tm.Transition(states.WAITING, states.ERROR, 'm'))
+        tm.Transition(states.WAITING, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
     assert tm.force_fail(tm.TaskState(), RUNNING, 'm').commands == (
-        tm.CountActive(-1), tm.Transition(RUNNING, states.ERROR, 'm'))
+        tm.CountActive(-1), tm.Transition(RUNNING, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
+    # Failed again (a second structural error): told again.
     assert tm.force_fail(tm.TaskState(), states.ERROR, 'm').commands == (
-        tm.Transition(states.ERROR, states.ERROR, 'm'),)
+        tm.Transition(states.ERROR, states.ERROR, 'm'),
+        tm.Notify(tm.TASK_FAILED))
     with pytest.raises(tm.IllegalTransition):
         tm.force_fail(tm.TaskState(), states.SUCCESS, 'm')
 
@@ -524,3 +537,103 @@ def test_where_an_action_runs():
     assert place(True, False, 0, True) == tm.DEFERRED
     assert place(True, False, 0, False) == tm.EXECUTOR
     assert place(False, True, 5, True) == tm.EXECUTOR
+
+
+def test_a_structural_error_fails_the_task_with_its_names():
+    fail = tm.run_failed(ValueError('bad'), 'wf1', 't1')
+    assert fail == tm.FailTask(
+        'Failed to run task [error=bad, wf=wf1, task=t1]')
+    # The message is what force_fail writes on the task.
+    step = tm.force_fail(tm.TaskState(), RUNNING, fail.message)
+    assert step.transition() == tm.Transition(RUNNING, states.ERROR,
+                                              fail.message)
+
+
+# ---------------------------------------------------------- notifications
+
+def test_a_task_created_running_is_launched_a_waiting_one_is_not():
+    step = tm.create(RUNNING, [{'task_id': 'a', 'event': 'on-success'}])
+    assert step.commands == (tm.Transition(tm.NEW, RUNNING),
+                             tm.MarkStarted(), tm.Notify(tm.TASK_LAUNCHED))
+    assert step.state.to_runtime_context() == {
+        'triggered_by': [{'task_id': 'a', 'event': 'on-success'}]}
+    step = tm.create(states.WAITING)
+    assert step.commands == (tm.Transition(tm.NEW, states.WAITING),)
+    assert step.state == tm.TaskState()
+    with pytest.raises(tm.IllegalTransition):
+        tm.create(states.SUCCESS)
+
+
+@pytest.mark.parametrize('state, event', [
+    (states.SUCCESS, 'TASK_SUCCEEDED'), (states.ERROR, 'TASK_FAILED'),
+    (states.CANCELLED, 'TASK_CANCELLED'), (states.SKIPPED, 'TASK_SKIPPED'),
+    (states.PAUSED, 'TASK_PAUSED'), (RUNNING, None), (DELAYED, None)])
+def test_the_event_of_a_finished_task(state, event):
+    expected = None if event is None else tm.Notify(event)
+    assert tm.finished_event(state) == expected
+
+
+def test_every_notify_follows_its_transition():
+    # The shell sends an event once the row shows the change: in every
+    # step a Notify comes after the Transition it reports.
+    steps = [
+        tm.start(tm.TaskState(), RUNNING,
+                 tm.StartPolicies(pause_before=True), _tokens()),
+        tm.resume_held(tm.TaskState(), states.IDLE),
+        tm.revive(tm.TaskState(), states.ERROR),
+        tm.force_fail(tm.TaskState(), RUNNING, 'm'),
+        tm.create(RUNNING),
+        _arrive(None, None, 'a', 1),
+    ]
+    for step in steps:
+        kinds = [k for k in _kinds(step) if k != 'MarkStarted']
+        assert kinds.count('Notify') == 1
+        assert kinds[kinds.index('Notify') - 1] == 'Transition'
+        # started_at is set before the event reports it.
+        if 'MarkStarted' in _kinds(step):
+            assert _kinds(step).index('MarkStarted') < \
+                _kinds(step).index('Notify')
+
+
+def test_when_a_task_counts_as_started():
+    started = {
+        'created running': tm.create(RUNNING),
+        'a join starting': _arrive(None, None, 'a', 1),
+        'resumed after pause-before': tm.resume_held(tm.TaskState(),
+                                                     states.IDLE),
+        'an impossible join failing': tm.join_impossible(
+            tm.TaskState(), states.WAITING, ['a']),
+    }
+    for why, step in started.items():
+        assert tm.MarkStarted() in step.commands, why
+    not_started = {
+        'created waiting': tm.create(states.WAITING),
+        'held by pause-before': tm.start(
+            tm.TaskState(), RUNNING, tm.StartPolicies(pause_before=True),
+            _tokens()),
+        'delayed by wait-before': tm.start(
+            tm.TaskState(), RUNNING, tm.StartPolicies(wait_before=1),
+            _tokens()),
+        'a join still waiting': _arrive(None, None, 'a', 2),
+    }
+    for why, step in not_started.items():
+        assert not any(isinstance(c, tm.MarkStarted)
+                       for c in step.commands), why
+
+
+def test_preparing_what_a_task_runs_may_fail_it():
+    names = tm.TaskNames('wf1', 't1')
+    assert tm.attempt(lambda: 42, names) == 42
+
+    def bad() -> int:
+        raise exc.InputException('no such input')
+
+    assert tm.attempt(bad, names) == tm.FailTask(
+        'Failed to run task [error=no such input, wf=wf1, task=t1]')
+
+    # Only the service's own errors are structural; a bug is not.
+    def broken() -> int:
+        raise KeyError('x')
+
+    with pytest.raises(KeyError):
+        tm.attempt(broken, names)
