@@ -7,7 +7,7 @@ RPC and for storage in delayed messages.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from oslo_context import context as oslo_context
 
@@ -81,6 +81,14 @@ class MistralContext(oslo_context.RequestContext):
             kw['project_id'] = values['tenant']
         kw.update(kwargs)
         return cls(**kw)
+
+
+# The caller's request context as the RPC endpoints (engine, executor)
+# receive it: the MistralContext itself when the call stays in the
+# process (API, tests, an executor applying results locally) or its
+# to_dict() form when it came through a message. Whoever reads it goes
+# through to_dict() or dict() (see mistral.engine.engine._ctx_dict).
+RequestContext: TypeAlias = MistralContext | dict[str, Any]
 
 
 def admin_context() -> MistralContext:

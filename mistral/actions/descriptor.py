@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Protocol
 
 from mistral_lib import actions as ml_actions
 from mistral_lib import utils as ml_utils
@@ -57,6 +57,39 @@ def check_params(name: str, class_name: str | None,
     if unexpected:
         msg += ', unexpected=%s' % unexpected
     raise exceptions.InputException(msg + ']')
+
+
+class ActionDescriptor(Protocol):
+    """What the engine, the executor and the API use of an action's
+    descriptor: mistral-lib's ActionDescriptor interface, which the
+    classes here, mistral.actions.adhoc and mistral.actions.dynamic
+    implement. A Protocol because mistral-lib has no type information
+    (its classes are Any to mypy)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str | None: ...
+
+    @property
+    def params_spec(self) -> str | None: ...
+
+    @property
+    def namespace(self) -> str | None: ...
+
+    @property
+    def project_id(self) -> str | None: ...
+
+    @property
+    def scope(self) -> str | None: ...
+
+    def check_parameters(self, params: dict[str, Any] | None) -> None: ...
+
+    def instantiate(self, input_dict: dict[str, Any],
+                    wf_ctx: dict[str, Any]) -> Any: ...
+
+    def post_process_result(self, result: Any) -> Any: ...
 
 
 class PythonActionDescriptor(ml_actions.PythonActionDescriptor):

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
@@ -24,10 +24,14 @@ from mistral.handoff import hooks
 from mistral.utils import timeutils
 from mistral.workflow import states
 
+if TYPE_CHECKING:
+    from mistral.actions.descriptor import ActionDescriptor
+    from mistral.context import RequestContext
+
 CONF = cfg.CONF
 
 
-def _is_sync(desc: Any, action_input: dict[str, Any]) -> bool:
+def _is_sync(desc: ActionDescriptor, action_input: dict[str, Any]) -> bool:
     try:
         return bool(desc.instantiate(dict(action_input), {}).is_sync())
     except Exception as e:
@@ -51,7 +55,7 @@ def _transient(name: str, namespace: str, action_input: dict[str, Any],
             'created_at': None, 'updated_at': None}
 
 
-def start_action(ctx_dict: dict[str, Any], ctx: Any, name: str,
+def start_action(ctx_dict: dict[str, Any], ctx: RequestContext, name: str,
                  action_input: dict[str, Any], description: str,
                  namespace: str, params: dict[str, Any]) -> dict[str, Any]:
     _, desc = resolver.resolve(name, action_input, namespace,

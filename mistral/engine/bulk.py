@@ -39,7 +39,7 @@ def pending_row(session: orm.Session, model: type, row_id: str
     return None
 
 
-def delete_item_later(session: orm.Session, model: Any, task_ex_id: str,
+def delete_item_later(session: orm.Session, model: type[Any], task_ex_id: str,
                       item_index: int) -> None:
     """Delete the row (``task_execution_id``, ``item_index``) of ``model``
     with the others of this transaction, in one statement (a with-items
@@ -60,7 +60,7 @@ def flush(session: orm.Session) -> None:
         return
     # Their parents (task executions) may still be unflushed ORM objects.
     session.flush()
-    by_model: dict[type, list[dict[str, Any]]] = {}
+    by_model: dict[type[Any], list[dict[str, Any]]] = {}
     for model, row in pending:
         by_model.setdefault(model, []).append(row)
     for model, rows in by_model.items():

@@ -21,15 +21,18 @@ combine, so a key cannot name one owner: contexts are then stored whole in
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
 from mistral.db import models
 from mistral.workflow import data_flow
 
+if TYPE_CHECKING:
+    from mistral.engine.run import Run
 
-def by_reference(run: Any) -> bool:
+
+def by_reference(run: Run) -> bool:
     return run.merge_strategy == 'replace'
 
 
@@ -61,7 +64,7 @@ def merge_refs(base: Mapping[str, Any], other: Mapping[str, Any]
     return merged
 
 
-def _published(run: Any, task_ids: Iterable[str]) -> dict[str, dict]:
+def _published(run: Run, task_ids: Iterable[str]) -> dict[str, dict]:
     memo = run.published_memo
     missing = [t for t in set(task_ids) if t not in memo]
     if missing:
@@ -75,7 +78,7 @@ def _published(run: Any, task_ids: Iterable[str]) -> dict[str, dict]:
     return memo
 
 
-def materialize(run: Any, refs: Mapping[str, str]) -> dict[str, Any]:
+def materialize(run: Run, refs: Mapping[str, str]) -> dict[str, Any]:
     """The context the references stand for."""
     if not refs:
         return {}
@@ -85,7 +88,7 @@ def materialize(run: Any, refs: Mapping[str, str]) -> dict[str, Any]:
             for key, task_id in owners.items()}
 
 
-def in_context(run: Any, task_ex: models.TaskExecution) -> dict[str, Any]:
+def in_context(run: Run, task_ex: models.TaskExecution) -> dict[str, Any]:
     """A task's inbound context (references resolved, or stored whole)."""
     if task_ex.context_refs is None:
         return dict(task_ex.in_context or {})
@@ -98,14 +101,14 @@ def in_context(run: Any, task_ex: models.TaskExecution) -> dict[str, Any]:
     return cached
 
 
-def outbound(run: Any, task_ex: models.TaskExecution) -> dict[str, Any]:
+def outbound(run: Run, task_ex: models.TaskExecution) -> dict[str, Any]:
     """What a finished task passes on (its inbound context + published)."""
     return data_flow.outbound_context(
         in_context(run, task_ex), task_ex.published, run.merge_strategy,
         defaults=collections.ChainMap(run.wf_context, run.wf_input))
 
 
-def final_context(run: Any, end_tasks: list[models.TaskExecution]
+def final_context(run: Run, end_tasks: list[models.TaskExecution]
                   ) -> dict[str, Any] | None:
     """The merged outbound contexts of the tasks that ended their branches,
     or None when some context is not stored by reference."""
@@ -117,12 +120,12 @@ def final_context(run: Any, end_tasks: list[models.TaskExecution]
     return data_flow.strip_internal(materialize(run, refs))
 
 
-def remember_published(run: Any, task_ex: models.TaskExecution) -> None:
+def remember_published(run: Run, task_ex: models.TaskExecution) -> None:
     """Later lookups in this transaction see what the task published."""
     run.published_memo[task_ex.id] = task_ex.published or {}
 
 
-def forget(run: Any, task_ex: models.TaskExecution) -> None:
+def forget(run: Run, task_ex: models.TaskExecution) -> None:
     """The task's context changed (join arrival, rerun)."""
     run.context_memo.pop(task_ex.id, None)
     run.published_memo.pop(task_ex.id, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -106,7 +106,8 @@ class DbDataAccess:
         self._wf_ex = wf_ex
         self._wf_spec = wf_spec
 
-    def task(self, name: str | None, context: Any) -> dict[str, Any] | None:
+    def task(self, name: str | None, context: Mapping[str, Any]
+             ) -> dict[str, Any] | None:
         if name is None:
             current = (context or {}).get('__task_execution') or {}
             name = current.get('name')
@@ -127,7 +128,7 @@ class DbDataAccess:
         return record
 
     def tasks(self, workflow_execution_id: str | None, recursive: bool,
-              state: str | None, flat: bool, context: Any
+              state: str | None, flat: bool, context: Mapping[str, Any]
               ) -> list[dict[str, Any]]:
         wf_ex_id = workflow_execution_id or self._wf_ex.id
         ids = [wf_ex_id]
@@ -172,7 +173,7 @@ class DbDataAccess:
             found += frontier
         return found
 
-    def execution(self, context: Any) -> dict[str, Any]:
+    def execution(self, context: Mapping[str, Any]) -> dict[str, Any]:
         wf = self._wf_ex
         data = rows.to_dict(wf, ('id', 'name', 'input', 'params',
                                  'created_at', 'updated_at',
@@ -183,7 +184,7 @@ class DbDataAccess:
 
     def executions(self, id: str | None, root_execution_id: str | None,
                    state: str | None, from_time: Any, to_time: Any,
-                   context: Any) -> list[dict[str, Any]]:
+                   context: Mapping[str, Any]) -> list[dict[str, Any]]:
         wf = models.WorkflowExecution
         stmt = sa.select(wf).where(wf.project_id == self._wf_ex.project_id)
         if id:
@@ -199,6 +200,6 @@ class DbDataAccess:
         return [rows.to_dict(r) for r in
                 self._s.execute(stmt.order_by(wf.created_at)).scalars()]
 
-    def global_var(self, name: str, context: Any) -> Any:
+    def global_var(self, name: str, context: Mapping[str, Any]) -> Any:
         return (self._wf_ex.context or {}).get(name)
 

@@ -18,6 +18,7 @@ from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral.context import MistralContext
+from mistral.context import RequestContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.db import rows
@@ -37,7 +38,7 @@ from mistral.workflow import states
 LOG = logging.getLogger(__name__)
 
 
-def _ctx_dict(ctx: Any) -> dict[str, Any]:
+def _ctx_dict(ctx: RequestContext | None) -> dict[str, Any]:
     data = ctx.to_dict() if isinstance(ctx, MistralContext) \
         else dict(ctx or {})
     # 'redelivered' describes the message that carried it. The engine
@@ -121,7 +122,7 @@ def _after(run: Run, effects: list[Any]) -> None:
     workflows.after_task_effects(run, effects)
 
 
-def _parent_run(session: orm.Session, batch: Any, ctx: Any,
+def _parent_run(session: orm.Session, batch: Any, ctx: RequestContext,
                 child: models.WorkflowExecution | None
                 ) -> tuple[Run, models.TaskExecution] | None:
     """The run of a sub-workflow's parent (its row locked) and the parent
@@ -201,7 +202,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def start_workflow(self, ctx: Any, wf_identifier: str,
+    def start_workflow(self, ctx: RequestContext, wf_identifier: str,
                        wf_namespace: str = '', wf_ex_id: str | None = None,
                        wf_input: dict | None = None, description: str = '',
                        params: dict | None = None,
@@ -227,7 +228,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def on_action_complete(self, ctx: Any, action_ex_id: str,
+    def on_action_complete(self, ctx: RequestContext, action_ex_id: str,
                            result: dict[str, Any] | None,
                            wf_action: bool = False, processed: bool = False,
                            outbox_id: str | None = None) -> dict[str, Any]:
@@ -261,7 +262,8 @@ class Engine:
             return rows.to_dict(ax)
 
     @metrics.engine_request
-    def on_action_results(self, ctx: Any, results: list[dict[str, Any]],
+    def on_action_results(self, ctx: RequestContext,
+                          results: list[dict[str, Any]],
                           outbox_id: str | None = None) -> None:
         """Results of several actions from an executor
         (``[{'id', 'wf', 'result'}]``, already post-processed). Those of
@@ -298,7 +300,7 @@ class Engine:
                             exc_info=True)
 
     @db_api.retry_on_db_error
-    def _apply_results(self, ctx: Any, wf_ex_id: str,
+    def _apply_results(self, ctx: RequestContext, wf_ex_id: str,
                        items: list[dict[str, Any]], local: Any = None
                        ) -> None:
         """``local``: the executor applying them in its own process (see
@@ -356,7 +358,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def run_inline_actions(self, ctx: Any, wf_ex_id: str,
+    def run_inline_actions(self, ctx: RequestContext, wf_ex_id: str,
                            action_ex_ids: list[str],
                            outbox_id: str | None = None) -> None:
         """Run inline actions a transaction deferred past its budget, and
@@ -401,7 +403,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def on_workflow_complete(self, ctx: Any, wf_ex_id: str,
+    def on_workflow_complete(self, ctx: RequestContext, wf_ex_id: str,
                              outbox_id: str | None = None) -> None:
         """A sub-workflow finished: its parent task counts it once."""
         with unit_of_work(outbox_id) as (session, batch):
@@ -427,7 +429,7 @@ class Engine:
 
     @_applies_message
     @db_api.retry_on_db_error
-    def on_child_state(self, ctx: Any, wf_ex_id: str, state: str,
+    def on_child_state(self, ctx: RequestContext, wf_ex_id: str, state: str,
                        outbox_id: str | None = None) -> None:
         """A sub-workflow paused or resumed: its parent task follows, and
         the parent workflow pauses or resumes with it."""
@@ -451,7 +453,7 @@ class Engine:
                     _cascade(run, 'resume_workflow', (states.PAUSED,))
                     workflows.resume(run)
 
-    def _task_step(self, ctx: Any, task_ex_id: str, step,
+    def _task_step(self, ctx: RequestContext, task_ex_id: str, step,
                    outbox_id: str | None = None) -> None:
         with unit_of_work(outbox_id) as (session, batch):
             task_ex = session.get(models.TaskExecution, task_ex_id)
@@ -467,7 +469,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def continue_task(self, ctx: Any, task_ex_id: str,
+    def continue_task(self, ctx: RequestContext, task_ex_id: str,
                       token: str | None = None,
                       outbox_id: str | None = None) -> None:
         """A policy delay ended (wait-before, retry)."""
@@ -478,7 +480,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def continue_items(self, ctx: Any, task_ex_id: str,
+    def continue_items(self, ctx: RequestContext, task_ex_id: str,
                        outbox_id: str | None = None) -> None:
         """More with-items elements to run inline (a large task runs in
         several transactions)."""
@@ -488,7 +490,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def complete_waited_task(self, ctx: Any, task_ex_id: str,
+    def complete_waited_task(self, ctx: RequestContext, task_ex_id: str,
                              outbox_id: str | None = None) -> None:
         """The wait-after delay ended."""
         self._task_step(ctx, task_ex_id, tasks.complete_waited_task,
@@ -497,7 +499,8 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def timeout_task(self, ctx: Any, task_ex_id: str, timeout: float,
+    def timeout_task(self, ctx: RequestContext, task_ex_id: str,
+                     timeout: float,
                      outbox_id: str | None = None) -> None:
         self._task_step(ctx, task_ex_id,
                         lambda run, t: tasks.time_out(run, t, timeout),
@@ -506,7 +509,8 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def on_action_update(self, ctx: Any, action_ex_id: str, state: str,
+    def on_action_update(self, ctx: RequestContext, action_ex_id: str,
+                         state: str,
                          wf_action: bool = False,
                          outbox_id: str | None = None) -> dict[str, Any]:
         with unit_of_work(outbox_id) as (session, batch):
@@ -529,7 +533,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def pause_workflow(self, ctx: Any, wf_ex_id: str,
+    def pause_workflow(self, ctx: RequestContext, wf_ex_id: str,
                        from_parent: bool = False,
                        outbox_id: str | None = None) -> dict[str, Any]:
         with unit_of_work(outbox_id) as (session, batch):
@@ -545,7 +549,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def resume_workflow(self, ctx: Any, wf_ex_id: str,
+    def resume_workflow(self, ctx: RequestContext, wf_ex_id: str,
                         env: dict | None = None, from_parent: bool = False,
                         outbox_id: str | None = None) -> dict[str, Any]:
         with unit_of_work(outbox_id) as (session, batch):
@@ -573,7 +577,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def stop_workflow(self, ctx: Any, wf_ex_id: str, state: str,
+    def stop_workflow(self, ctx: RequestContext, wf_ex_id: str, state: str,
                       message: str | None = None, from_parent: bool = False,
                       outbox_id: str | None = None) -> dict[str, Any]:
         with unit_of_work(outbox_id) as (session, batch):
@@ -603,7 +607,8 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def rerun_workflow(self, ctx: Any, task_ex_id: str, reset: bool = True,
+    def rerun_workflow(self, ctx: RequestContext, task_ex_id: str,
+                       reset: bool = True,
                        skip: bool = False, env: dict | None = None
                        , outbox_id: str | None = None) -> dict[str, Any]:
         """Run a failed task again (or skip it) and revive its workflow
@@ -645,7 +650,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def rerun_parent(self, ctx: Any, wf_ex_id: str,
+    def rerun_parent(self, ctx: RequestContext, wf_ex_id: str,
                      outbox_id: str | None = None) -> None:
         """A sub-workflow runs again: its parent task and workflow too."""
         with unit_of_work(outbox_id) as (session, batch):
@@ -670,7 +675,7 @@ class Engine:
     @metrics.engine_request
     @_applies_message
     @db_api.retry_on_db_error
-    def start_action(self, ctx: Any, action_name: str,
+    def start_action(self, ctx: RequestContext, action_name: str,
                      action_input: dict | None = None, description: str = '',
                      namespace: str = '', params: dict | None = None,
                      outbox_id: str | None = None) -> dict[str, Any]:
@@ -680,6 +685,7 @@ class Engine:
                                    action_input or {}, description,
                                    namespace, params or {})
 
-    def report_running_actions(self, ctx: Any, action_ex_ids: list[str]
+    def report_running_actions(self, ctx: RequestContext,
+                               action_ex_ids: list[str]
                                ) -> None:
         """Accepted for compatibility; executors renew leases instead."""

@@ -19,13 +19,16 @@ executors instead.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
 
 from mistral.actions import context as action_context
 from mistral.actions import runner
 from mistral.metrics import hooks as metrics
+
+if TYPE_CHECKING:
+    from mistral.actions.descriptor import ActionDescriptor
 
 CONF = cfg.CONF
 
@@ -39,7 +42,7 @@ _INLINE_CLASSES = {
 }
 
 
-def eligible(desc: Any, name: str, action_input: dict[str, Any],
+def eligible(desc: ActionDescriptor, name: str, action_input: dict[str, Any],
              target: str | None) -> bool:
     if not CONF.engine.inline_builtin_actions or target:
         return False
@@ -50,7 +53,8 @@ def eligible(desc: Any, name: str, action_input: dict[str, Any],
     return True
 
 
-def run(desc: Any, action_input: dict[str, Any], security: dict[str, Any],
+def run(desc: ActionDescriptor, action_input: dict[str, Any],
+        security: dict[str, Any],
         execution: dict[str, Any]) -> dict[str, Any]:
     """The action's result as {'data'|'error': ...}."""
     ctx = action_context.build_action_context(security, execution)

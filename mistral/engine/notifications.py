@@ -9,7 +9,7 @@ state they report and are published in order, with retries.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -20,6 +20,9 @@ from mistral.handoff import deliveries
 from mistral.metrics import hooks as metrics
 from mistral.utils import timeutils
 from mistral.workflow import task_machine as tm
+
+if TYPE_CHECKING:
+    from mistral.engine.run import Run
 
 CONF = cfg.CONF
 
@@ -52,7 +55,7 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return None if value is None else value.isoformat(' ')
 
 
-def _publishers(run: Any, launching: bool) -> list[dict[str, Any]]:
+def _publishers(run: Run, launching: bool) -> list[dict[str, Any]]:
     """The execution's publishers: ``params.notify``.
 
     At launch a sub-workflow inherits the publishers of its workflow tree
@@ -98,7 +101,7 @@ def _root_publishers(session: orm.Session, root_id: str
     return list(params.get('notify') or [])
 
 
-def _emit(run: Any, ex_id: str, data: dict[str, Any], event: str) -> None:
+def _emit(run: Run, ex_id: str, data: dict[str, Any], event: str) -> None:
     launching = event == WORKFLOW_LAUNCHED
     publishers = [p for p in _publishers(run, launching)
                   if isinstance(p, dict) and deliveries.wants(p, event)]
@@ -108,7 +111,7 @@ def _emit(run: Any, ex_id: str, data: dict[str, Any], event: str) -> None:
                        event, _iso(timeutils.utcnow()), publishers)
 
 
-def workflow_event(run: Any, event: str) -> None:
+def workflow_event(run: Run, event: str) -> None:
     """The run's workflow execution reached ``event``."""
     metrics.workflow_event(run, event)
     wf_ex = run.wf_ex
@@ -126,7 +129,7 @@ def workflow_event(run: Any, event: str) -> None:
     _emit(run, wf_ex.id, data, event)
 
 
-def task_event(run: Any, task_ex: Any, event: str) -> None:
+def task_event(run: Run, task_ex: models.TaskExecution, event: str) -> None:
     """A task execution of the run's workflow reached ``event``."""
     metrics.task_event(run, task_ex, event)
     wf_ex = run.wf_ex

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
+from sqlalchemy import orm
 
 from mistral import context as mistral_context
 from mistral.db import api as db_api
@@ -93,7 +94,7 @@ def _ctx_for(ax: models.ActionExecution, redelivered: bool
         project_id=ax.project_id, redelivered=redelivered).to_dict()
 
 
-def _queued_for(s: Any, targets: set[str]) -> dict[str, str]:
+def _queued_for(s: orm.Session, targets: set[str]) -> dict[str, str]:
     """action_ex_id -> outbox row id of the run_action messages queued
     for these targets (the few rows of targets nobody serves)."""
     if not targets:
@@ -110,7 +111,8 @@ def _queued_for(s: Any, targets: set[str]) -> dict[str, str]:
     return out
 
 
-def _note_waiting(s: Any, ax: models.ActionExecution, target: str) -> None:
+def _note_waiting(s: orm.Session, ax: models.ActionExecution,
+                  target: str) -> None:
     """Say on the action and its task that they wait for ``target``."""
     msg = waiting_message(target)
     if ax.state_info != msg:
@@ -128,7 +130,7 @@ def _note_waiting(s: Any, ax: models.ActionExecution, target: str) -> None:
                 te.state_info != msg))).values(state_info=msg))
 
 
-def clear_waiting(s: Any, action_ex_id: str, task_ex_id: str | None,
+def clear_waiting(s: orm.Session, action_ex_id: str, task_ex_id: str | None,
                   state_info: str | None) -> None:
     """An executor claimed a waiting action: drop the notices."""
     if not state_info or not state_info.startswith(WAITING_PREFIX):
@@ -219,7 +221,7 @@ def sweep_actions(limit: int = 100) -> tuple[int, list[str]]:
     return len(batch.rows), to_fail
 
 
-def _finished_workflows(s: Any, wf_ex_ids: set[str]) -> set[str]:
+def _finished_workflows(s: orm.Session, wf_ex_ids: set[str]) -> set[str]:
     if not wf_ex_ids:
         return set()
     wf = models.WorkflowExecution
@@ -227,7 +229,7 @@ def _finished_workflows(s: Any, wf_ex_ids: set[str]) -> set[str]:
         wf.id.in_(wf_ex_ids), wf.state.in_(_FINISHED))).scalars().all())
 
 
-def _live_executors(s: Any, executor_ids: set[str],
+def _live_executors(s: orm.Session, executor_ids: set[str],
                     now: datetime.datetime) -> set[str]:
     """Executors that renewed some lease recently (their latest lease is
     still running)."""

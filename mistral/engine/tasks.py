@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -39,6 +39,9 @@ from mistral.workflow import reverse
 from mistral.workflow import states
 from mistral.workflow import task_machine as tm
 from mistral.workflow import task_plan
+
+if TYPE_CHECKING:
+    from mistral.actions.descriptor import ActionDescriptor
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -424,7 +427,7 @@ def _plan(run: Run, task_ex: models.TaskExecution,
 
 def _launch(run: Run, task_ex: models.TaskExecution,
             item: task_plan.ActionRun | task_plan.WorkflowRun,
-            desc: Any = None) -> list[Effect]:
+            desc: ActionDescriptor | None = None) -> list[Effect]:
     if isinstance(item, task_plan.WorkflowRun):
         return [StartChild(task_ex, item)]
     if desc is None:
@@ -522,7 +525,8 @@ def finish_deferred(run: Run, outcomes: list[dict[str, Any]]) -> None:
 
 
 def _run_inline(run: Run, task_ex: models.TaskExecution,
-                item: task_plan.ActionRun, desc: Any) -> ChildDone:
+                item: task_plan.ActionRun, desc: ActionDescriptor
+                ) -> ChildDone:
     wf_ex = run.wf_ex
     ax_id = models.new_id()
     result = inline.run(desc, item.input, run.ctx, {
@@ -781,7 +785,7 @@ def _read_pending(run: Run, task_ex: models.TaskExecution,
     return queue
 
 
-def _inline_ok(run: Run, item: Any, desc: Any) -> bool:
+def _inline_ok(run: Run, item: Any, desc: ActionDescriptor) -> bool:
     return (isinstance(item, task_plan.ActionRun) and desc is not None
             and inline.eligible(desc, item.action_name, item.input,
                                 item.target))

@@ -44,7 +44,7 @@ import queue
 import threading
 import time
 from concurrent import futures
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -54,6 +54,7 @@ from mistral import exceptions as exc
 from mistral.actions import context as action_context
 from mistral.actions import resolver
 from mistral.actions import runner
+from mistral.context import RequestContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.engine import bulk
@@ -67,6 +68,9 @@ from mistral.utils import log_context
 from mistral.utils import timeutils
 from mistral.workflow import states
 
+if TYPE_CHECKING:
+    from mistral.engine.run import Run
+
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
@@ -78,7 +82,7 @@ def executor_id(host: str | None = None) -> str:
                       CONF.executor.host if host is None else host)
 
 
-def _redelivered(ctx: Any) -> bool:
+def _redelivered(ctx: RequestContext) -> bool:
     if isinstance(ctx, dict):
         return bool(ctx.get('redelivered'))
     return bool(getattr(ctx, 'redelivered', False))
@@ -216,7 +220,8 @@ class Executor:
         return claim()
 
     @log_context.for_action
-    def run_action(self, ctx: Any, action_ex_id: str, action_name: str,
+    def run_action(self, ctx: RequestContext, action_ex_id: str,
+                   action_name: str,
                    namespace: str = '', safe_rerun: bool = False,
                    exec_ctx: dict | None = None, timeout: float | None = None,
                    outbox_id: str | None = None, **_ignored: Any) -> None:
@@ -226,7 +231,7 @@ class Executor:
                            'exec_ctx': exec_ctx, 'timeout': timeout}],
                     outbox_id)
 
-    def run_actions(self, ctx: Any, actions: list[dict[str, Any]],
+    def run_actions(self, ctx: RequestContext, actions: list[dict[str, Any]],
                     outbox_id: str | None = None, **_ignored: Any) -> None:
         """Several actions in one message (``run_action``'s arguments
         each): claimed as many at a time as there are free workers, in one
@@ -235,7 +240,7 @@ class Executor:
                           if isinstance(a, dict) and a.get('action_ex_id')],
                     outbox_id)
 
-    def _serve(self, ctx: Any, actions: list[dict[str, Any]],
+    def _serve(self, ctx: RequestContext, actions: list[dict[str, Any]],
                outbox_id: str | None) -> None:
         todo = list(actions)
         while todo:
@@ -319,7 +324,7 @@ class Executor:
             self._busy += 1
             self._running.add(action_ex_id)
 
-    def _run_claimed(self, ctx: Any, action: dict[str, Any],
+    def _run_claimed(self, ctx: RequestContext, action: dict[str, Any],
                      claimed: dict[str, Any]) -> None:
         """Run a claimed action (its slot is taken) and report its
         result."""
@@ -350,7 +355,7 @@ class Executor:
                 self._running.discard(action_ex_id)
                 self._idle.notify_all()
 
-    def _run_and_report(self, ctx: Any, action: dict[str, Any],
+    def _run_and_report(self, ctx: RequestContext, action: dict[str, Any],
                         claimed: dict[str, Any], exec_ctx: dict[str, Any],
                         started: float) -> bool:
         """True when a result went to the reporter (the lease is then kept
@@ -379,7 +384,8 @@ class Executor:
         metrics.action_done('executor', started, result)
         return reported
 
-    def _report(self, ctx: Any, action_ex_id: str, exec_ctx: dict[str, Any],
+    def _report(self, ctx: RequestContext, action_ex_id: str,
+                exec_ctx: dict[str, Any],
                 result: dict[str, Any]) -> bool:
         if self._abandoned.is_set():
             return False
@@ -516,7 +522,8 @@ class Executor:
         recovery once the leases run out again."""
         recovery.fail_lost_actions(ids)
 
-    def _run(self, ctx: Any, name: str, action_input: dict[str, Any],
+    def _run(self, ctx: RequestContext, name: str,
+             action_input: dict[str, Any],
              namespace: str, exec_ctx: dict[str, Any],
              timeout: float | None) -> dict[str, Any] | None:
         security = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx)
@@ -545,7 +552,7 @@ class Executor:
             s.execute(sa.update(ae).where(ae.id == action_ex_id).values(
                 is_sync=False, lease_until=None))
 
-    def run_action_sync(self, ctx: Any, action_name: str,
+    def run_action_sync(self, ctx: RequestContext, action_name: str,
                         action_input: dict | None = None, namespace: str = '',
                         action_timeout: float | None = None
                         ) -> dict[str, Any]:
@@ -577,7 +584,7 @@ class LocalClaim:
         self.taken: tuple[dict[str, Any], dict[str, Any],
                           dict[str, Any]] | None = None
 
-    def adopt(self, run: Any) -> None:
+    def adopt(self, run: Run) -> None:
         """Take the transaction's one action, if it has exactly one (its
         outbox row goes, its row is claimed)."""
         self.taken = None  # a retried transaction starts over
@@ -632,8 +639,10 @@ class LocalClaim:
         ex._worker_pool().submit(ex._run_claimed, ctx, action, claimed)
 
 
-def _ctx_dict(ctx: Any) -> dict[str, Any]:
-    data = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx or {})
+def _ctx_dict(ctx: RequestContext | None) -> dict[str, Any]:
+    # Any: mypy does not narrow the union (None included) by hasattr.
+    c: Any = ctx
+    data = c.to_dict() if hasattr(c, 'to_dict') else dict(c or {})
     # It described the run_action message, not the result.
     data.pop('redelivered', None)
     return data
@@ -734,7 +743,7 @@ class LocalExecutor:
                               payload.get('action_ex_id')
                               or len(payload.get('actions') or ()))
 
-    def run_action_sync(self, ctx: Any, action_name: str,
+    def run_action_sync(self, ctx: RequestContext, action_name: str,
                         action_input: dict | None = None,
                         namespace: str = '',
                         action_timeout: float | None = None

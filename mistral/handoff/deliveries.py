@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Mapping, Protocol, TypeAlias
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from mistral.db import models
 from mistral.handoff import hooks
@@ -27,18 +28,31 @@ def wants(entry: dict[str, Any], event: str) -> bool:
     return not types or event in types
 
 
+class _ToDict(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+# A request context as handed to enqueue: a mistral.context.MistralContext
+# (anything with to_dict()) or its dict form. Structural, as
+# mistral.handoff imports nothing of the services above it.
+ContextLike: TypeAlias = _ToDict | Mapping[str, Any]
+
+
 def lane_of(execution_id: str, publisher: dict[str, Any]) -> str:
     digest = hashlib.sha1(json.dumps(publisher, sort_keys=True,
                                      default=str).encode()).hexdigest()
     return '%s:%s' % (execution_id, digest[:16])
 
 
-def enqueue(session: Any, ctx: Any, execution_id: str, entity_id: str,
+def enqueue(session: orm.Session, ctx: ContextLike | None, execution_id: str,
+            entity_id: str,
             data: dict[str, Any], event: str, timestamp: str | None,
             publishers: list[dict[str, Any]]) -> int:
     """Queue ``event`` for each publisher in the caller's transaction and
     wake the notifiers once it commits. Returns the number of rows."""
-    ctx_dict = ctx.to_dict() if hasattr(ctx, 'to_dict') else dict(ctx or {})
+    # Any: mypy does not narrow the union (None included) by hasattr.
+    c: Any = ctx
+    ctx_dict = c.to_dict() if hasattr(c, 'to_dict') else dict(c or {})
     now = timeutils.utcnow()
     rows = [{
         'lane': lane_of(execution_id, p), 'execution_id': execution_id,
@@ -57,12 +71,12 @@ def enqueue(session: Any, ctx: Any, execution_id: str, entity_id: str,
     return len(rows)
 
 
-def _after_commit(session: Any) -> None:
+def _after_commit(session: orm.Session) -> None:
     session.info.pop('notifier_wake', None)
     # Best effort (the hook logs its own failures): the notifiers look at
     # the table every ``[notifier] max_sleep`` anyway.
     hooks.call('wake_notifiers')
 
 
-def _after_rollback(session: Any) -> None:
+def _after_rollback(session: orm.Session) -> None:
     session.info.pop('notifier_wake', None)

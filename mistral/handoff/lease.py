@@ -18,6 +18,7 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.handoff import identity
@@ -31,7 +32,8 @@ def skip_locked(stmt: sa.Select[Any]) -> sa.Select[Any]:
     return stmt.with_for_update(skip_locked=True)
 
 
-def claim(session: Any, stmt: sa.Select[Any], model: Any, lease_column: str,
+def claim(session: orm.Session, stmt: sa.Select[Any], model: type[Any],
+          lease_column: str,
           until: datetime.datetime) -> list[Any]:
     """Claim the rows of ``stmt`` (a select of ``model``) nobody else is
     claiming: set their ``owner`` to this process and ``lease_column`` to

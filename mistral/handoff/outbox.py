@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 from oslo_config import cfg
+from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.db import models
@@ -130,7 +131,7 @@ class Batch:
         if self._actions is row:
             self._actions = None
 
-    def write(self, session: Any) -> None:
+    def write(self, session: orm.Session) -> None:
         """Insert the rows in the caller's transaction."""
         for row in self.rows:
             if row['method'] == RUN_ACTIONS and \
@@ -174,7 +175,7 @@ def wake_schedulers(due_at: datetime.datetime) -> None:
         LOG.warning('Waking the schedulers failed', exc_info=True)
 
 
-def acknowledge(session: Any, outbox_id: str | None) -> None:
+def acknowledge(session: orm.Session, outbox_id: str | None) -> None:
     """Delete a received message's row in the receiver's transaction."""
     if outbox_id:
         table = models.OutboxMessage.__table__
