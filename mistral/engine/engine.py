@@ -122,7 +122,7 @@ def _after(run: Run, effects: list[Any]) -> None:
     workflows.after_task_effects(run, effects)
 
 
-def _parent_run(session: orm.Session, batch: Any, ctx: RequestContext,
+def _parent_run(session: orm.Session, batch: outbox.Batch, ctx: RequestContext,
                 child: models.WorkflowExecution | None
                 ) -> tuple[Run, models.TaskExecution] | None:
     """The run of a sub-workflow's parent (its row locked) and the parent
@@ -137,7 +137,7 @@ def _parent_run(session: orm.Session, batch: Any, ctx: RequestContext,
     return run, _load_task(session, parent_task.id)
 
 
-def _lock_run(session: orm.Session, batch: Any, ctx: dict[str, Any],
+def _lock_run(session: orm.Session, batch: outbox.Batch, ctx: dict[str, Any],
               wf_ex_id: str) -> Run:
     wf_ex = db_api.lock_for_update(session, models.WorkflowExecution,
                                    wf_ex_id)

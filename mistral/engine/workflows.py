@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -30,6 +30,9 @@ from mistral.workflow import reverse
 from mistral.workflow import states
 from mistral.workflow import task_machine
 from mistral.workflow import task_plan
+
+if TYPE_CHECKING:
+    from mistral.handoff import outbox
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -141,7 +144,7 @@ def _openstack_context(ctx: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def start(session: orm.Session, batch: Any, ctx: dict[str, Any],
+def start(session: orm.Session, batch: outbox.Batch, ctx: dict[str, Any],
           wf_identifier: str, wf_namespace: str, wf_ex_id: str | None,
           wf_input: dict[str, Any] | None, description: str,
           params: dict[str, Any]) -> dict[str, Any]:

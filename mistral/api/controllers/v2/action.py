@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -22,11 +23,15 @@ from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import spec_parser
 from mistral.api.controllers.v2 import validation
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
 from mistral.utils import ids
 from mistral.utils import timeutils
+
+if TYPE_CHECKING:
+    from mistral.actions.descriptor import ActionDescriptor
 
 COLUMNS = ('id', 'name', 'is_system', 'input', 'description', 'tags',
            'definition', 'scope', 'project_id', 'created_at', 'updated_at',
@@ -74,7 +79,7 @@ def not_found(identifier: str, namespace: str
         % (identifier, namespace))
 
 
-def system_wire(desc: Any) -> dict[str, Any]:
+def system_wire(desc: ActionDescriptor) -> dict[str, Any]:
     """How upstream shows an action that has no ad-hoc DB row."""
     out = {'id': desc.name, 'name': desc.name, 'is_system': False,
            'input': desc.params_spec or '',
@@ -95,13 +100,13 @@ def _registry() -> Any:
     return registry
 
 
-def _is_adhoc(desc: Any) -> bool:
+def _is_adhoc(desc: ActionDescriptor) -> bool:
     from mistral.actions import adhoc
 
     return isinstance(desc, adhoc.AdHocActionDescriptor)
 
 
-def _is_dynamic(desc: Any) -> bool:
+def _is_dynamic(desc: ActionDescriptor) -> bool:
     from mistral.actions import dynamic
 
     return isinstance(desc, dynamic.DynamicActionDescriptor)
@@ -114,7 +119,7 @@ def system_actions(namespace: str = '', project_id: str | None = None
             if not _is_adhoc(d)]
 
 
-def adhoc_rows(session: Any, ctx: Any, namespace: str | None
+def adhoc_rows(session: orm.Session, ctx: MistralContext, namespace: str | None
                ) -> list[Any]:
     stmt = sa.select(models.ActionDefinition)
     if namespace is not None:
@@ -156,7 +161,8 @@ def _compare(a: Any, b: Any) -> int:
     return (a > b) - (a < b)
 
 
-def find_row(session: Any, ctx: Any, identifier: str, namespace: str,
+def find_row(session: orm.Session, ctx: MistralContext, identifier: str,
+             namespace: str,
              fallback: bool = False) -> models.ActionDefinition | None:
     """The ad-hoc action ``identifier`` (id or name in ``namespace``).
 
@@ -169,7 +175,8 @@ def find_row(session: Any, ctx: Any, identifier: str, namespace: str,
     return row
 
 
-def _find_row(session: Any, ctx: Any, identifier: str, namespace: str
+def _find_row(session: orm.Session, ctx: MistralContext, identifier: str,
+              namespace: str
               ) -> models.ActionDefinition | None:
     stmt = sa.select(models.ActionDefinition)
     if ids.is_uuid(identifier):
@@ -199,7 +206,8 @@ def find_system(identifier: str, namespace: str,
         'Action not found [name=%s, namespace=%s]' % (identifier, namespace))
 
 
-def _create(session: Any, ctx: Any, spec: Any, name: str, namespace: str,
+def _create(session: orm.Session, ctx: MistralContext, spec: Any, name: str,
+            namespace: str,
             scope: str, workbook_name: str | None = None,
             definition: str | None = None) -> models.ActionDefinition:
     exists = session.execute(sa.select(models.ActionDefinition.id).where(
@@ -232,7 +240,8 @@ def _update(row: models.ActionDefinition, spec: Any, scope: str,
         description=spec.description, input=input_text(spec), **extra))
 
 
-def _own_row(session: Any, ctx: Any, name: str, namespace: str
+def _own_row(session: orm.Session, ctx: MistralContext, name: str,
+             namespace: str
              ) -> models.ActionDefinition | None:
     return session.execute(sa.select(models.ActionDefinition).where(
         models.ActionDefinition.name == name,
@@ -240,7 +249,8 @@ def _own_row(session: Any, ctx: Any, name: str, namespace: str
         models.ActionDefinition.project_id == ctx.project_id)).scalar()
 
 
-def upsert(session: Any, ctx: Any, specs: Sequence[tuple[str, Any]],
+def upsert(session: orm.Session, ctx: MistralContext,
+           specs: Sequence[tuple[str, Any]],
            namespace: str, scope: str, workbook_name: str | None = None,
            create_only: bool = False, update_only: bool = False,
            definition: str | None = None

@@ -17,6 +17,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
@@ -72,7 +73,7 @@ LISTING = collection.Listing(
 )
 
 
-def load(ctx: Any, id_: str, fields: list[str] | None = None,
+def load(ctx: MistralContext, id_: str, fields: list[str] | None = None,
          task_execution_id: str | None = None
          ) -> resources.ActionExecution:
     fields = list(fields or [])

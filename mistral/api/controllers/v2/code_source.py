@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -23,6 +24,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import ids
@@ -84,7 +86,8 @@ def text_dict(row: models.CodeSource) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
+def find(session: orm.Session, ctx: MistralContext, identifier: str,
+         namespace: str = ''
          ) -> models.CodeSource:
     row = None
     if ids.is_uuid(identifier):

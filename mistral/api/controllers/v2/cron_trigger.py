@@ -7,10 +7,9 @@ scheduler's next planned look wakes the schedulers.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -22,6 +21,7 @@ from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import jsontype
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.handoff import outbox
@@ -66,7 +66,8 @@ LISTING = collection.Listing(
 )
 
 
-def find(session: Any, ctx: Any, identifier: str) -> models.CronTrigger:
+def find(session: orm.Session, ctx: MistralContext,
+         identifier: str) -> models.CronTrigger:
     """A trigger by id or by name, as the caller's project sees it."""
     row = None
     if ids.is_uuid(identifier):

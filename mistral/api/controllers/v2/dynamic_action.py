@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -18,6 +19,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import ids
@@ -56,7 +58,8 @@ def _resource(row: models.DynamicActionDefinition, created: bool = False
     return resources.DynamicAction.from_dict(values)
 
 
-def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
+def find(session: orm.Session, ctx: MistralContext, identifier: str,
+         namespace: str = ''
          ) -> models.DynamicActionDefinition:
     model = models.DynamicActionDefinition
     row = None
@@ -74,7 +77,8 @@ def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
     return row
 
 
-def _code_source(session: Any, ctx: Any, values: dict[str, Any],
+def _code_source(session: orm.Session, ctx: MistralContext,
+                 values: dict[str, Any],
                  namespace: str) -> models.CodeSource:
     ident = values.get('code_source_id') or values.get('code_source_name')
     if not ident:

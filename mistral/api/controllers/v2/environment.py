@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -17,6 +18,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import timeutils
@@ -47,7 +49,8 @@ def _values(env: resources.Environment) -> dict[str, Any]:
     return values
 
 
-def find(session: Any, ctx: Any, name: str) -> models.Environment:
+def find(session: orm.Session, ctx: MistralContext,
+         name: str) -> models.Environment:
     row = lookup.get_by_name(session, models.Environment, ctx, name)
     if row is None:
         raise exc.DBEntityNotFoundError(

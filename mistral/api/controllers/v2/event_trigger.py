@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -24,6 +25,7 @@ from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import jsontype
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.services import triggers
@@ -66,7 +68,8 @@ LISTING = collection.Listing(
 )
 
 
-def _find(session: Any, ctx: Any, id_: str) -> models.EventTrigger:
+def _find(session: orm.Session, ctx: MistralContext,
+          id_: str) -> models.EventTrigger:
     lookup.check_uuid('id', id_)
     stmt = sa.select(models.EventTrigger).where(
         models.EventTrigger.id == id_)
@@ -87,13 +90,13 @@ def _resource(row: models.EventTrigger, fields: list[str] | None = None
                                    if not fields or c in fields})
 
 
-def _events_of(session: Any, row: models.EventTrigger) -> list[str]:
+def _events_of(session: orm.Session, row: models.EventTrigger) -> list[str]:
     et = models.EventTrigger
     return sorted(set(session.execute(sa.select(et.event).where(
         et.exchange == row.exchange, et.topic == row.topic)).scalars()))
 
 
-def _tell_engines(ctx: Any, method: str, **kwargs: Any) -> None:
+def _tell_engines(ctx: MistralContext, method: str, **kwargs: Any) -> None:
     from mistral.rpc import clients
 
     try:

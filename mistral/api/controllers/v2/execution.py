@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -19,6 +20,7 @@ from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import task as task_ctl
 from mistral.api.controllers.v2 import types
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
@@ -85,7 +87,7 @@ def from_engine(values: dict[str, Any]) -> resources.Execution:
     return resources.Execution.from_dict(resources.wire_dict(values, keep))
 
 
-def load(ctx: Any, id_: str, columns: tuple[str, ...] = GET_COLUMNS
+def load(ctx: MistralContext, id_: str, columns: tuple[str, ...] = GET_COLUMNS
          ) -> dict[str, Any]:
     with db_api.read_session() as session:
         return lookup.get_row(session, models.WorkflowExecution, ctx, id_,
@@ -101,7 +103,7 @@ def _dict_or_error(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def descendant_ids(session: Any, wf_ex_id: str) -> list[str]:
+def descendant_ids(session: orm.Session, wf_ex_id: str) -> list[str]:
     """Ids of the execution and of all its sub-workflow executions."""
     ids = [wf_ex_id]
     frontier = [wf_ex_id]
@@ -225,7 +227,7 @@ class ExecutionsController(rest.RestController):
         return from_engine(result)
 
     @staticmethod
-    def _update_fields(ctx: Any, id_: str, description: str | None,
+    def _update_fields(ctx: MistralContext, id_: str, description: str | None,
                        env: Any) -> resources.Execution:
         """Update the description and/or merge ``env`` into the env of a
         stopped execution. The answer has the columns upstream's has

@@ -14,6 +14,7 @@ import pecan
 import sqlalchemy as sa
 import webob
 from pecan import rest
+from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral.api import access
@@ -37,7 +38,7 @@ ACTION_COLUMNS = ('id', 'name', 'created_at', 'updated_at', 'state',
                   'task_execution_id')
 
 
-def _select(session: Any, model: type, columns: tuple[str, ...],
+def _select(session: orm.Session, model: type, columns: tuple[str, ...],
             *conds: Any) -> list[dict[str, Any]]:
     stmt = sa.select(*[getattr(model, c) for c in columns]).where(*conds)
     stmt = stmt.order_by(model.created_at, model.id)
@@ -47,7 +48,7 @@ def _select(session: Any, model: type, columns: tuple[str, ...],
 class Tree:
     """Workflow executions, their tasks and actions, down to max_depth."""
 
-    def __init__(self, session: Any, roots: list[dict[str, Any]],
+    def __init__(self, session: orm.Session, roots: list[dict[str, Any]],
                  max_depth: int = -1, with_actions: bool = True) -> None:
         self.wfs: list[dict[str, Any]] = []
         self.depth: dict[str, int] = {}
@@ -123,7 +124,7 @@ def _wf_entry(tree: Tree, wf: dict[str, Any], errors_only: bool
     return entry
 
 
-def _statistics(session: Any, tree: Tree, root: dict[str, Any]
+def _statistics(session: orm.Session, tree: Tree, root: dict[str, Any]
                 ) -> dict[str, Any]:
     counts = {s: 0 for s in ('RUNNING', 'SUCCESS', 'ERROR', 'IDLE',
                              'PAUSED')}
@@ -144,7 +145,7 @@ def _statistics(session: Any, tree: Tree, root: dict[str, Any]
     }
 
 
-def _estimate(session: Any, root: dict[str, Any]) -> int:
+def _estimate(session: orm.Session, root: dict[str, Any]) -> int:
     """Seconds left: 0 when finished, -1 without a history to go by."""
     if root['state'] in ('SUCCESS', 'ERROR', 'CANCELLED'):
         return 0

@@ -8,11 +8,10 @@ authentication: without it every caller is the same default project.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from oslo_config import cfg
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -21,6 +20,7 @@ from mistral.api import expose
 from mistral.api import hooks
 from mistral.api.controllers.v2 import changes
 from mistral.api.controllers.v2 import resources
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import timeutils
@@ -49,7 +49,7 @@ def _to_resource(row: models.ResourceMember, created: bool = False
     return resources.Member.from_dict(values)
 
 
-def _owned_workflow(session: Any, ctx: Any, resource_id: str
+def _owned_workflow(session: orm.Session, ctx: MistralContext, resource_id: str
                     ) -> models.WorkflowDefinition:
     """The caller's own workflow ``resource_id`` (404 otherwise)."""
     wf = session.get(models.WorkflowDefinition, resource_id)
@@ -59,7 +59,7 @@ def _owned_workflow(session: Any, ctx: Any, resource_id: str
     return wf
 
 
-def _visible_members(ctx: Any, resource_id: str, resource_type: str
+def _visible_members(ctx: MistralContext, resource_id: str, resource_type: str
                      ) -> sa.Select:
     """The owner sees every member; a member sees its own membership."""
     m = models.ResourceMember
@@ -78,7 +78,7 @@ def _not_found(resource_id: str, resource_type: str, member_id: str
         'resource_type=%s]' % (resource_id, member_id, resource_type))
 
 
-def delete_all(session: Any, resource_id: str,
+def delete_all(session: orm.Session, resource_id: str,
                resource_type: str = 'workflow') -> None:
     """Forget the shares of a deleted resource."""
     m = models.ResourceMember

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -17,6 +18,7 @@ from mistral.api.controllers.v2 import collection
 from mistral.api.controllers.v2 import lookup
 from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import listing
 from mistral.db import models
@@ -46,7 +48,7 @@ def _index(runtime_context: Any) -> int:
     return 0
 
 
-def task_results(session: Any, tasks: Sequence[dict[str, Any]]
+def task_results(session: orm.Session, tasks: Sequence[dict[str, Any]]
                  ) -> dict[str, Any]:
     """Results of these tasks, read with two queries for all of them.
 
@@ -123,7 +125,7 @@ LISTING = collection.Listing(
 )
 
 
-def load_task(ctx: Any, id_: str, fields: list[str] | None = None
+def load_task(ctx: MistralContext, id_: str, fields: list[str] | None = None
               ) -> resources.Task:
     fields = list(fields or [])
     if fields and 'id' not in fields:

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -22,6 +23,7 @@ from mistral.api.controllers.v2 import spec_parser
 from mistral.api.controllers.v2 import validation
 from mistral.api.controllers.v2 import workflow as workflow_ctl
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import timeutils
@@ -49,7 +51,7 @@ def text_dict(row: models.Workbook, created: bool = False
     return out
 
 
-def find(session: Any, ctx: Any, name: str, namespace: str
+def find(session: orm.Session, ctx: MistralContext, name: str, namespace: str
          ) -> models.Workbook:
     row = lookup.get_by_name(session, models.Workbook, ctx, name,
                              namespace or '')
@@ -60,7 +62,8 @@ def find(session: Any, ctx: Any, name: str, namespace: str
     return row
 
 
-def _store(session: Any, ctx: Any, spec: Any, namespace: str, scope: str,
+def _store(session: orm.Session, ctx: MistralContext, spec: Any,
+           namespace: str, scope: str,
            update: bool) -> models.Workbook:
     """Create or update the workbook row, then create or update its
     workflows and actions, in one transaction.

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 from pecan import rest
+from sqlalchemy import orm
 from wsme import types as wtypes
 
 from mistral import exceptions as exc
@@ -23,6 +24,7 @@ from mistral.api.controllers.v2 import resources
 from mistral.api.controllers.v2 import spec_parser
 from mistral.api.controllers.v2 import validation
 from mistral.api.controllers.v2.types import uniquelist
+from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.utils import ids
@@ -86,7 +88,8 @@ def checksum(definition: str | None) -> str:
                        usedforsecurity=False).hexdigest()
 
 
-def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
+def find(session: orm.Session, ctx: MistralContext, identifier: str,
+         namespace: str = ''
          ) -> models.WorkflowDefinition:
     row = None
     if ids.is_uuid(identifier):
@@ -104,7 +107,7 @@ def find(session: Any, ctx: Any, identifier: str, namespace: str = ''
     return row
 
 
-def check_not_triggered(session: Any, ctx: Any,
+def check_not_triggered(session: orm.Session, ctx: MistralContext,
                         workflows: Sequence[tuple[str, str]]) -> None:
     """400 if a cron or event trigger (of any project) still starts one
     of ``workflows`` (``(id, name)`` pairs); names the triggers.
@@ -147,7 +150,8 @@ def duplicate_error(name: str, namespace: str, project_id: str | None
         "'project_id']: %s, %s, %s" % (name, namespace, project_id))
 
 
-def create_definitions(session: Any, ctx: Any, specs: Sequence[Any],
+def create_definitions(session: orm.Session, ctx: MistralContext,
+                       specs: Sequence[Any],
                        namespace: str, scope: str,
                        workbook_name: str | None = None
                        ) -> list[models.WorkflowDefinition]:
@@ -194,7 +198,8 @@ def update_definition(row: models.WorkflowDefinition, spec: Any,
     changes.apply(row, values)
 
 
-def upsert_definitions(session: Any, ctx: Any, specs: Sequence[Any],
+def upsert_definitions(session: orm.Session, ctx: MistralContext,
+                       specs: Sequence[Any],
                        namespace: str, scope: str,
                        workbook_name: str | None = None,
                        update_only: bool = False
