@@ -14,7 +14,7 @@ import datetime
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -30,7 +30,10 @@ def new_id() -> str:
 
 
 class Base(orm.DeclarativeBase):
-    pass
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (SQLAlchemy declares the
+        # wider FromClause, which has no insert/update/delete).
+        __table__: ClassVar[sa.Table]
 
 
 class _Timestamps:
@@ -116,7 +119,10 @@ class Environment(_Secure, Base):
 
 
 class _Execution(_Secure):
-    name: orm.Mapped[str | None] = orm.mapped_column(
+    # Nullable in the schema (as upstream's), but every execution the
+    # service creates has a name (the workflow's, the task's, the
+    # action's), and the engine keys tasks by it: typed as str.
+    name: orm.Mapped[str] = orm.mapped_column(
         sa.String(255), nullable=True)
     description: orm.Mapped[str | None] = orm.mapped_column(
         sa.Text(), nullable=True)

@@ -85,8 +85,8 @@ _columns: dict[type, list[tuple[str, Any]]] = {}
 def _column_plan(cls: type) -> list[tuple[str, Any]]:
     plan = _columns.get(cls)
     if plan is None:
-        plan = [(attr.key, attr.columns[0])
-                for attr in sa.inspect(cls).column_attrs]
+        mapper: orm.Mapper[Any] = sa.inspect(cls)
+        plan = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
         _columns[cls] = plan
     return plan
 
@@ -141,7 +141,7 @@ def insert_new(session: orm.Session) -> None:
             session.add(obj)
 
 
-_NO_VALUE = (orm.attributes.NO_VALUE, orm.attributes.NEVER_SET)
+_NO_VALUE = (orm.base.NO_VALUE, orm.base.NEVER_SET)
 
 
 def _changes(state: Any, columns: dict[str, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -74,7 +74,7 @@ def task_record(session: orm.Session, task_ex: models.TaskExecution,
     return data
 
 
-def task_records(session: orm.Session, found: list[Any]
+def task_records(session: orm.Session, found: Sequence[Any]
                  ) -> list[dict[str, Any]]:
     """task_record of many tasks given as rows of _RECORD_COLUMNS and
     ``runtime_context``, with two queries for their results instead of

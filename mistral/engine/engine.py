@@ -658,6 +658,7 @@ class Engine:
             found = _parent_run(session, batch, ctx, child)
             if found is None:
                 return
+            assert child is not None  # _parent_run found no parent then
             run, task_ex = found
             if child.accepted:
                 child.accepted = False

@@ -94,7 +94,8 @@ def _ctx_for(ax: models.ActionExecution, redelivered: bool
         project_id=ax.project_id, redelivered=redelivered).to_dict()
 
 
-def _queued_for(s: orm.Session, targets: set[str]) -> dict[str, str]:
+def _queued_for(s: orm.Session, targets: set[str | None]
+                ) -> dict[str, str]:
     """action_ex_id -> outbox row id of the run_action messages queued
     for these targets (the few rows of targets nobody serves)."""
     if not targets:
@@ -229,8 +230,8 @@ def _finished_workflows(s: orm.Session, wf_ex_ids: set[str]) -> set[str]:
         wf.id.in_(wf_ex_ids), wf.state.in_(_FINISHED))).scalars().all())
 
 
-def _live_executors(s: orm.Session, executor_ids: set[str],
-                    now: datetime.datetime) -> set[str]:
+def _live_executors(s: orm.Session, executor_ids: set[str | None],
+                    now: datetime.datetime) -> set[str | None]:
     """Executors that renewed some lease recently (their latest lease is
     still running)."""
     if not executor_ids:

@@ -248,20 +248,28 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
                                 cmd.triggered_by, states.WAITING,
                                 c.state_info)
             before = _ts(task_ex)
-        elif isinstance(c, tm.MergeArrival):
-            _merge_arrival(run, task_ex, cmd)
         elif isinstance(c, tm.CountWaitingJoin):
             _count_waiting_joins(run, c.delta)
-        elif isinstance(c, tm.Transition) and c.from_state != tm.NEW:
-            _save(task_ex, before, step.state)
-            before = step.state
-            _transition(task_ex, c)
-        elif isinstance(c, tm.MarkStarted):
-            task_ex.started_at = timeutils.utcnow()
-        elif isinstance(c, tm.Notify):
-            _notify(run, task_ex, c)
-        elif isinstance(c, tm.Start):
-            return begin(run, task_ex)
+        elif isinstance(c, tm.Transition) and c.from_state == tm.NEW:
+            pass
+        elif isinstance(c, (tm.MergeArrival, tm.Transition, tm.MarkStarted,
+                            tm.Notify, tm.Start)):
+            # The rest concern the join's row: it was found above or
+            # CreateWaiting came first (see tm.join_arrival), and so did
+            # its state.
+            assert task_ex is not None and before is not None
+            if isinstance(c, tm.MergeArrival):
+                _merge_arrival(run, task_ex, cmd)
+            elif isinstance(c, tm.Transition):
+                _save(task_ex, before, step.state)
+                before = step.state
+                _transition(task_ex, c)
+            elif isinstance(c, tm.MarkStarted):
+                task_ex.started_at = timeutils.utcnow()
+            elif isinstance(c, tm.Notify):
+                _notify(run, task_ex, c)
+            elif isinstance(c, tm.Start):
+                return begin(run, task_ex)
     assert task_ex is not None
     _save(task_ex, before, step.state)  # type: ignore[arg-type]
     return []
@@ -785,7 +793,8 @@ def _read_pending(run: Run, task_ex: models.TaskExecution,
     return queue
 
 
-def _inline_ok(run: Run, item: Any, desc: ActionDescriptor) -> bool:
+def _inline_ok(run: Run, item: Any, desc: ActionDescriptor | None
+               ) -> bool:
     return (isinstance(item, task_plan.ActionRun) and desc is not None
             and inline.eligible(desc, item.action_name, item.input,
                                 item.target))
@@ -817,6 +826,7 @@ def continue_items(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
 def _outcome(run: Run, task_ex: models.TaskExecution
              ) -> tuple[str, str | None]:
     """State of a task from its accepted children."""
+    model: type[models.WorkflowExecution] | type[models.ActionExecution]
     if task_ex.type == 'WORKFLOW':
         model = models.WorkflowExecution
     else:
@@ -977,8 +987,11 @@ def rerun(run: Run, task_ex: models.TaskExecution,
     if any(isinstance(c, tm.RerunAll) for c in step.commands):
         _forget_results(run, task_ex)
         return run_actions(run, task_ex)
-    model = (models.WorkflowExecution if task_ex.type == 'WORKFLOW'
-             else models.ActionExecution)
+    # type[Any]: the children are read below by attributes only one of
+    # the two models has (told apart by ``model is``).
+    model: type[Any] = (models.WorkflowExecution
+                        if task_ex.type == 'WORKFLOW'
+                        else models.ActionExecution)
     children = run.session.execute(
         sa.select(model).where(model.task_execution_id == task_ex.id,
                                model.accepted.is_(True))).scalars().all()

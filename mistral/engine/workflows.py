@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -203,7 +203,7 @@ def start_child(run: Run, task_ex: models.TaskExecution,
     # Only workbook workflows have dots in their names (<workbook>.<name>);
     # inside a workbook short names resolve to the workbook's first.
     if '.' in (parent.workflow_name or '') and '.' not in item.workflow_name:
-        wb_name = parent.workflow_name.rsplit('.', 1)[0]
+        wb_name = (parent.workflow_name or '').rsplit('.', 1)[0]
         names.insert(0, '%s.%s' % (wb_name, item.workflow_name))
     wf_def = None
     last_error: Exception | None = None
@@ -228,6 +228,7 @@ def start_child(run: Run, task_ex: models.TaskExecution,
         parent.workflow_name, task_ex.name))
     if isinstance(prepared, task_machine.FailTask):
         return [tasks.TaskFailed(task_ex, prepared.message)]
+    assert wf_def is not None  # prepare() raised without it
     spec, extra, full_input = prepared
     root_id = parent.root_execution_id or parent.id
     # In upstream's order: the links, the inherited namespace, the task's
@@ -324,6 +325,8 @@ def resume(run: Run) -> None:
     for b in backlog:
         if 'child_of' in b:
             task_ex = run.session.get(models.TaskExecution, b['child_of'])
+            # Its task waits for it (a paused execution's tasks stay).
+            assert task_ex is not None
             effects.append(tasks.StartChild(
                 task_ex, task_plan.WorkflowRun(**b['item'])))
         else:
@@ -422,7 +425,7 @@ def finish(run: Run, forced_state: str | None = None,
     te = models.TaskExecution
     target = (wf_ex.params or {}).get('task_name') \
         if run.spec.type == 'reverse' else None
-    known = _known_tasks(run)
+    known: Sequence[models.TaskExecution] | None = _known_tasks(run)
     if known is None:
         # The tasks that can end it and those that make it fail, in one
         # query (told apart below as for tasks held in memory).

@@ -44,7 +44,7 @@ import queue
 import threading
 import time
 from concurrent import futures
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -689,7 +689,7 @@ def _claim_rows(conn: Any, ids: list[str], me: str,
         _AE.c.id.in_(won))).all()
 
 
-def _clear_waiting(conn: Any, won: list[Any]) -> None:
+def _clear_waiting(conn: Any, won: Sequence[Any]) -> None:
     for row in won:
         recovery.clear_waiting(conn, row.id, row.task_execution_id,
                                row.state_info)

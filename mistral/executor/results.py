@@ -351,8 +351,8 @@ class Reporter:
         unapplied: set[str] = set()
         ids = list(sent)
         with db_api.read_session() as s:
-            for i in range(0, len(ids), MAX_PER_MESSAGE):
-                chunk = ids[i:i + MAX_PER_MESSAGE]
+            for start in range(0, len(ids), MAX_PER_MESSAGE):
+                chunk = ids[start:start + MAX_PER_MESSAGE]
                 unapplied.update(s.execute(sa.select(ae.id).where(
                     ae.id.in_(chunk), ae.state == states.RUNNING,
                     ae.executor_id == self.owner)).scalars())

@@ -98,7 +98,7 @@ class Batch:
             if target == 'executor' and method == 'run_action' and \
                     server is None and self._join_actions(payload, ctx):
                 return
-        row = {
+        row: dict[str, Any] = {
             'id': str(uuid.uuid4()), 'target': target, 'method': method,
             'payload': {'ctx': ctx or {}, 'args': payload},
             'server': server, 'due_at': due, 'owner': owner,
