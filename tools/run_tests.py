@@ -6,7 +6,8 @@
 1. ``ruff check mistral tools`` (configured in pyproject.toml).
 2. ``mypy`` (configured in pyproject.toml: the pure core, mistral/lang,
    mistral/workflow and mistral/expressions, checked with --strict; the
-   engine, the executor and mistral/handoff with mypy's defaults), run
+   engine, the executor, mistral/handoff and mistral/api with mypy's
+   defaults), run
    in the background while the tests run; if it fails, its output is
    printed after theirs (on success pytest's summary stays the last line).
 3. ``pytest -n auto --dist loadfile --timeout N`` over mistral/tests.

@@ -61,9 +61,11 @@ def _rabbit_ssl(url: Any) -> bool:
 
 
 def _rabbit_reachable(host: Any, url: Any) -> None:
-    import kombu
+    # kombu.connection, where Connection is defined (kombu re-exports it
+    # lazily; the same class).
+    import kombu.connection
 
-    conn = kombu.Connection(
+    conn = kombu.connection.Connection(
         hostname=host.hostname or 'localhost', port=host.port or 5672,
         userid=host.username or 'guest', password=host.password or 'guest',
         virtual_host=url.virtual_host or '/', connect_timeout=TIMEOUT,

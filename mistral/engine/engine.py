@@ -608,7 +608,7 @@ class Engine:
     @_applies_message
     @db_api.retry_on_db_error
     def rerun_workflow(self, ctx: RequestContext, task_ex_id: str,
-                       reset: bool = True,
+                       reset: bool | None = True,
                        skip: bool = False, env: dict | None = None
                        , outbox_id: str | None = None) -> dict[str, Any]:
         """Run a failed task again (or skip it) and revive its workflow

@@ -980,7 +980,7 @@ def current_result(run: Run, task_ex: models.TaskExecution) -> Any:
 
 
 def rerun(run: Run, task_ex: models.TaskExecution,
-          reset: bool) -> list[Effect]:
+          reset: bool | None) -> list[Effect]:
     """Run a failed task again: all of it, or (with-items, reset=false)
     only the elements that did not succeed."""
     step = tm.rerun(_ts(task_ex), reset)

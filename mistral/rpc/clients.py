@@ -111,7 +111,7 @@ class EngineClient:
                               state=state, message=message)
 
     def rerun_workflow(self, ctx: MistralContext, task_ex_id: str,
-                       reset: bool = True, skip: bool = False,
+                       reset: bool | None = True, skip: bool = False,
                        env: dict | None = None) -> dict[str, Any]:
         return self._rpc.call(ctx, 'rerun_workflow', task_ex_id=task_ex_id,
                               reset=reset, skip=skip, env=env)

@@ -893,9 +893,10 @@ def revive(ts: TaskState, current: str) -> Step:
                             wait_after_done=None), *commands)
 
 
-def rerun(ts: TaskState, reset: bool) -> Step:
+def rerun(ts: TaskState, reset: bool | None) -> Step:
     """What a rerun runs: everything, or (with-items without reset)
-    only the elements that did not succeed."""
+    only the elements that did not succeed. ``reset`` None (the API's
+    request did not say) counts as false."""
     if reset or not ts.has_with_items:
         return _step(ts, RerunAll())
     return _step(ts, RerunFailedItems())

@@ -90,7 +90,7 @@ def login(body: Any) -> dict[str, Any]:
         raise LoginError(
             501, 'No identity endpoint is configured: set [keystone_authtoken]'
                  ' www_authenticate_uri to log in with a password.')
-    request = {'auth': {
+    request: dict[str, Any] = {'auth': {
         'identity': {'methods': ['password'], 'password': {'user': {
             'name': username, 'domain': {'name': domain},
             'password': password}}},

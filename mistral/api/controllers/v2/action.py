@@ -62,7 +62,7 @@ def text_dict(row: Any, created: bool = False) -> dict[str, Any]:
 def input_text(spec: Any) -> str | None:
     """The stored ``input`` of an ad-hoc action: its parameters, defaults
     as JSON (``a, b=2, c="x"``); None when it has none."""
-    parts = []
+    parts: list[str] = []
     for param in spec.input_spec:
         if isinstance(param, dict):
             parts.extend('%s=%s' % (k, json.dumps(v))
@@ -189,7 +189,7 @@ def _find_row(session: orm.Session, ctx: MistralContext, identifier: str,
                                                   ctx.project_id))
     rows = list(session.execute(stmt).scalars())
     own = [r for r in rows if r.project_id == ctx.project_id]
-    return (own or rows or [None])[0]
+    return own[0] if own else rows[0] if rows else None
 
 
 def find_system(identifier: str, namespace: str,

@@ -7,7 +7,7 @@ A controller describes its resource with a :class:`Listing` and calls
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pecan
 from oslo_config import cfg
@@ -25,15 +25,15 @@ CONF = cfg.CONF
 
 @dataclasses.dataclass
 class Listing:
-    model: type
-    resource: type
-    collection: type
+    model: type[Any]
+    resource: type[Any]
+    collection: type[Any]
     # Key of the list in the response and path segment of the next link.
     key: str
     # Columns read when the caller did not ask for specific fields.
     default_columns: Sequence[str]
     # DB columns needed to produce one wire field (identity by default).
-    field_columns: dict[str, Sequence[str]] = dataclasses.field(
+    field_columns: Mapping[str, Sequence[str]] = dataclasses.field(
         default_factory=dict)
     # The values of the resource (what its from_dict takes) of one row
     # dict and the requested fields; the row itself when not given.
@@ -49,7 +49,7 @@ class Listing:
         default_factory=lambda: {'scope': SCOPES})
 
 
-SCOPES = ('private', 'public')
+SCOPES: tuple[str, ...] = ('private', 'public')
 
 # Filters on references to other objects, whose ids are UUIDs (project
 # ids too: Keystone's, as upstream types them).

@@ -174,6 +174,9 @@ class DynamicActionsController(rest.RestController):
                     values.get('code_source_name'):
                 source = _code_source(session, ctx, values, namespace)
             class_name = values.get('class_name') or row.class_name
+            # A code source in use cannot be deleted (see the delete
+            # guards), nor does _code_source answer None.
+            assert source is not None
             _check_class(source, class_name)
             new.update(class_name=class_name, code_source_id=source.id,
                        code_source_name=source.name)

@@ -128,7 +128,8 @@ class EnvironmentController(rest.RestController):
         with db_api.transaction() as session:
             row = find(session, ctx, values['name'])
             lookup.check_owner(row, ctx, 'environment')
-            new = {k: values[k] for k in ('description', 'variables')
+            new: dict[str, Any] = {k: values[k]
+                                   for k in ('description', 'variables')
                    if k in values}
             if 'scope' in values:
                 new['scope'] = lookup.check_scope(values['scope'], ctx,

@@ -8,7 +8,7 @@ sub-workflows, never one per task or action.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Sequence
 
 import pecan
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ ACTION_COLUMNS = ('id', 'name', 'created_at', 'updated_at', 'state',
                   'task_execution_id')
 
 
-def _select(session: orm.Session, model: type, columns: tuple[str, ...],
+def _select(session: orm.Session, model: type[Any], columns: tuple[str, ...],
             *conds: Any) -> list[dict[str, Any]]:
     stmt = sa.select(*[getattr(model, c) for c in columns]).where(*conds)
     stmt = stmt.order_by(model.created_at, model.id)
@@ -150,7 +150,8 @@ def _estimate(session: orm.Session, root: dict[str, Any]) -> int:
     if root['state'] in ('SUCCESS', 'ERROR', 'CANCELLED'):
         return 0
     wf = models.WorkflowExecution
-    rows = session.execute(
+    # Any: updated_at is nullable, but the query leaves those rows out.
+    rows: Sequence[Any] = session.execute(
         sa.select(wf.created_at, wf.updated_at).where(
             wf.workflow_id == root['workflow_id'], wf.state == 'SUCCESS',
             wf.updated_at.is_not(None))

@@ -35,13 +35,14 @@ def scoped(stmt: sa.Select, model: type, ctx: MistralContext) -> Any:
     return stmt.where(listing.scope_condition(model, ctx.project_id))
 
 
-def get_row(session: orm.Session, model: type, ctx: MistralContext,
+def get_row(session: orm.Session, model: type[Any], ctx: MistralContext,
             id_: str, columns: Sequence[str] | None = None) -> Any:
     """The row with this id visible to ``ctx``, else 404.
 
     With ``columns`` a dict of those columns is returned instead of the
     mapped object (no other column is read).
     """
+    stmt: sa.Select[Any]
     if columns is None:
         stmt = sa.select(model)
     else:
@@ -60,10 +61,11 @@ def get_row(session: orm.Session, model: type, ctx: MistralContext,
     return row
 
 
-def get_by_name(session: orm.Session, model: type, ctx: MistralContext,
+def get_by_name(session: orm.Session, model: type[Any], ctx: MistralContext,
                 name: str, namespace: str | None = None,
                 columns: Sequence[str] | None = None) -> Any | None:
     """The row named ``name``; the caller's own wins over a public one."""
+    stmt: sa.Select[Any]
     if columns is None:
         stmt = sa.select(model)
     else:
@@ -80,7 +82,7 @@ def get_by_name(session: orm.Session, model: type, ctx: MistralContext,
         return (own or rows or [None])[0]
     found = [tuple(r) for r in result]
     own = [r for r in found if r[-1] == ctx.project_id]
-    chosen = (own or found or [None])[0]
+    chosen = own[0] if own else found[0] if found else None
     return None if chosen is None else dict(zip(columns, chosen, strict=False))
 
 

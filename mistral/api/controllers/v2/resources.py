@@ -138,7 +138,7 @@ def set_wire_rows(obj: Resource, key: str, rows: WireRows) -> None:
 _WIRE_PLANS: dict[type, list[tuple[str, str, int, tuple[type, ...]]]] = {}
 
 
-def _wire_plan(cls: type) -> list[tuple[str, str, int, tuple[type, ...]]]:
+def _wire_plan(cls: type[Any]) -> list[tuple[str, str, int, tuple[type, ...]]]:
     """Per attribute of ``cls`` that ``from_dict`` sets, in rendering
     order: its key, wire name, how it is rendered and the Python types
     rendered without WSME."""
