@@ -27,7 +27,6 @@ from mistral.api.controllers.v2.types import uniquelist
 from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = ('id', 'name', 'namespace', 'content', 'version', 'project_id',
@@ -89,15 +88,8 @@ def text_dict(row: models.CodeSource) -> dict[str, Any]:
 def find(session: orm.Session, ctx: MistralContext, identifier: str,
          namespace: str = ''
          ) -> models.CodeSource:
-    row = None
-    if ids.is_uuid(identifier):
-        row = session.execute(lookup.scoped(
-            sa.select(models.CodeSource).where(
-                models.CodeSource.id == identifier),
-            models.CodeSource, ctx)).scalar()
-    if row is None:
-        row = lookup.get_by_name(session, models.CodeSource, ctx,
-                                 identifier, namespace or '')
+    row = lookup.by_id_or_name(session, models.CodeSource, ctx, identifier,
+                               namespace)
     if row is None:
         raise exc.DBEntityNotFoundError(
             'Code source not found [identifier=%s, namespace=%s]'

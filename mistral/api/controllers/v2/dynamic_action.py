@@ -22,7 +22,6 @@ from mistral.api.controllers.v2.types import uniquelist
 from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = resources.DynamicAction._fields
@@ -62,14 +61,7 @@ def find(session: orm.Session, ctx: MistralContext, identifier: str,
          namespace: str = ''
          ) -> models.DynamicActionDefinition:
     model = models.DynamicActionDefinition
-    row = None
-    if ids.is_uuid(identifier):
-        row = session.execute(lookup.scoped(
-            sa.select(model).where(model.id == identifier), model,
-            ctx)).scalar()
-    if row is None:
-        row = lookup.get_by_name(session, model, ctx, identifier,
-                                 namespace or '')
+    row = lookup.by_id_or_name(session, model, ctx, identifier, namespace)
     if row is None:
         raise exc.DBEntityNotFoundError(
             'Dynamic action not found [identifier=%s, namespace=%s]'

@@ -86,6 +86,22 @@ def get_by_name(session: orm.Session, model: type[Any], ctx: MistralContext,
     return None if chosen is None else dict(zip(columns, chosen, strict=False))
 
 
+def by_id_or_name(session: orm.Session, model: type[Any],
+                  ctx: MistralContext, identifier: str,
+                  namespace: str = '') -> Any | None:
+    """The row ``identifier`` names: by id when it reads as a UUID, else
+    (or when no row has that id) by name in ``namespace``; None when
+    neither finds one the caller may see."""
+    row = None
+    if ids.is_uuid(identifier):
+        row = session.execute(scoped(
+            sa.select(model).where(model.id == identifier), model,
+            ctx)).scalar()
+    if row is None:
+        row = get_by_name(session, model, ctx, identifier, namespace or '')
+    return row
+
+
 def check_owner(row: Any, ctx: MistralContext, kind: str) -> None:
     """Only the owner (or an admin) may change or delete an object."""
     project_id = (row['project_id'] if isinstance(row, dict)

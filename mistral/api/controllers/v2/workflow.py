@@ -27,7 +27,6 @@ from mistral.api.controllers.v2.types import uniquelist
 from mistral.context import MistralContext
 from mistral.db import api as db_api
 from mistral.db import models
-from mistral.utils import ids
 from mistral.utils import timeutils
 
 COLUMNS = ('id', 'name', 'namespace', 'spec', 'definition', 'checksum',
@@ -91,15 +90,8 @@ def checksum(definition: str | None) -> str:
 def find(session: orm.Session, ctx: MistralContext, identifier: str,
          namespace: str = ''
          ) -> models.WorkflowDefinition:
-    row = None
-    if ids.is_uuid(identifier):
-        row = session.execute(lookup.scoped(
-            sa.select(models.WorkflowDefinition).where(
-                models.WorkflowDefinition.id == identifier),
-            models.WorkflowDefinition, ctx)).scalar()
-    if row is None:
-        row = lookup.get_by_name(session, models.WorkflowDefinition, ctx,
-                                 identifier, namespace or '')
+    row = lookup.by_id_or_name(session, models.WorkflowDefinition, ctx,
+                               identifier, namespace)
     if row is None:
         raise exc.DBEntityNotFoundError(
             'Workflow not found [workflow_identifier=%s, namespace=%s]'
