@@ -21,8 +21,8 @@ from mistral.expressions import options as expression_options
 from mistral.lang import limits as lang_limits
 
 
-class ConfLimits:
-    """``[limits]`` as the core's :class:`LimitSettings`."""
+class _DefinitionLimits:
+    """The ``[limits]`` on definitions both views share."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self._conf = conf
@@ -34,6 +34,10 @@ class ConfLimits:
     @property
     def max_nesting_depth(self) -> int:
         return self._conf.limits.max_nesting_depth
+
+
+class ConfLimits(_DefinitionLimits):
+    """``[limits]`` as the core's :class:`LimitSettings`."""
 
     @property
     def max_with_items_length(self) -> int:
@@ -48,12 +52,9 @@ class ConfLimits:
         return self._conf.limits.max_name_length
 
 
-class ConfExpressionSettings:
+class ConfExpressionSettings(_DefinitionLimits):
     """``[expressions]``, ``[yaql]`` and the expression limits as the
     core's :class:`ExpressionSettings`."""
-
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        self._conf = conf
 
     @property
     def allowed_languages(self) -> Sequence[str]:
@@ -66,14 +67,6 @@ class ConfExpressionSettings:
     @property
     def max_expression_result_kb(self) -> int:
         return self._conf.limits.max_expression_result_kb
-
-    @property
-    def max_definition_size_kb(self) -> int:
-        return self._conf.limits.max_definition_size_kb
-
-    @property
-    def max_nesting_depth(self) -> int:
-        return self._conf.limits.max_nesting_depth
 
     @property
     def yaql(self) -> Any:

@@ -260,16 +260,13 @@ def _arrive_at_join(run: Run, cmd: cmds.RunTask,
             assert task_ex is not None and before is not None
             if isinstance(c, tm.MergeArrival):
                 _merge_arrival(run, task_ex, cmd)
-            elif isinstance(c, tm.Transition):
+                continue
+            if isinstance(c, tm.Transition):
                 _save(task_ex, before, step.state)
                 before = step.state
-                _transition(task_ex, c)
-            elif isinstance(c, tm.MarkStarted):
-                task_ex.started_at = timeutils.utcnow()
-            elif isinstance(c, tm.Notify):
-                _notify(run, task_ex, c)
-            elif isinstance(c, tm.Start):
-                return begin(run, task_ex)
+            started = _row_command(run, task_ex, c)
+            if started is not None:
+                return started
     assert task_ex is not None
     _save(task_ex, before, step.state)  # type: ignore[arg-type]
     return []
@@ -354,15 +351,25 @@ def resume_held(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     """The workflow resumed: a task held by pause-before starts."""
     step = tm.resume_held(_ts(task_ex), task_ex.state)
     for c in step.commands:
-        if isinstance(c, tm.Transition):
-            _transition(task_ex, c)
-        elif isinstance(c, tm.MarkStarted):
-            task_ex.started_at = timeutils.utcnow()
-        elif isinstance(c, tm.Notify):
-            _notify(run, task_ex, c)
-        elif isinstance(c, tm.Start):
-            return begin(run, task_ex)
+        started = _row_command(run, task_ex, c)
+        if started is not None:
+            return started
     return []
+
+
+def _row_command(run: Run, task_ex: models.TaskExecution, c: Any
+                 ) -> list[Effect] | None:
+    """Carry out a machine command about the task's own row: the effects
+    of starting the task for ``Start``, None for the others."""
+    if isinstance(c, tm.Transition):
+        _transition(task_ex, c)
+    elif isinstance(c, tm.MarkStarted):
+        task_ex.started_at = timeutils.utcnow()
+    elif isinstance(c, tm.Notify):
+        _notify(run, task_ex, c)
+    elif isinstance(c, tm.Start):
+        return begin(run, task_ex)
+    return None
 
 
 def follow_child(task_ex: models.TaskExecution, child_state: str) -> None:
