@@ -11,6 +11,7 @@ from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.db import models
+from mistral.engine import bulk
 from mistral.tests.functional.engine.conftest import in_process_engine
 
 
@@ -72,3 +73,55 @@ def test_too_long_values_are_still_refused(env) -> None:
             s.add(models.WorkflowExecution(
                 id=models.new_id(), name='x' * 300, state='RUNNING'))
             s.flush()
+
+
+def test_changed_rows_are_updated_directly_and_left_clean(env) -> None:
+    # bulk.update_dirty writes changed workflow/task executions with Core
+    # UPDATEs in the flush: the values reach the database, same-shaped
+    # rows share one statement, a change back to the stored value writes
+    # nothing, and the objects are clean afterwards (the unit of work
+    # finds nothing more to write).
+    statements = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        statements.append((statement.split(None, 2)[0].upper(),
+                           executemany))
+
+    ids = [models.new_id() for _ in range(3)]
+    wf_id = models.new_id()
+    with db_api.transaction() as s:
+        s.add(models.WorkflowExecution(
+            id=wf_id, name='w', state='RUNNING', project_id='p', input={},
+            params={}, context={}, runtime_context={}, spec={}, output={}))
+        s.add_all([models.TaskExecution(
+            id=i, name='t%d' % n, state='RUNNING', workflow_execution_id=wf_id,
+            project_id='p', published={}, runtime_context={})
+            for n, i in enumerate(ids)])
+    engine = db_api.get_engine()
+    sa.event.listen(engine, 'before_cursor_execute', seen)
+    try:
+        with db_api.transaction() as s:
+            te = models.TaskExecution
+            tasks = s.execute(sa.select(te).where(te.id.in_(ids))).scalars()
+            by_id = {t.id: t for t in tasks}
+            by_id[ids[0]].state = 'SUCCESS'
+            by_id[ids[0]].published = {'x': 1}
+            by_id[ids[1]].state = 'SUCCESS'
+            by_id[ids[1]].published = {'x': 2}
+            by_id[ids[2]].state = 'RUNNING'  # the stored value
+            del statements[:]
+            bulk.update_dirty(s)  # what the flush runs first
+            assert not s.dirty
+            assert [st for st in statements if st[0] == 'UPDATE'] == [
+                ('UPDATE', True)]
+            assert not any(sa.inspect(t).modified for t in by_id.values())
+    finally:
+        sa.event.remove(engine, 'before_cursor_execute', seen)
+    with db_api.transaction() as s:
+        rows = dict(s.execute(sa.select(te.id, te.published).where(
+            te.id.in_(ids))).all())
+        states = dict(s.execute(sa.select(te.id, te.state).where(
+            te.id.in_(ids))).all())
+    assert rows == {ids[0]: {'x': 1}, ids[1]: {'x': 2}, ids[2]: {}}
+    assert states == {ids[0]: 'SUCCESS', ids[1]: 'SUCCESS',
+                      ids[2]: 'RUNNING'}
