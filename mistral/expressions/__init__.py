@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral import exceptions as exc
+from mistral.expressions import concat as _concat
 from mistral.expressions import data_access as _da
 from mistral.expressions import deadline as _deadline
 from mistral.expressions import jinja_engine as _jinja
@@ -185,6 +186,16 @@ def _current_task_path(path: str) -> Any:
     return _MISSING if found is _MISSING else _copy_plain(found)
 
 
+def _yaql_value(expression: str, context: Mapping[str, Any]) -> Any:
+    # Strings joined from paths, literals and str() (URLs, names): built
+    # directly unless a plugin replaced yaql's str().
+    if _yaql.registered_function('str') is None:
+        found = _concat.evaluate(expression, context)
+        if found is not _concat.MISSING:
+            return found
+    return _yaql.evaluate(expression, context)
+
+
 def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
     whole = _patterns.WHOLE_YAQL_RE.match(text)
 
@@ -199,10 +210,10 @@ def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
             found = _current_task_path(task_path.group(1))
             if found is not _MISSING:
                 return found
-        return _yaql.evaluate(whole.group(1), context)
+        return _yaql_value(whole.group(1), context)
 
     def substitute(match: Any) -> str:
-        return str(_yaql.evaluate(match.group()[2:-2], context))
+        return str(_yaql_value(match.group()[2:-2], context))
 
     return _patterns.YAQL_RE.sub(substitute, text)
 
