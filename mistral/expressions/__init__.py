@@ -196,6 +196,43 @@ def _yaql_value(expression: str, context: Mapping[str, Any]) -> Any:
     return _yaql.evaluate(expression, context)
 
 
+# `task().result.select($.content)`, `$.items.select($.id)`: one field of
+# every element, the usual way to publish a with-items task's results.
+# yaql runs its overload resolution once per element; a list of plain
+# dicts that all have the field gives the same list directly (anything
+# else, a missing key included, is left to yaql and its error).
+_SELECT_RE = re.compile(
+    r'^\s*(task\(\s*\)|\$)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)'
+    r'\.select\(\s*\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\)\s*$')
+
+
+def _select_path(match: Any, context: Mapping[str, Any]) -> Any:
+    base, path, item_path = match.groups()
+    if base == '$':
+        seq = _lookup_path(path, context) if path else _MISSING
+    else:
+        func = _yaql.registered_function('task')
+        if func is None:
+            return _MISSING
+        try:
+            seq = func(_da.current_context())
+        except Exception:
+            return _MISSING  # yaql words the error
+        if path:
+            seq = _lookup_path(path, seq)
+    if type(seq) is not list:
+        return _MISSING
+    out = []
+    for element in seq:
+        if type(element) is not dict:
+            return _MISSING
+        found = _lookup_path(item_path, element)
+        if found is _MISSING:
+            return _MISSING
+        out.append(_copy_plain(found))
+    return out
+
+
 def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
     whole = _patterns.WHOLE_YAQL_RE.match(text)
 
@@ -208,6 +245,11 @@ def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
         task_path = _TASK_PATH_RE.match(whole.group(1))
         if task_path:
             found = _current_task_path(task_path.group(1))
+            if found is not _MISSING:
+                return found
+        select = _SELECT_RE.match(whole.group(1))
+        if select and _options.current().yaql.convert_output_data:
+            found = _select_path(select, context)
             if found is not _MISSING:
                 return found
         return _yaql_value(whole.group(1), context)

@@ -412,3 +412,78 @@ def test_task_path_shortcut_leaves_errors_to_yaql():
     with pytest.raises(exc.YaqlEvaluationException):
         expr.evaluate('<% task().result.x %>', {}, _TaskAccess(
             {'result': 'text'}))
+
+
+_SELECT_CASES = [
+    '$.l.select($.content)',
+    '$.l.select($.a.b)',
+    ' $.deep.l.select( $.content ) ',
+    '$.e.select($.x)',
+    '$.partial.select($.content)',     # a missing key: yaql's error
+    '$.mixed.select($.content)',       # not every element a dict
+    '$.d.select($.content)',           # not a list
+    '$.s.select($.content)',
+    '$.nol.select($.x)',
+    '$.nulls.select($.a.b)',           # null on the way
+]
+_SELECT_CONTEXT = {
+    'l': [{'content': 1, 'a': {'b': 2}}, {'content': [1, {'q': 2}],
+                                           'a': {'b': None}}],
+    'deep': {'l': [{'content': 'x'}]},
+    'e': [],
+    'partial': [{'content': 1}, {'other': 2}],
+    'mixed': [{'content': 1}, 5],
+    'd': {'content': 5},
+    's': 'abc',
+    'nulls': [{'a': None}],
+}
+
+
+def _outcome(fn):
+    try:
+        return 'value', fn()
+    except exc.MistralException as e:
+        return 'error', type(e)
+
+
+@pytest.mark.parametrize('text', _SELECT_CASES)
+def test_select_shortcut_gives_what_yaql_gives(text):
+    from mistral.expressions import yaql_engine
+
+    fast = _outcome(lambda: expr.evaluate('<% ' + text + ' %>',
+                                          _SELECT_CONTEXT))
+    slow = _outcome(lambda: yaql_engine.evaluate(text, _SELECT_CONTEXT))
+    assert fast == slow
+
+
+def test_select_shortcut_skips_yaql_and_copies(monkeypatch):
+    from mistral.expressions import yaql_engine
+
+    def refuse(text, context):
+        raise AssertionError('yaql asked for %r' % text)
+
+    monkeypatch.setattr(yaql_engine, 'evaluate', refuse)
+    got = expr.evaluate('<% $.l.select($.content) %>', _SELECT_CONTEXT)
+    assert got == [1, [1, {'q': 2}]]
+    got[1][1]['q'] = 'changed'
+    assert _SELECT_CONTEXT['l'][1]['content'] == [1, {'q': 2}]
+    result = [{'content': 'a'}, {'content': 'b'}]
+    access = _TaskAccess({'result': result})
+    assert expr.evaluate('<% task().result.select($.content) %>', {},
+                         access) == ['a', 'b']
+    assert access.calls == 1
+
+
+@pytest.mark.parametrize('result', [
+    [{'content': 1}, {'content': {'k': [1]}}],
+    [{'content': 1}, {'x': 1}], 'text', None])
+def test_select_shortcut_on_task_matches_yaql(result):
+    from mistral.expressions import data_access as da
+    from mistral.expressions import yaql_engine
+
+    access = _TaskAccess({'result': result})
+    text = 'task().result.select($.content)'
+    fast = _outcome(lambda: expr.evaluate('<% ' + text + ' %>', {}, access))
+    with da.evaluation_frame({}, access):
+        slow = _outcome(lambda: yaql_engine.evaluate(text, {}))
+    assert fast == slow
