@@ -257,7 +257,8 @@ def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
     return exc.DBError('Database integrity error: %s' % text)
 
 
-def lock_for_update(session: orm.Session, model: type, id_: str) -> Any:
+def lock_for_update(session: orm.Session, model: type, id_: str,
+                    undefer: tuple[str, ...] = ()) -> Any:
     """Load one row and lock it until the transaction ends.
 
     Every change to a workflow execution's tasks happens under the lock of
@@ -265,7 +266,19 @@ def lock_for_update(session: orm.Session, model: type, id_: str) -> Any:
     at the same time. SQLite has no row locks; BEGIN IMMEDIATE already made
     this transaction the only writer.
     """
-    stmt = sa.select(model).where(model.id == id_)
-    if not is_sqlite():
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one_or_none()
+    key = (model, is_sqlite(), undefer)
+    stmt = _LOCK_STATEMENTS.get(key)
+    if stmt is None:
+        # Built once per shape: building and keying a statement costs
+        # more than running it (it runs on every engine step).
+        stmt = sa.select(model).where(model.id == sa.bindparam('lock_id'))
+        if undefer:
+            stmt = stmt.options(*(orm.undefer(getattr(model, column))
+                                  for column in undefer))
+        if not key[1]:
+            stmt = stmt.with_for_update()
+        _LOCK_STATEMENTS[key] = stmt
+    return session.execute(stmt, {'lock_id': id_}).scalar_one_or_none()
+
+
+_LOCK_STATEMENTS: dict[tuple[type, bool, tuple[str, ...]], Any] = {}

@@ -64,15 +64,18 @@ def merge_refs(base: Mapping[str, Any], other: Mapping[str, Any]
     return merged
 
 
+_PUBLISHED = sa.select(
+    models.TaskExecution.id, models.TaskExecution.published).where(
+        models.TaskExecution.id.in_(sa.bindparam('ids', expanding=True)))
+
+
 def _published(run: Run, task_ids: Iterable[str]) -> dict[str, dict]:
     memo = run.published_memo
     missing = [t for t in set(task_ids) if t not in memo]
     if missing:
-        te = models.TaskExecution
         with run.session.no_autoflush:
-            found = run.session.execute(
-                sa.select(te.id, te.published).where(te.id.in_(missing))
-            ).all()
+            found = run.session.execute(_PUBLISHED,
+                                        {'ids': missing}).all()
         for task_id, published in found:
             memo[task_id] = published or {}
     return memo

@@ -23,6 +23,21 @@ def task_result(session: orm.Session, task_ex: models.TaskExecution) -> Any:
 _IN_CHUNK = 500  # ids per IN list: SQLite caps bound parameters
 
 
+_WF = models.WorkflowExecution
+_AE = models.ActionExecution
+# Built once: with-items tasks and task() read them on every step.
+_SUB_WORKFLOW_RESULTS = (
+    sa.select(_WF.task_execution_id, _WF.output, _WF.params)
+    .where(_WF.task_execution_id.in_(sa.bindparam('ids', expanding=True)),
+           _WF.accepted.is_(True))
+    .order_by(_WF.created_at))
+_ACTION_RESULTS = (
+    sa.select(_AE.task_execution_id, _AE.output, _AE.runtime_context)
+    .where(_AE.task_execution_id.in_(sa.bindparam('ids', expanding=True)),
+           _AE.accepted.is_(True))
+    .order_by(_AE.created_at))
+
+
 def _children(session: orm.Session, workflows: bool, task_ids: list[str]
               ) -> dict[str, list[tuple[int, Any]]]:
     """(item index, result) of the accepted children of each task, oldest
@@ -32,22 +47,11 @@ def _children(session: orm.Session, workflows: bool, task_ids: list[str]
     for at in range(0, len(task_ids), _IN_CHUNK):
         ids = task_ids[at:at + _IN_CHUNK]
         if workflows:
-            wf = models.WorkflowExecution
-            for r in session.execute(
-                    sa.select(wf.task_execution_id, wf.output, wf.params)
-                    .where(wf.task_execution_id.in_(ids),
-                           wf.accepted.is_(True))
-                    .order_by(wf.created_at)):
+            for r in session.execute(_SUB_WORKFLOW_RESULTS, {'ids': ids}):
                 out.setdefault(r.task_execution_id, []).append(
                     ((r.params or {}).get('index', 0), r.output))
         else:
-            ae = models.ActionExecution
-            for r in session.execute(
-                    sa.select(ae.task_execution_id, ae.output,
-                              ae.runtime_context)
-                    .where(ae.task_execution_id.in_(ids),
-                           ae.accepted.is_(True))
-                    .order_by(ae.created_at)):
+            for r in session.execute(_ACTION_RESULTS, {'ids': ids}):
                 out.setdefault(r.task_execution_id, []).append(
                     ((r.runtime_context or {}).get('index', 0),
                      (r.output or {}).get('result')))

@@ -106,14 +106,31 @@ _RECORD_RESULT = _AE.update().where(
         output=sa.bindparam('output'), accepted=True,
         updated_at=sa.bindparam('now'), lease_until=None)
 
+# The actions whose results arrived, with their tasks (built once: it runs
+# for every batch of results).
+_ACTIONS_WITH_TASKS = (
+    sa.select(models.ActionExecution.id, models.ActionExecution.state,
+              models.ActionExecution.workflow_execution_id,
+              models.ActionExecution.task_execution_id,
+              models.TaskExecution)
+    .outerjoin(models.TaskExecution, models.TaskExecution.id
+               == models.ActionExecution.task_execution_id)
+    .where(models.ActionExecution.id.in_(
+        sa.bindparam('ids', expanding=True)))
+    .options(orm.undefer(models.TaskExecution.in_context))
+    .execution_options(populate_existing=True))
+
+
+_TASK = (
+    sa.select(models.TaskExecution)
+    .where(models.TaskExecution.id == sa.bindparam('task_id'))
+    .options(orm.undefer(models.TaskExecution.in_context))
+    .execution_options(populate_existing=True))
+
 
 def _load_task(session: orm.Session, task_ex_id: str
                ) -> models.TaskExecution:
-    te = models.TaskExecution
-    return session.execute(
-        sa.select(te).where(te.id == task_ex_id)
-        .options(orm.undefer(te.in_context))
-        .execution_options(populate_existing=True)).scalar_one()
+    return session.execute(_TASK, {'task_id': task_ex_id}).scalar_one()
 
 
 def _after(run: Run, effects: list[Any]) -> None:
@@ -139,8 +156,11 @@ def _parent_run(session: orm.Session, batch: outbox.Batch, ctx: RequestContext,
 
 def _lock_run(session: orm.Session, batch: outbox.Batch, ctx: dict[str, Any],
               wf_ex_id: str) -> Run:
-    wf_ex = db_api.lock_for_update(session, models.WorkflowExecution,
-                                   wf_ex_id)
+    # The spec (a deferred column) comes with the lock when this process
+    # has not parsed it yet: no second round trip for it.
+    wf_ex = db_api.lock_for_update(
+        session, models.WorkflowExecution, wf_ex_id,
+        undefer=() if spec_cache.known(wf_ex_id) else ('spec',))
     if wf_ex is None:
         raise exc.DBEntityNotFoundError(
             'WorkflowExecution not found [id=%s]' % wf_ex_id)
@@ -305,7 +325,6 @@ class Engine:
                        ) -> None:
         """``local``: the executor applying them in its own process (see
         mistral.executor.executor.LocalClaim)."""
-        ae, te = models.ActionExecution, models.TaskExecution
         with unit_of_work() as (session, batch):
             try:
                 run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
@@ -317,12 +336,7 @@ class Engine:
             # unit-of-work bookkeeping per action.
             found = {}
             for row in session.execute(
-                    sa.select(ae.id, ae.state, ae.workflow_execution_id,
-                              ae.task_execution_id, te)
-                    .outerjoin(te, te.id == ae.task_execution_id)
-                    .where(ae.id.in_([i['id'] for i in items]))
-                    .options(orm.undefer(te.in_context))
-                    .execution_options(populate_existing=True)):
+                    _ACTIONS_WITH_TASKS, {'ids': [i['id'] for i in items]}):
                 found[row.id] = row
                 if row.TaskExecution is not None:
                     run.tasks.setdefault(row.TaskExecution.id,

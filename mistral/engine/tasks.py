@@ -830,6 +830,14 @@ def continue_items(run: Run, task_ex: models.TaskExecution) -> list[Effect]:
     return effects
 
 
+# States of a task's accepted children, per kind of child (built once).
+_CHILD_STATES = {
+    model: sa.select(model.state, model.state_info).where(
+        model.task_execution_id == sa.bindparam('task_id'),
+        model.accepted.is_(True))
+    for model in (models.WorkflowExecution, models.ActionExecution)}
+
+
 def _outcome(run: Run, task_ex: models.TaskExecution
              ) -> tuple[str, str | None]:
     """State of a task from its accepted children."""
@@ -838,10 +846,8 @@ def _outcome(run: Run, task_ex: models.TaskExecution
         model = models.WorkflowExecution
     else:
         model = models.ActionExecution
-    found = run.session.execute(
-        sa.select(model.state, model.state_info).where(
-            model.task_execution_id == task_ex.id,
-            model.accepted.is_(True))).all()
+    found = run.session.execute(_CHILD_STATES[model],
+                                {'task_id': task_ex.id}).all()
     return tm.outcome_of_children(
         tm.has_with_items(task_ex.runtime_context),
         [(r.state, r.state_info) for r in found])

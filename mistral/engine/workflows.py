@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -422,25 +423,16 @@ def finish(run: Run, forced_state: str | None = None,
            forced_info: str | None = None) -> None:
     s = run.session
     wf_ex = run.wf_ex
-    te = models.TaskExecution
     target = (wf_ex.params or {}).get('task_name') \
         if run.spec.type == 'reverse' else None
     known: Sequence[models.TaskExecution] | None = _known_tasks(run)
     if known is None:
-        # The tasks that can end it and those that make it fail, in one
-        # query (told apart below as for tasks held in memory).
-        ends = sa.and_(te.has_next_tasks.is_(False),
-                       te.state.in_(tuple(states.COMPLETED)))
+        params = {'wf_ex_id': wf_ex.id}
         if target is not None:
-            # A reverse workflow ends with its target task.
-            ends = sa.and_(ends, te.name == target)
-        if forced_state is None:
-            ends = sa.or_(ends, sa.and_(te.state == states.ERROR,
-                                        te.error_handled.is_(False)),
-                          te.state == states.CANCELLED)
+            params['target'] = target
         known = s.execute(
-            sa.select(te).where(te.workflow_execution_id == wf_ex.id, ends)
-            .options(orm.undefer(te.in_context))).scalars().all()
+            _ending_tasks(target is not None, forced_state is None),
+            params).scalars().all()
     end_tasks = sorted(
         (t for t in known if not t.has_next_tasks
          and t.state in states.COMPLETED
@@ -483,6 +475,27 @@ def finish(run: Run, forced_state: str | None = None,
         run.batch.add('engine', 'on_workflow_complete',
                       {'wf_ex_id': wf_ex.id}, ctx=run.ctx)
     LOG.debug('Workflow execution %s finished: %s', wf_ex.id, wf_ex.state)
+
+
+@functools.cache
+def _ending_tasks(reverse: bool, with_failures: bool) -> sa.Select[Any]:
+    """The tasks that can end an execution (and, ``with_failures``,
+    those that make it fail) in one query, told apart by ``finish`` as
+    for tasks held in memory. Built once per shape."""
+    te = models.TaskExecution
+    ends = sa.and_(te.has_next_tasks.is_(False),
+                   te.state.in_(tuple(states.COMPLETED)))
+    if reverse:
+        # A reverse workflow ends with its target task.
+        ends = sa.and_(ends, te.name == sa.bindparam('target'))
+    if with_failures:
+        ends = sa.or_(ends, sa.and_(te.state == states.ERROR,
+                                    te.error_handled.is_(False)),
+                      te.state == states.CANCELLED)
+    return (sa.select(te)
+            .where(te.workflow_execution_id == sa.bindparam('wf_ex_id'),
+                   ends)
+            .options(orm.undefer(te.in_context)))
 
 
 def _known_tasks(run: Run) -> list[models.TaskExecution] | None:
