@@ -63,8 +63,9 @@ def flush(session: orm.Session) -> None:
     by_model: dict[type[Any], list[dict[str, Any]]] = {}
     for model, row in pending:
         by_model.setdefault(model, []).append(row)
+    conn = session.connection()
     for model, rows in by_model.items():
-        session.execute(model.__table__.insert(), rows)
+        conn.execute(_statement(model, 'insert'), rows)
 
 
 @event.listens_for(orm.Session, 'do_orm_execute')
@@ -98,6 +99,23 @@ def _default(column: Any) -> Any:
     if default.is_callable:
         return default.arg(None)
     return default.arg
+
+
+_statements: dict[tuple[type, str], Any] = {}
+
+
+def _statement(cls: type, kind: str) -> Any:
+    """The INSERT or UPDATE (by id) of ``cls``'s table, built once; the
+    columns written follow the parameters given."""
+    stmt = _statements.get((cls, kind))
+    if stmt is None:
+        table: Any = cls.__table__  # type: ignore[attr-defined]
+        if kind == 'insert':
+            stmt = table.insert()
+        else:
+            stmt = table.update().where(table.c.id == sa.bindparam('_pk'))
+        _statements[(cls, kind)] = stmt
+    return stmt
 
 
 def insert_new(session: orm.Session) -> None:
@@ -134,7 +152,7 @@ def insert_new(session: orm.Session) -> None:
                     setattr(obj, key, value)
                     row[column.key] = value
             rows.append(row)
-        conn.execute(cls.__table__.insert(), rows)
+        conn.execute(_statement(cls, 'insert'), rows)
         for obj in objs:
             session.expunge(obj)
             orm.make_transient_to_detached(obj)
@@ -195,10 +213,8 @@ def update_dirty(session: orm.Session) -> None:
             groups.setdefault(key, []).append(changes)
     conn = session.connection() if groups else None
     for (cls, _keys), rows in groups.items():
-        table = cls.__table__
-        stmt = table.update().where(table.c.id == sa.bindparam('_pk'))
         assert conn is not None
-        conn.execute(stmt, rows)
+        conn.execute(_statement(cls, 'update'), rows)
     for state in written:
         state._commit_all(state.dict, session.identity_map)
 
