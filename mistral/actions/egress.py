@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import os
 import socket
 import threading
 from typing import Any
@@ -36,6 +37,7 @@ from urllib import parse
 import requests
 import urllib3
 from requests import adapters
+from requests import utils as requests_utils
 from urllib3 import connection as u3_connection
 
 from mistral import config
@@ -288,6 +290,105 @@ def _shared_adapter(scheme: str,
         return adapter
 
 
+# What requests reads from the environment on every call (proxies, the CA
+# bundle, netrc), looked up once per distinct environment and URL origin:
+# requests scans and lower-cases every environment variable twice per call,
+# a tenth of the CPU a std.http action costs. The environment variables
+# it reads are compared on every call, so a change is seen at once, as
+# before.
+_ENV_NAMES = (b'REQUESTS_CA_BUNDLE', b'CURL_CA_BUNDLE', b'NETRC', b'HOME')
+_ENV_CACHE_SIZE = 256
+
+
+def _env_key() -> tuple[tuple[bytes, bytes], ...]:
+    environ = getattr(os, 'environb', None)
+    if environ is None:  # not POSIX: no bytes view
+        return tuple((k.encode(), v.encode()) for k, v in os.environ.items())
+    return tuple([(k, v) for k, v in environ.items()
+                  if k[-6:].lower() == b'_proxy' or k in _ENV_NAMES])
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = parse.urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+@functools.lru_cache(maxsize=_ENV_CACHE_SIZE)
+def _environment_for(env: tuple[Any, ...], origin: tuple[str, str],
+                     no_proxy: str | None) -> tuple[dict[str, str],
+                                                    str | None]:
+    """(proxies, CA bundle) requests takes from the environment ``env``
+    for a URL of ``origin``."""
+    url = '%s://%s/' % origin
+    proxies = requests_utils.get_environ_proxies(url, no_proxy=no_proxy)
+    bundle = (os.environ.get('REQUESTS_CA_BUNDLE')
+              or os.environ.get('CURL_CA_BUNDLE'))
+    return dict(proxies), bundle
+
+
+@functools.lru_cache(maxsize=_ENV_CACHE_SIZE)
+def _netrc_for(env: tuple[Any, ...], origin: tuple[str, str],
+               stamp: Any) -> tuple[str, str] | None:
+    return requests_utils.get_netrc_auth('%s://%s/' % origin)
+
+
+def _netrc_stamp() -> Any:
+    """Where netrc credentials would come from, and when that file last
+    changed (None: no file)."""
+    named = os.environ.get('NETRC')
+    for name in ((named,) if named is not None else
+                 tuple('~/' + f for f in requests_utils.NETRC_FILES)):
+        path = os.path.expanduser(name)
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        return path, st.st_mtime_ns, st.st_size
+    return None
+
+
+class _EnvironmentCachingSession(requests.Session):
+    """A Session that reads the environment as requests does, once per
+    distinct environment and origin (see ``_environment_for``)."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any,
+                                   stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if not self.trust_env:
+            return super().merge_environment_settings(
+                url, proxies, stream, verify, cert)
+        no_proxy = proxies.get('no_proxy') if proxies is not None else None
+        env_proxies, bundle = _environment_for(_env_key(), _origin(url),
+                                               no_proxy)
+        if proxies is not None:
+            for k, v in env_proxies.items():
+                proxies.setdefault(k, v)
+        if verify is True or verify is None:
+            verify = bundle or verify
+        # The rest (merging with the session's own settings) as requests.
+        self.trust_env = False
+        try:
+            return super().merge_environment_settings(
+                url, proxies, stream, verify, cert)
+        finally:
+            self.trust_env = True
+
+    def prepare_request(self, request: requests.Request
+                        ) -> requests.PreparedRequest:
+        if not self.trust_env or request.auth or self.auth:
+            return super().prepare_request(request)
+        stamp = _netrc_stamp()
+        if stamp is not None:
+            request.auth = _netrc_for(_env_key(), _origin(request.url),
+                                      stamp)
+        # requests would look netrc up again: it was done above.
+        self.trust_env = False
+        try:
+            return super().prepare_request(request)
+        finally:
+            self.trust_env = True
+
+
 def pooled_session() -> requests.Session:
     """This thread's Session under the egress policy, over connection pools
     shared by the process.
@@ -300,7 +401,7 @@ def pooled_session() -> requests.Session:
     policy = _policy()
     sess: requests.Session | None = getattr(_local, 'session', None)
     if sess is None or getattr(_local, 'policy', None) != policy:
-        sess = requests.Session()
+        sess = _EnvironmentCachingSession()
         sess.adapters.clear()
         sess.mount('http://', _shared_adapter('http', policy))
         sess.mount('https://', _shared_adapter('https', policy))

@@ -377,3 +377,50 @@ def test_proxy_is_not_subject_to_allowed_hosts(http_server, conf, ctx):
         'http://mistral-test.invalid/echo',
         proxies={'http': 'http://127.0.0.1:%d' % http_server.port}).run(ctx)
     assert res['status'] == 200
+
+
+def test_environment_proxies_followed_and_changes_seen(http_server, conf,
+                                                       ctx, monkeypatch):
+    # requests' environment lookups are cached per environment: a proxy
+    # set, bypassed or removed between calls takes effect at once.
+    conf('denied_cidrs', [], group='action_std_http')
+    conf('allowed_hosts', ['mistral-test.invalid'], group='action_std_http')
+    url = 'http://mistral-test.invalid/echo'
+    proxy = 'http://127.0.0.1:%d' % http_server.port
+    for name in ('http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY',
+                 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(name, raising=False)
+    # No proxy: the invented host cannot be reached.
+    assert 'error' in runner.run(std.HTTPAction(url), None, ctx)
+    monkeypatch.setenv('HTTP_PROXY', proxy)
+    before = len(http_server.requests)
+    assert std.HTTPAction(url).run(ctx)['status'] == 200
+    assert len(http_server.requests) == before + 1
+    monkeypatch.setenv('NO_PROXY', 'mistral-test.invalid')
+    assert 'error' in runner.run(std.HTTPAction(url), None, ctx)
+    monkeypatch.delenv('NO_PROXY')
+    assert std.HTTPAction(url).run(ctx)['status'] == 200
+    monkeypatch.delenv('HTTP_PROXY')
+    assert 'error' in runner.run(std.HTTPAction(url), None, ctx)
+    assert len(http_server.requests) == before + 2
+
+
+def test_netrc_credentials_followed_and_changes_seen(
+        http_server, allow_loopback, ctx, monkeypatch, tmp_path):
+    netrc = tmp_path / 'netrc'
+    netrc.write_text('machine 127.0.0.1 login bob password one\n')
+    netrc.chmod(0o600)
+    monkeypatch.setenv('NETRC', str(netrc))
+    url = http_server.url('/echo')
+
+    def authorization(**kw):
+        headers = std.HTTPAction(url, **kw).run(ctx)['content']['headers']
+        return headers.get('Authorization')
+
+    assert authorization() == 'Basic Ym9iOm9uZQ=='            # bob:one
+    netrc.write_text('machine 127.0.0.1 login bob password second\n')
+    assert authorization() == 'Basic Ym9iOnNlY29uZA=='        # bob:second
+    # Credentials given to the action win over netrc.
+    assert authorization(auth='eve:x') == 'Basic ZXZlOng='
+    monkeypatch.setenv('NETRC', str(tmp_path / 'missing'))
+    assert authorization() is None
