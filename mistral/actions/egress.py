@@ -140,6 +140,14 @@ def check_address(address: str, host: str = '') -> None:
 
 
 def _resolve(host: str, port: int) -> list[str]:
+    if '%' not in host:
+        # An address already (the usual host of a local service): no
+        # resolver call per request. Shorthands such as 127.1 are not
+        # addresses to ipaddress and go through the resolver as before.
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
@@ -332,13 +340,19 @@ def _netrc_for(env: tuple[Any, ...], origin: tuple[str, str],
     return requests_utils.get_netrc_auth('%s://%s/' % origin)
 
 
-def _netrc_stamp() -> Any:
+@functools.lru_cache(maxsize=8)
+def _netrc_paths(env: tuple[Any, ...]) -> tuple[str, ...]:
+    # Depends on NETRC and HOME only, both part of ``env``.
+    named = os.environ.get('NETRC')
+    return tuple(os.path.expanduser(name) for name in (
+        (named,) if named is not None else
+        tuple('~/' + f for f in requests_utils.NETRC_FILES)))
+
+
+def _netrc_stamp(env: tuple[Any, ...]) -> Any:
     """Where netrc credentials would come from, and when that file last
     changed (None: no file)."""
-    named = os.environ.get('NETRC')
-    for name in ((named,) if named is not None else
-                 tuple('~/' + f for f in requests_utils.NETRC_FILES)):
-        path = os.path.expanduser(name)
+    for path in _netrc_paths(env):
         try:
             st = os.stat(path)
         except OSError:
@@ -377,10 +391,10 @@ class _EnvironmentCachingSession(requests.Session):
                         ) -> requests.PreparedRequest:
         if not self.trust_env or request.auth or self.auth:
             return super().prepare_request(request)
-        stamp = _netrc_stamp()
+        env = _env_key()
+        stamp = _netrc_stamp(env)
         if stamp is not None:
-            request.auth = _netrc_for(_env_key(), _origin(request.url),
-                                      stamp)
+            request.auth = _netrc_for(env, _origin(request.url), stamp)
         # requests would look netrc up again: it was done above.
         self.trust_env = False
         try:

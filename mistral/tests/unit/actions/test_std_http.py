@@ -424,3 +424,20 @@ def test_netrc_credentials_followed_and_changes_seen(
     assert authorization(auth='eve:x') == 'Basic ZXZlOng='
     monkeypatch.setenv('NETRC', str(tmp_path / 'missing'))
     assert authorization() is None
+
+
+def test_address_hosts_need_no_resolver(monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('resolver called for %r' % (args,))
+
+    monkeypatch.setattr(socket, 'getaddrinfo', refuse)
+    assert egress._resolve('127.0.0.1', 80) == ['127.0.0.1']
+    assert egress._resolve('::0001', 80) == ['::1']
+    # Not an address to ipaddress: the resolver answers, as before.
+    monkeypatch.setattr(socket, 'getaddrinfo', lambda *a, **k: [
+        (None, None, None, '', ('127.0.0.1', 80))])
+    assert egress._resolve('127.1', 80) == ['127.0.0.1']
+    with pytest.raises(egress.UrlNotAllowedException):
+        egress.check_url('http://[::1]:8080/x')
