@@ -29,14 +29,11 @@ def add(session: orm.Session, model: type, row: dict[str, Any]) -> None:
     session.info.setdefault(_KEY, []).append((model, row))
 
 
-def pending_row(session: orm.Session, model: type, row_id: str
-                ) -> dict[str, Any] | None:
-    """The row of ``model`` with ``row_id`` added with :func:`add` and not
-    inserted yet (it may still be changed), or None."""
-    for m, row in session.info.get(_KEY) or ():
-        if m is model and row.get('id') == row_id:
-            return row
-    return None
+def pending_rows(session: orm.Session, model: type) -> dict[str, Any]:
+    """{id: row} of the rows of ``model`` added with :func:`add` and not
+    inserted yet (they may still be changed)."""
+    return {row.get('id'): row for m, row in session.info.get(_KEY) or ()
+            if m is model}
 
 
 def delete_item_later(session: orm.Session, model: type[Any], task_ex_id: str,
@@ -60,11 +57,14 @@ def flush(session: orm.Session) -> None:
         return
     # Their parents (task executions) may still be unflushed ORM objects.
     session.flush()
-    by_model: dict[type[Any], list[dict[str, Any]]] = {}
+    # One executemany per model and set of columns (some rows of a model
+    # may carry more: an executor's claim of the actions it takes).
+    by_shape: dict[tuple[type[Any], tuple[str, ...]],
+                   list[dict[str, Any]]] = {}
     for model, row in pending:
-        by_model.setdefault(model, []).append(row)
+        by_shape.setdefault((model, tuple(row)), []).append(row)
     conn = session.connection()
-    for model, rows in by_model.items():
+    for (model, _columns), rows in by_shape.items():
         conn.execute(_statement(model, 'insert'), rows)
 
 

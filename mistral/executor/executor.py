@@ -586,78 +586,112 @@ class Executor:
 
 
 class LocalClaim:
-    """The next action of a workflow, taken by the executor that applied
-    the result it follows from.
+    """The next actions of a workflow, taken by the executor that applied
+    the result they follow from.
 
     When a result applied in an executor's process (``[executor]
-    apply_results``) leads to exactly one new action for any executor,
-    the transaction that applies it also claims that action for this
-    executor (its row is inserted with this executor's id and lease, and
-    no message is sent), provided a worker is free; after the commit the
-    action runs here. A chain of tasks then costs one transaction and no
-    message per step. A claimed action is guarded by its lease from the
-    commit on, as any claimed action.
+    apply_results``) leads to new actions for any executor, the
+    transaction that applies it also claims those of its first message
+    for this executor, as many as it has free workers (their rows are
+    inserted with this executor's id and lease, and the message carries
+    only the rest, or is not sent at all); after the commit they run
+    here. A chain of tasks then costs one transaction and no message per
+    step, and a fan-out's branches no round trip through the broker and
+    no claim of their own. A claimed action is guarded by its lease from
+    the commit on, as any claimed action. Actions of further messages
+    (more than ``[executor] actions_per_message``) still go to any
+    executor.
     """
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
-        self.slot = False
-        self.taken: tuple[dict[str, Any], dict[str, Any],
-                          dict[str, Any]] | None = None
+        # Worker slots held (kept across a retried transaction), and how
+        # many of them the current attempt reserved.
+        self.slots = 0
+        self._reserved = 0
+        self.taken: list[tuple[dict[str, Any], dict[str, Any],
+                               dict[str, Any]]] = []
+
+    def _slot(self) -> bool:
+        """Reserve a worker for one more action of this attempt."""
+        if self._reserved < self.slots:
+            self._reserved += 1  # held from an attempt that was retried
+            return True
+        if not self.executor._slots.acquire(blocking=False):
+            return False
+        self.slots += 1
+        self._reserved += 1
+        return True
 
     def adopt(self, run: Run) -> None:
-        """Take the transaction's one action, if it has exactly one (its
-        outbox row goes, its row is claimed)."""
-        self.taken = None  # a retried transaction starts over
+        """Take the actions of the transaction's first message for any
+        executor, up to the free workers (their rows are claimed; the
+        message keeps the others, or goes)."""
+        self.taken = []  # a retried transaction starts over
+        self._reserved = 0
         ex = self.executor
         if ex._stopping.is_set():
             return
-        rows = [r for r in run.batch.rows if r['target'] == 'executor']
-        if len(rows) != 1:
+        for row in run.batch.rows:
+            if row['target'] != 'executor' or row['server'] is not None \
+                    or row['owner'] is None:
+                continue  # for a target, delayed, or not an action
+            if row['method'] == outbox.RUN_ACTIONS:
+                actions = row['payload']['args']['actions']
+            elif row['method'] == 'run_action':
+                actions = [row['payload']['args']]
+            else:
+                continue
+            pending = bulk.pending_rows(run.session, models.ActionExecution)
+            ctx = row['payload']['ctx']
+            kept, inserted = [], {}
+            lease = _lease_end()
+            for action in actions:
+                if not self._slot():
+                    kept.append(action)  # no worker: another executor's
+                    continue
+                found = pending.get(action['action_ex_id'])
+                if found is None:
+                    # Inserted already in this transaction (a flush
+                    # before a query): claimed below, in one statement.
+                    inserted[action['action_ex_id']] = action
+                    continue
+                found['executor_id'] = ex.id
+                found['lease_until'] = lease
+                self.taken.append((ctx, action, {
+                    'name': found['name'], 'input': found['input'] or {}}))
+            if inserted:
+                # Rows of this uncommitted transaction: nobody else can
+                # have claimed them.
+                won = _claim_rows(run.session.connection(), list(inserted),
+                                  ex.id, lease)
+                for claimed_row in won:
+                    self.taken.append((ctx, inserted.pop(claimed_row.id), {
+                        'name': claimed_row.name,
+                        'input': claimed_row.input or {}}))
+                kept += inserted.values()
+            if not kept:
+                run.batch.drop(row)
+            elif len(kept) < len(actions):
+                if row['method'] == outbox.RUN_ACTIONS:
+                    row['payload']['args']['actions'] = kept
             return
-        row = rows[0]
-        args = row['payload']['args']
-        if row['server'] is not None or row['owner'] is None:
-            return  # for a target, or delayed
-        if row['method'] == outbox.RUN_ACTIONS:
-            if len(args['actions']) != 1:
-                return
-            action = args['actions'][0]
-        elif row['method'] == 'run_action':
-            action = args
-        else:
-            return
-        pending = bulk.pending_row(run.session, models.ActionExecution,
-                                   action['action_ex_id'])
-        if pending is None:
-            return  # already inserted: it goes by message
-        if not self.slot:
-            if not ex._slots.acquire(blocking=False):
-                return  # no free worker: another executor may take it
-            self.slot = True
-        pending['executor_id'] = ex.id
-        pending['lease_until'] = _lease_end()
-        run.batch.drop(row)
-        self.taken = (row['payload']['ctx'], action,
-                      {'name': pending['name'],
-                       'input': pending['input'] or {}})
 
     def release(self) -> None:
-        if self.slot:
-            self.slot = False
+        for _ in range(self.slots):
             self.executor._slots.release()
+        self.slots = 0
 
     def run(self) -> None:
-        """After the commit: run the action taken, if any."""
-        if self.taken is None:
-            self.release()
-            return
-        ctx, action, claimed = self.taken
-        self.taken = None
-        self.slot = False  # _run_claimed releases it
+        """After the commit: run the actions taken, if any."""
+        taken, self.taken = self.taken, []
+        for _ in range(self.slots - len(taken)):
+            self.executor._slots.release()
+        self.slots = 0  # _run_claimed releases the others
         ex = self.executor
-        ex._started(action['action_ex_id'])
-        ex._worker_pool().submit(ex._run_claimed, ctx, action, claimed)
+        for ctx, action, claimed in taken:
+            ex._started(action['action_ex_id'])
+            ex._worker_pool().submit(ex._run_claimed, ctx, action, claimed)
 
 
 def _ctx_dict(ctx: RequestContext | None) -> dict[str, Any]:

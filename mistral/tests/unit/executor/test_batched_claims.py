@@ -225,3 +225,56 @@ def test_workers_freeing_one_by_one_are_claimed_in_groups(db, monkeypatch,
     assert _rows_left(row) == 0
     # One claim per action freed would be 19; groups of three: about 7.
     assert claims.updates <= 11, claims.updates
+
+
+def _row(ax_id: str) -> dict:
+    now = timeutils.utcnow()
+    return dict(id=ax_id, name='std.echo', state='RUNNING', accepted=False,
+                is_sync=True, project_id='p', scope='private',
+                input={'output': ax_id}, workflow_execution_id='wf',
+                created_at=now, updated_at=now, last_heartbeat=now)
+
+
+def test_results_applied_here_take_the_next_message(db, monkeypatch, conf):
+    # The transaction that applies a result and creates actions claims
+    # those of its first message for this executor, up to its free
+    # workers: rows not inserted yet are written claimed, rows already
+    # inserted (a flush happened) are claimed with one statement; the
+    # message keeps the others.
+    import types
+
+    from mistral.engine import bulk
+
+    conf('workers', 3, group='executor')
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    local = executor_mod.LocalClaim(ex)
+    batch = outbox.Batch()
+    ids = ['n0', 'n1', 'n2', 'n3']
+    with db_api.transaction() as s:
+        s.add(models.ActionExecution(**_row('n0')))
+        s.flush()                                  # inserted already
+        for ax_id in ids[1:]:
+            bulk.add(s, models.ActionExecution, _row(ax_id))
+        for ax_id in ids:
+            batch.add('executor', 'run_action',
+                      {'action_ex_id': ax_id, 'action_name': 'std.echo',
+                       'exec_ctx': {'workflow_execution_id': 'wf'}},
+                      ctx={})
+        local.adopt(types.SimpleNamespace(session=s, batch=batch))
+        bulk.flush(s)
+        batch.write(s)
+    # Three workers: three taken, the fourth left in the message.
+    assert [t[1]['action_ex_id'] for t in local.taken] == ['n1', 'n2', 'n0']
+    assert {t[2]['name'] for t in local.taken} == {'std.echo'}
+    assert local.taken[2][2]['input'] == {'output': 'n0'}
+    [row] = batch.rows
+    assert row['method'] == 'run_action'
+    assert row['payload']['args']['action_ex_id'] == 'n3'
+    owners = _owners(ids)
+    assert owners == {'n0': ex.id, 'n1': ex.id, 'n2': ex.id, 'n3': None}
+    local.run()
+    ex._worker_pool().shutdown(wait=True)
+    assert sorted(r[0] for r in reported) == ['n0', 'n1', 'n2']
+    # Every slot is free again.
+    assert all(ex._slots.acquire(blocking=False) for _ in range(3))
