@@ -173,14 +173,21 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
-def _current_task_path(path: str) -> Any:
+def _current_task() -> Any:
+    """What ``task()`` gives here, or _MISSING when it fails (yaql then
+    evaluates the expression again and words the error)."""
     func = _yaql.registered_function('task')
     if func is None:
         return _MISSING
     try:
-        value = func(_da.current_context())
+        return func(_da.current_context())
     except Exception:
-        # Evaluated again by YAQL, which words the error.
+        return _MISSING
+
+
+def _current_task_path(path: str) -> Any:
+    value = _current_task()
+    if value is _MISSING:
         return _MISSING
     found = _lookup_path(path, value)
     return _MISSING if found is _MISSING else _copy_plain(found)
@@ -211,14 +218,8 @@ def _select_path(match: Any, context: Mapping[str, Any]) -> Any:
     if base == '$':
         seq = _lookup_path(path, context) if path else _MISSING
     else:
-        func = _yaql.registered_function('task')
-        if func is None:
-            return _MISSING
-        try:
-            seq = func(_da.current_context())
-        except Exception:
-            return _MISSING  # yaql words the error
-        if path:
+        seq = _current_task()
+        if path and seq is not _MISSING:
             seq = _lookup_path(path, seq)
     if type(seq) is not list:
         return _MISSING

@@ -77,11 +77,8 @@ def _executor(monkeypatch, reported: list) -> executor_mod.Executor:
     return ex
 
 
-def test_one_message_one_claim_for_all_its_actions(db, monkeypatch):
-    reported: list = []
-    ex = _executor(monkeypatch, reported)
-    actions = _actions(5)
-    row = _outbox_row(actions)
+def _serve_counting(db, ex, actions: list[dict], row: str) -> Claims:
+    """Serve one run_actions message to its end, counting the claims."""
     claims = Claims()
     sa.event.listen(db, 'before_cursor_execute', claims)
     try:
@@ -89,6 +86,15 @@ def test_one_message_one_claim_for_all_its_actions(db, monkeypatch):
         ex._worker_pool().shutdown(wait=True)
     finally:
         sa.event.remove(db, 'before_cursor_execute', claims)
+    return claims
+
+
+def test_one_message_one_claim_for_all_its_actions(db, monkeypatch):
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    actions = _actions(5)
+    row = _outbox_row(actions)
+    claims = _serve_counting(db, ex, actions, row)
     assert claims.updates == 1
     assert sorted(r[0] for r in reported) == ['a%d' % i for i in range(5)]
     assert all(r[1:] == ('wf', {'data': 'std.noop'}) for r in reported)
@@ -213,13 +219,7 @@ def test_workers_freeing_one_by_one_are_claimed_in_groups(db, monkeypatch,
     monkeypatch.setattr(ex, '_run', staggered)
     actions = _actions(30)
     row = _outbox_row(actions)
-    claims = Claims()
-    sa.event.listen(db, 'before_cursor_execute', claims)
-    try:
-        ex.run_actions({}, actions, outbox_id=row)
-        ex._worker_pool().shutdown(wait=True)
-    finally:
-        sa.event.remove(db, 'before_cursor_execute', claims)
+    claims = _serve_counting(db, ex, actions, row)
     assert sorted(r[0] for r in reported) == sorted(
         a['action_ex_id'] for a in actions)
     assert _rows_left(row) == 0
