@@ -1447,6 +1447,14 @@ def main(argv=None) -> int:
                     help='driver --clients for a scenario, e.g. many=8 '
                          '(seq/fanout/withitems: executions started at '
                          'once)')
+    ap.add_argument('--poll', type=float, default=None,
+                    help='seconds between the driver\'s looks at a running '
+                         'execution (default: the driver\'s 0.05, as the '
+                         'shared kit\'s wfbench.py). A run is seen to end '
+                         'at the first look after it ended, so short runs '
+                         'are measured in steps of about this much; a '
+                         'smaller value measures them more closely and '
+                         'costs both servers more API requests')
     ap.add_argument('--scale-out', action='store_true',
                     help='also run "ours-2x": two engines and two executors '
                          '(a second mistral-server --server engine,executor)'
@@ -1472,6 +1480,10 @@ def main(argv=None) -> int:
                              '(%s), not %r' % (flag, ', '.join(
                                  DRIVER_SCENARIOS), spec))
         args.size_overrides.setdefault(name, []).extend([flag, val])
+    if args.poll is not None:
+        for name in DRIVER_SCENARIOS:
+            args.size_overrides.setdefault(name, []).extend(
+                ['--poll', repr(args.poll)])
     conf: dict[str, dict[str, str]] = {}
     for spec in args.conf + (['engine.inline_builtin_actions=false']
                              if args.no_inline else []):
