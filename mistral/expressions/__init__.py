@@ -34,17 +34,16 @@ Deliberate differences from upstream (for the documentation):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mistral import exceptions as exc
-from mistral.expressions import concat as _concat
 from mistral.expressions import data_access as _da
 from mistral.expressions import deadline as _deadline
 from mistral.expressions import jinja_engine as _jinja
 from mistral.expressions import options as _options
 from mistral.expressions import patterns as _patterns
+from mistral.expressions import shortcuts as _shortcuts
 from mistral.expressions import yaql_engine as _yaql
 from mistral.expressions.data_access import DataAccess
 from mistral.expressions.options import ExpressionOptions
@@ -136,123 +135,19 @@ def has_expression(value: Any) -> bool:
     return False
 
 
-# `$.a` / `$.a.b`: a plain path into the context. The engine evaluates
-# such expressions for every task and with-items element; a direct lookup
-# gives what YAQL gives for plain JSON data at a fraction of the cost.
-_PATH_RE = re.compile(r'^\s*\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$')
-_MISSING = object()
-
-
-def _lookup_path(path: str, context: Mapping[str, Any]) -> Any:
-    value: Any = context
-    for key in path[1:].split('.'):
-        if not isinstance(value, Mapping):
-            return _MISSING
-        value = value.get(key, _MISSING)
-        if value is _MISSING:
-            return _MISSING
-    if isinstance(value, (str, int, float, bool, dict, list)) or \
-            value is None:
-        return value
-    return _MISSING  # anything else: let YAQL convert it
-
-
-# `task().result` (and `task().published.x`...): the usual way to publish a
-# task's result. Calling the registered task() function and reading the
-# path gives what YAQL gives, without its parser and overload resolution.
-_TASK_PATH_RE = re.compile(
-    r'^\s*task\(\s*\)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*$')
-
-
-def _copy_plain(value: Any) -> Any:
-    # YAQL hands out copies of containers; so does the fast path.
-    if isinstance(value, dict):
-        return {k: _copy_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_copy_plain(v) for v in value]
-    return value
-
-
-def _current_task() -> Any:
-    """What ``task()`` gives here, or _MISSING when it fails (yaql then
-    evaluates the expression again and words the error)."""
-    func = _yaql.registered_function('task')
-    if func is None:
-        return _MISSING
-    try:
-        return func(_da.current_context())
-    except Exception:
-        return _MISSING
-
-
-def _current_task_path(path: str) -> Any:
-    value = _current_task()
-    if value is _MISSING:
-        return _MISSING
-    found = _lookup_path(path, value)
-    return _MISSING if found is _MISSING else _copy_plain(found)
-
-
 def _yaql_value(expression: str, context: Mapping[str, Any]) -> Any:
-    # Strings joined from paths, literals and str() (URLs, names): built
-    # directly unless a plugin replaced yaql's str().
-    if _yaql.registered_function('str') is None:
-        found = _concat.evaluate(expression, context)
-        if found is not _concat.MISSING:
-            return found
+    # The commonest shapes (paths, task().result, select, string chains)
+    # are answered directly when the answer is certain (see shortcuts).
+    found = _shortcuts.evaluate(expression, context)
+    if found is not _shortcuts.MISSING:
+        return found
     return _yaql.evaluate(expression, context)
-
-
-# `task().result.select($.content)`, `$.items.select($.id)`: one field of
-# every element, the usual way to publish a with-items task's results.
-# yaql runs its overload resolution once per element; a list of plain
-# dicts that all have the field gives the same list directly (anything
-# else, a missing key included, is left to yaql and its error).
-_SELECT_RE = re.compile(
-    r'^\s*(task\(\s*\)|\$)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)'
-    r'\.select\(\s*\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\)\s*$')
-
-
-def _select_path(match: Any, context: Mapping[str, Any]) -> Any:
-    base, path, item_path = match.groups()
-    if base == '$':
-        seq = _lookup_path(path, context) if path else _MISSING
-    else:
-        seq = _current_task()
-        if path and seq is not _MISSING:
-            seq = _lookup_path(path, seq)
-    if type(seq) is not list:
-        return _MISSING
-    out = []
-    for element in seq:
-        if type(element) is not dict:
-            return _MISSING
-        found = _lookup_path(item_path, element)
-        if found is _MISSING:
-            return _MISSING
-        out.append(_copy_plain(found))
-    return out
 
 
 def _evaluate_yaql(text: str, context: Mapping[str, Any]) -> Any:
     whole = _patterns.WHOLE_YAQL_RE.match(text)
 
     if whole and '<%' not in whole.group(1):
-        path = _PATH_RE.match(whole.group(1))
-        if path:
-            found = _lookup_path(path.group(1), context)
-            if found is not _MISSING:
-                return found
-        task_path = _TASK_PATH_RE.match(whole.group(1))
-        if task_path:
-            found = _current_task_path(task_path.group(1))
-            if found is not _MISSING:
-                return found
-        select = _SELECT_RE.match(whole.group(1))
-        if select and _options.current().yaql.convert_output_data:
-            found = _select_path(select, context)
-            if found is not _MISSING:
-                return found
         return _yaql_value(whole.group(1), context)
 
     def substitute(match: Any) -> str:

@@ -1,10 +1,10 @@
-"""The direct string-concatenation path gives exactly what yaql gives."""
+"""The direct string-chain shortcut gives exactly what yaql gives."""
 
 import pytest
 
 from mistral import exceptions as exc
 from mistral import expressions as expr
-from mistral.expressions import concat
+from mistral.expressions import shortcuts
 from mistral.expressions import yaql_engine
 
 CONTEXT = {
@@ -75,15 +75,15 @@ def _through_evaluate(text):
 
 @pytest.mark.parametrize('text', TAKEN)
 def test_taken_expressions_match_yaql(text):
-    fast = concat.evaluate(text, CONTEXT)
-    assert fast is not concat.MISSING
+    fast = shortcuts.concat(text, CONTEXT)
+    assert fast is not shortcuts.MISSING
     assert ('value', fast) == _by_yaql(text)
     assert _through_evaluate(text) == _by_yaql(text)
 
 
 @pytest.mark.parametrize('text', LEFT)
 def test_other_expressions_are_left_to_yaql(text):
-    assert concat.evaluate(text, CONTEXT) is concat.MISSING
+    assert shortcuts.concat(text, CONTEXT) is shortcuts.MISSING
     assert _through_evaluate(text) == _by_yaql(text)
 
 
@@ -99,8 +99,8 @@ def test_evaluate_does_not_ask_yaql_for_taken_expressions(monkeypatch):
 
 
 def test_long_results_are_left_to_yaql():
-    ctx = {'s': 'x' * (concat.MAX_LENGTH // 2 + 1)}
-    assert concat.evaluate('$.s + $.s', ctx) is concat.MISSING
+    ctx = {'s': 'x' * (shortcuts.MAX_LENGTH // 2 + 1)}
+    assert shortcuts.concat('$.s + $.s', ctx) is shortcuts.MISSING
     assert expr.evaluate('<% $.s + $.s %>', ctx) == ctx['s'] * 2
 
 
