@@ -337,6 +337,8 @@ def _environment_for(env: tuple[Any, ...], origin: tuple[str, str],
 @functools.lru_cache(maxsize=_ENV_CACHE_SIZE)
 def _netrc_for(env: tuple[Any, ...], origin: tuple[str, str],
                stamp: Any) -> tuple[str, str] | None:
+    # ``env`` and ``stamp`` (the file and its change time) only key the
+    # cache: requests reads both itself.
     return requests_utils.get_netrc_auth('%s://%s/' % origin)
 
 

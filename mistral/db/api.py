@@ -257,6 +257,10 @@ def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
     return exc.DBError('Database integrity error: %s' % text)
 
 
+# lock_for_update's statements, by (model, SQLite?, columns undeferred).
+_LOCK_STATEMENTS: dict[tuple[type, bool, tuple[str, ...]], Any] = {}
+
+
 def lock_for_update(session: orm.Session, model: type, id_: str,
                     undefer: tuple[str, ...] = ()) -> Any:
     """Load one row and lock it until the transaction ends.
@@ -280,5 +284,3 @@ def lock_for_update(session: orm.Session, model: type, id_: str,
         _LOCK_STATEMENTS[key] = stmt
     return session.execute(stmt, {'lock_id': id_}).scalar_one_or_none()
 
-
-_LOCK_STATEMENTS: dict[tuple[type, bool, tuple[str, ...]], Any] = {}

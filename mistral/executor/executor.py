@@ -152,13 +152,6 @@ class LeaseKeeper:
                 LOG.warning('Renewing action leases failed', exc_info=True)
 
 
-# Claiming the rest of a message's actions as workers free up: wait up to
-# CLAIM_GATHER_SECONDS for CLAIM_BATCH free workers (at most a quarter of
-# the pool; see _take_slots).
-CLAIM_BATCH = 8
-CLAIM_GATHER_SECONDS = 0.005
-
-
 class Executor:
     """RPC endpoint on the executor topic."""
 
@@ -294,20 +287,6 @@ class Executor:
         taken = 1
         while taken < wanted and self._slots.acquire(blocking=False):
             taken += 1
-        # Many actions left and few workers free (a with-items task larger
-        # than the pool, its workers finishing one by one): wait a moment
-        # for a few more, so that one claim statement takes several
-        # actions instead of one each. The other workers are busy
-        # meanwhile; a lone action (a chain) never waits.
-        target = min(wanted, CLAIM_BATCH,
-                     max(1, CONF.executor.workers // 4))
-        if taken < target:
-            deadline = time.monotonic() + CLAIM_GATHER_SECONDS
-            while taken < target and not self._stopping.is_set():
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._slots.acquire(timeout=left):
-                    break
-                taken += 1
         return taken
 
     def _worker_pool(self) -> futures.ThreadPoolExecutor:
@@ -672,9 +651,8 @@ class LocalClaim:
                 kept += inserted.values()
             if not kept:
                 run.batch.drop(row)
-            elif len(kept) < len(actions):
-                if row['method'] == outbox.RUN_ACTIONS:
-                    row['payload']['args']['actions'] = kept
+            elif row['method'] == outbox.RUN_ACTIONS:
+                row['payload']['args']['actions'] = kept
             return
 
     def release(self) -> None:

@@ -21,7 +21,9 @@ SCENARIOS = ['seq-http', 'fanout-http', 'withitems-http', 'many-http',
              'scale-wi-10k', 'scale-fanout-100', 'scale-fanout-1000']
 
 
-@pytest.mark.parametrize('shape', [['--embedded'], ['--db', 'postgresql']],
+# The production shape also passes --poll through to the driver.
+@pytest.mark.parametrize('shape', [['--embedded'],
+                                   ['--db', 'postgresql', '--poll', '0.02']],
                          ids=['embedded', 'postgresql-rabbit'])
 def test_every_scenario_runs_and_checks_its_results(shape, tmp_path) -> None:
     proc = subprocess.run(

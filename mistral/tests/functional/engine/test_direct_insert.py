@@ -125,3 +125,39 @@ def test_changed_rows_are_updated_directly_and_left_clean(env) -> None:
     assert rows == {ids[0]: {'x': 1}, ids[1]: {'x': 2}, ids[2]: {}}
     assert states == {ids[0]: 'SUCCESS', ids[1]: 'SUCCESS',
                       ids[2]: 'RUNNING'}
+
+
+def test_an_unparsed_spec_comes_with_the_workflow_lock(env) -> None:
+    # A process that has not parsed an execution's spec yet loads it with
+    # the lock of the execution's row: one statement, not a second SELECT
+    # of the deferred column.
+    from mistral.engine import engine as engine_mod
+    from mistral.engine import spec_cache
+    from mistral.handoff import outbox
+
+    spec = {'name': 'wf', 'version': '2.0', 'type': 'direct',
+            'tasks': {'a': {'name': 'a', 'type': 'direct',
+                            'action': 'std.noop', 'version': '2.0'}}}
+    wf_id = models.new_id()
+    with db_api.transaction() as s:
+        s.add(models.WorkflowExecution(
+            id=wf_id, name='wf', state='RUNNING', project_id='p', input={},
+            params={}, context={}, runtime_context={}, spec=spec,
+            output={}))
+    spec_cache.clear()
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    engine = db_api.get_engine()
+    try:
+        with db_api.transaction() as s:
+            sa.event.listen(engine, 'before_cursor_execute', seen)
+            run = engine_mod._lock_run(s, outbox.Batch(), {}, wf_id)
+            assert run.spec.to_dict()['name'] == 'wf'
+            sa.event.remove(engine, 'before_cursor_execute', seen)
+        assert statements.count('SELECT') == 1, statements
+        assert spec_cache.known(wf_id)
+    finally:
+        spec_cache.clear()

@@ -199,34 +199,6 @@ def test_the_engine_groups_actions_into_messages(db, conf):
     ]
 
 
-def test_workers_freeing_one_by_one_are_claimed_in_groups(db, monkeypatch,
-                                                          conf):
-    # 30 actions for 12 workers that finish one at a time: the 18 left
-    # over are claimed a few at a time, not with one statement each.
-    conf('workers', 12, group='executor')
-    conf('actions_per_message', 30, group='executor')
-    reported: list = []
-    ex = _executor(monkeypatch, reported)
-    started = iter(range(1000))
-    lock = threading.Lock()
-
-    def staggered(ctx, name, inp, ns, ec, t):
-        with lock:
-            k = next(started)
-        time.sleep(0.01 + 0.001 * (k % 12))
-        return {'data': k}
-
-    monkeypatch.setattr(ex, '_run', staggered)
-    actions = _actions(30)
-    row = _outbox_row(actions)
-    claims = _serve_counting(db, ex, actions, row)
-    assert sorted(r[0] for r in reported) == sorted(
-        a['action_ex_id'] for a in actions)
-    assert _rows_left(row) == 0
-    # One claim per action freed would be 19; groups of three: about 7.
-    assert claims.updates <= 11, claims.updates
-
-
 def _row(ax_id: str) -> dict:
     now = timeutils.utcnow()
     return dict(id=ax_id, name='std.echo', state='RUNNING', accepted=False,
