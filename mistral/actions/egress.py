@@ -312,7 +312,12 @@ def _env_key() -> tuple[tuple[bytes, bytes], ...]:
     environ = getattr(os, 'environb', None)
     if environ is None:  # not POSIX: no bytes view
         return tuple((k.encode(), v.encode()) for k, v in os.environ.items())
-    return tuple([(k, v) for k, v in environ.items()
+    # The plain dict under os.environb when there is one: iterating the
+    # Mapping wrapper cost as much as the rest of a std.http call's
+    # preparation.
+    data = getattr(environ, '_data', None)
+    items = (data if isinstance(data, dict) else environ).items()
+    return tuple([(k, v) for k, v in items
                   if k[-6:].lower() == b'_proxy' or k in _ENV_NAMES])
 
 
@@ -403,6 +408,25 @@ class _EnvironmentCachingSession(requests.Session):
             return super().prepare_request(request)
         finally:
             self.trust_env = True
+
+
+def shared_adapter(scheme: str) -> EgressAdapter:
+    """The adapter (and connection pools) this process uses for ``scheme``
+    under the current policy: the one :func:`pooled_session` mounts."""
+    return _shared_adapter(scheme, _policy())
+
+
+def environment_applies(url: str) -> bool:
+    """Whether requests would take anything for ``url`` from the
+    environment: a proxy, or netrc credentials. (The CA bundle is not
+    counted: it only matters for https.)"""
+    env = _env_key()
+    origin = _origin(url)
+    proxies, _bundle = _environment_for(env, origin, None)
+    if proxies:
+        return True
+    stamp = _netrc_stamp(env)
+    return stamp is not None and _netrc_for(env, origin, stamp) is not None
 
 
 def pooled_session() -> requests.Session:
