@@ -115,6 +115,14 @@ def get_engine() -> sa.engine.Engine:
                 kwargs['pool_size'] = CONF.database.max_pool_size or 5
                 kwargs['max_overflow'] = CONF.database.max_overflow or 15
                 kwargs['pool_recycle'] = CONF.database.connection_recycle_time
+                if url.get_driver_name() == 'psycopg2':
+                    # An UPDATE of many rows (the results of a batch of
+                    # actions, in one statement of executemany) goes as
+                    # pages of statements, one round trip each, instead
+                    # of one round trip per row. (Row counts of such an
+                    # executemany are then not reported; nothing reads
+                    # them.)
+                    kwargs['executemany_mode'] = 'values_plus_batch'
             engine = sa.create_engine(url, **kwargs)
             if url.get_backend_name() == 'sqlite':
                 _configure_sqlite(engine)
