@@ -80,6 +80,8 @@ def send(method: Any, url: Any, params: Any, headers: Any,
         req.prepare_url(url, params)
     except (requests.exceptions.RequestException, ValueError):
         return None  # requests raises its own error for it
+    if '@' in (req.url or '').split('/', 3)[2]:
+        return None  # credentials in the URL: requests sends them
     if egress.environment_applies(req.url or url):
         return None  # a proxy or netrc credentials: requests' job
     if req.method not in _NO_LENGTH and \

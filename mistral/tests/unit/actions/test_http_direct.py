@@ -184,6 +184,7 @@ PLAIN = [
     {'url': '/nothing'},
     {'url': '/moved'},
     {'url': '/caf\u00e9 x?q=\u00e9&r=a%20b'},
+    {'url': '/json#fragment'},
     {'url': ''},
 ]
 
@@ -209,6 +210,7 @@ NOT_PLAIN = [
     {'url': '/json', 'headers': {'X-Bytes': b'v'}},
     {'url': '/json', 'headers': {'X-Bad': 'a\r\nInjected: 1'}},
     {'url': '/json', 'headers': {'X-List': ['a']}},
+    {'url': '/json', 'userinfo': 'bob:secret@'},
 ]
 
 
@@ -216,6 +218,9 @@ NOT_PLAIN = [
 def test_left_to_requests(raw_server, short_way, allow_loopback, ctx,
                           kwargs):
     kwargs = dict(kwargs, url=raw_server.url(kwargs['url']))
+    userinfo = kwargs.pop('userinfo', None)
+    if userinfo:
+        kwargs['url'] = kwargs['url'].replace('//', '//' + userinfo, 1)
     (short, short_wire), (full, full_wire) = _both(raw_server, short_way,
                                                    ctx, kwargs)
     assert short_way['sent'] == 0
