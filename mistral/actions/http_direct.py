@@ -103,7 +103,7 @@ def send(method: Any, url: Any, params: Any, headers: Any,
     started = time.perf_counter()
     # The errors (urllib3's) say the same as requests' wrapping of them.
     raw = conn.urlopen(
-        method=req.method, url=req.path_url, body=None,
+        method=req.method, url=adapter.request_url(req, {}), body=None,
         headers=req.headers, redirect=False, assert_same_host=False,
         preload_content=False, decode_content=False,
         retries=adapter.max_retries,

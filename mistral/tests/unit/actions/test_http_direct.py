@@ -185,6 +185,7 @@ PLAIN = [
     {'url': '/moved'},
     {'url': '/caf\u00e9 x?q=\u00e9&r=a%20b'},
     {'url': '/json#fragment'},
+    {'url': '//json//twice'},
     {'url': ''},
 ]
 
