@@ -23,6 +23,7 @@ the config and log files.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import re
 import shlex
@@ -36,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy.engine import make_url
 
@@ -252,6 +253,28 @@ def make_database(db: str, tmpdir: str) -> Database:
     if db in ('mysql', 'mariadb'):
         return MySQLDatabase()
     raise ValueError('db must be sqlite, postgresql or mysql, not %r' % db)
+
+
+@contextlib.contextmanager
+def in_process_database(db: str) -> Iterator[Database]:
+    """A new database of kind ``db`` that this process's
+    ``mistral.db.api`` uses until the block ends; then it is dropped."""
+    from oslo_config import cfg
+
+    from mistral import config
+    from mistral.db import api as db_api
+
+    database = make_database(db, tempfile.mkdtemp())
+    database.create()
+    config.parse_args([], default_config_files=[])
+    cfg.CONF.set_override('connection', database.url, group='database')
+    db_api.dispose()
+    try:
+        yield database
+    finally:
+        db_api.dispose()
+        database.drop()
+        cfg.CONF.clear_override('connection', group='database')
 
 
 # --- message broker -------------------------------------------------------

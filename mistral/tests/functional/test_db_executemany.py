@@ -9,31 +9,18 @@ that the driver sends pages of them at once.
 
 from __future__ import annotations
 
-import tempfile
-
 import psycopg2.extras
 import pytest
 import sqlalchemy as sa
-from oslo_config import cfg
 
-from mistral import config
 from mistral.db import api as db_api
 from mistral.tests.functional import harness
-
-CONF = cfg.CONF
 
 
 @pytest.fixture
 def pg():
-    database = harness.make_database('postgresql', tempfile.mkdtemp())
-    database.create()
-    config.parse_args([], default_config_files=[])
-    CONF.set_override('connection', database.url, group='database')
-    db_api.dispose()
-    yield database
-    db_api.dispose()
-    database.drop()
-    CONF.clear_override('connection', group='database')
+    with harness.in_process_database('postgresql') as database:
+        yield database
 
 
 def test_many_row_update_goes_in_pages(pg, monkeypatch):

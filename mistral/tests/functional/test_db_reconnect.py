@@ -7,18 +7,13 @@ new connection.
 
 from __future__ import annotations
 
-import tempfile
 import time
 
 import pytest
 import sqlalchemy as sa
-from oslo_config import cfg
 
-from mistral import config
 from mistral.db import api as db_api
 from mistral.tests.functional import harness
-
-CONF = cfg.CONF
 
 _KILL = {
     'postgresql': "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -30,15 +25,8 @@ _KILL = {
 
 @pytest.fixture(params=['postgresql', 'mysql'])
 def db(request):
-    database = harness.make_database(request.param, tempfile.mkdtemp())
-    database.create()
-    config.parse_args([], default_config_files=[])
-    CONF.set_override('connection', database.url, group='database')
-    db_api.dispose()
-    yield database
-    db_api.dispose()
-    database.drop()
-    CONF.clear_override('connection', group='database')
+    with harness.in_process_database(request.param) as database:
+        yield database
 
 
 def _drop_server_side(database) -> int:

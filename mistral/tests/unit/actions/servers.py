@@ -13,7 +13,7 @@ import ssl
 import subprocess
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 from urllib import parse
 
 import paramiko
@@ -270,6 +270,19 @@ class SMTPServer:
 
 # ---------------------------------------------------------------------- SSH
 
+def accept_forever(sock: socket.socket,
+                   serve: Callable[[socket.socket], None],
+                   stopped: Callable[[], bool] = lambda: False) -> None:
+    """Serve each connection ``sock`` accepts in a thread of its own,
+    until the socket is closed or ``stopped()``."""
+    while not stopped():
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
 class _SSHInterface(paramiko.ServerInterface):
     def __init__(self, owner: 'SSHServer') -> None:
         self.owner = owner
@@ -388,13 +401,7 @@ class SSHServer:
         self.keys.add((username, key.get_base64()))
 
     def _accept(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,),
-                             daemon=True).start()
+        accept_forever(self.sock, self._serve, lambda: self._stop)
 
     def _serve(self, conn: socket.socket) -> None:
         transport = paramiko.Transport(conn)

@@ -22,6 +22,7 @@ import pytest
 from mistral.actions import http_direct
 from mistral.actions import runner
 from mistral.actions import std
+from mistral.tests.unit.actions import servers
 
 _JSON = b'{"n": 1}'
 _GZ = gzip.compress(b'{"zipped": true}')
@@ -61,19 +62,11 @@ class RawServer:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.seen: list[bytes] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        threading.Thread(target=servers.accept_forever,
+                         args=(self.sock, self._serve), daemon=True).start()
 
     def url(self, path: str) -> str:
         return 'http://127.0.0.1:%d%s' % (self.port, path)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,),
-                             daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         buf = b''
