@@ -148,7 +148,9 @@ executor_opts = [
     cfg.StrOpt('topic', default='mistral_executor',
                help='Executor RPC topic.'),
     cfg.StrOpt('version', default='1.0', help='Executor RPC API version.'),
-    cfg.IntOpt('workers', default=32, min=1,
+    # 64: as many actions at once as upstream's executor runs (one per
+    # thread of its RPC server's pool, executor_thread_pool_size = 64).
+    cfg.IntOpt('workers', default=64, min=1,
                help='Threads that run actions in one executor process.'),
     cfg.IntOpt('action_lease', default=30, min=2,
                help='Seconds an executor owns a claimed action; it renews '

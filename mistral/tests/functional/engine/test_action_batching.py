@@ -108,7 +108,7 @@ def counting(monkeypatch) -> Iterator[Counts]:
 @pytest.fixture
 def through_executors(engine_env):
     CONF.set_override('inline_builtin_actions', False, group='engine')
-    # Messages of 10: three of them fit the executor's 32 workers at once,
+    # Messages of 10: three of them fit the executor's 64 workers at once,
     # so each is claimed whole.
     CONF.set_override('actions_per_message', 10, group='executor')
     return engine_env

@@ -136,6 +136,48 @@ def test_claims_only_as_many_as_free_workers(db, monkeypatch, conf):
     assert _rows_left(row) == 0
 
 
+def test_by_default_three_full_messages_are_claimed_whole(db, monkeypatch):
+    # A with-items of 60 comes as three messages of 20 (the default
+    # actions_per_message); the default workers (64, as many actions as
+    # upstream's executor runs at once) take each message whole, with one
+    # claim each, while all 60 run. (With 32 workers the second message
+    # was claimed in part and the third waited: a claim per freed worker.)
+    reported: list = []
+    ex = _executor(monkeypatch, reported)
+    release = threading.Event()
+    running: list = []
+
+    def slow(ctx, name, inp, ns, ec, t):
+        running.append(1)
+        release.wait(10)
+        return {'data': 1}
+
+    monkeypatch.setattr(ex, '_run', slow)
+    messages = [_actions(20, prefix='m%d-' % m) for m in range(3)]
+    rows = [_outbox_row(actions) for actions in messages]
+    claims = Claims()
+    sa.event.listen(db, 'before_cursor_execute', claims)
+    threads = [threading.Thread(target=ex.run_actions, args=({}, actions),
+                                kwargs={'outbox_id': row}, daemon=True)
+               for actions, row in zip(messages, rows, strict=True)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while len(running) < 60 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(running) == 60
+        assert claims.updates == 3
+        assert [_rows_left(row) for row in rows] == [0, 0, 0]
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+        ex._worker_pool().shutdown(wait=True)
+        sa.event.remove(db, 'before_cursor_execute', claims)
+    assert len(reported) == 60
+
+
 def test_a_duplicate_message_claims_nothing(db, monkeypatch):
     reported: list = []
     ex = _executor(monkeypatch, reported)
