@@ -271,15 +271,28 @@ def session() -> requests.Session:
 # each std.http call cost more CPU than the rest of running the action.
 # urllib3's pools are thread-safe; a Session is not documented to be, so
 # each thread has its own Session over the shared adapters.
-_POOL_MAXSIZE = 32
-_shared_adapters: dict[str, EgressAdapter] = {}
+_shared_adapters: dict[tuple[Any, ...], EgressAdapter] = {}
 _shared_lock = threading.Lock()
 _local = threading.local()
+# Connections a host's pool keeps: at least this many, and one for every
+# action the process may run at once ([executor] workers). urllib3 closes
+# a connection the full pool cannot take back, so a smaller pool than the
+# workers made every call beyond it open a new connection (and log that the
+# pool was full).
+_POOL_MIN = 32
 
 
-def _policy() -> tuple[tuple[str, ...], tuple[str, ...]]:
+def pool_size() -> int:
+    """Connections kept per host by the shared pools."""
+    return max(_POOL_MIN, int(CONF.executor.workers))
+
+
+def _policy() -> tuple[Any, ...]:
+    """What the shared adapters are built for: the egress policy, and
+    the pool size."""
     opts = CONF.action_std_http
-    return tuple(opts.denied_cidrs), tuple(opts.allowed_hosts or ())
+    return (tuple(opts.denied_cidrs), tuple(opts.allowed_hosts or ()),
+            pool_size())
 
 
 def _shared_adapter(scheme: str,
@@ -293,7 +306,7 @@ def _shared_adapter(scheme: str,
             for old_key in [k for k in _shared_adapters if k[0] == scheme]:
                 _shared_adapters.pop(old_key).close()
             adapter = EgressAdapter(pool_connections=16,
-                                    pool_maxsize=_POOL_MAXSIZE)
+                                    pool_maxsize=policy[-1])  # pool_size()
             _shared_adapters[key] = adapter
         return adapter
 

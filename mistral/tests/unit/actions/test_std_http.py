@@ -441,3 +441,62 @@ def test_address_hosts_need_no_resolver(monkeypatch):
     assert egress._resolve('127.1', 80) == ['127.0.0.1']
     with pytest.raises(egress.UrlNotAllowedException):
         egress.check_url('http://[::1]:8080/x')
+
+
+def test_pools_keep_a_connection_for_every_worker(allow_loopback, ctx, conf):
+    # As many calls to one host at once as there are workers: every
+    # connection goes back to the pool and is used again. (With a pool
+    # smaller than the workers, urllib3 closed the connections it could
+    # not take back, and the next round opened new ones.)
+    import http.server
+    import threading
+
+    conf('workers', 48, group='executor')
+    assert egress.shared_adapter('http')._pool_maxsize == 48
+    rounds = 2
+    arrived = threading.Barrier(48, timeout=10)
+    connections = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def setup(self):
+            super().setup()
+            connections.append(1)
+
+        def do_GET(self):
+            arrived.wait()  # all 48 requests are in flight at once
+            self.send_response(200)
+            self.send_header('Content-Length', '2')
+            self.end_headers()
+            self.wfile.write(b'ok')
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = 'http://127.0.0.1:%d/' % srv.server_address[1]
+    statuses = []
+
+    def call():
+        statuses.append(std.HTTPAction(url).run(ctx)['status'])
+
+    try:
+        for _ in range(rounds):
+            threads = [threading.Thread(target=call) for _ in range(48)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(15)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert statuses == [200] * 48 * rounds
+    assert len(connections) == 48
+    # The default workers (64) get pools of 64; never fewer than 32.
+    conf('workers', 64, group='executor')
+    assert egress.shared_adapter('http')._pool_maxsize == 64
+    conf('workers', 4, group='executor')
+    assert egress.shared_adapter('http')._pool_maxsize == 32
