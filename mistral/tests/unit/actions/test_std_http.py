@@ -10,6 +10,7 @@ from mistral import exceptions
 from mistral.actions import egress
 from mistral.actions import runner
 from mistral.actions import std
+from mistral.tests.threads import run_at_once
 from mistral.tests.unit.actions import servers
 
 
@@ -485,11 +486,7 @@ def test_pools_keep_a_connection_for_every_worker(allow_loopback, ctx, conf):
 
     try:
         for _ in range(rounds):
-            threads = [threading.Thread(target=call) for _ in range(48)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(15)
+            run_at_once(call, 48)
     finally:
         srv.shutdown()
         srv.server_close()

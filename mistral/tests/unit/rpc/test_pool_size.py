@@ -11,6 +11,7 @@ from oslo_config import cfg
 from mistral import config
 from mistral.rpc import base
 from mistral.service import components
+from mistral.tests.threads import run_at_once
 
 CONF = cfg.CONF
 
@@ -104,11 +105,7 @@ def test_engine_transactions_run_at_most_workers_at_once(fake_bus):
                     state['now'] -= 1
 
     try:
-        threads = [threading.Thread(target=one) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(10)
+        run_at_once(one, 6, timeout=10)
     finally:
         CONF.clear_override('workers', group='engine')
     assert state['most'] == 2
