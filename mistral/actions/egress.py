@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 from urllib import parse
 
 import requests
@@ -287,16 +287,22 @@ def pool_size() -> int:
     return max(_POOL_MIN, int(CONF.executor.workers))
 
 
-def _policy() -> tuple[Any, ...]:
-    """What the shared adapters are built for: the egress policy, and
-    the pool size."""
+class _Policy(NamedTuple):
+    """What the shared adapters are built for: the egress policy, and the
+    pool size."""
+    denied_cidrs: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
+    pool_size: int
+
+
+def _policy() -> _Policy:
     opts = CONF.action_std_http
-    return (tuple(opts.denied_cidrs), tuple(opts.allowed_hosts or ()),
-            pool_size())
+    return _Policy(tuple(opts.denied_cidrs), tuple(opts.allowed_hosts or ()),
+                   pool_size())
 
 
 def _shared_adapter(scheme: str,
-                    policy: tuple[Any, ...]) -> EgressAdapter:
+                    policy: _Policy) -> EgressAdapter:
     # Keyed by the policy too: a connection checked under an older policy
     # is never reused under a stricter one.
     key = (scheme,) + policy
@@ -306,7 +312,7 @@ def _shared_adapter(scheme: str,
             for old_key in [k for k in _shared_adapters if k[0] == scheme]:
                 _shared_adapters.pop(old_key).close()
             adapter = EgressAdapter(pool_connections=16,
-                                    pool_maxsize=policy[-1])  # pool_size()
+                                    pool_maxsize=policy.pool_size)
             _shared_adapters[key] = adapter
         return adapter
 

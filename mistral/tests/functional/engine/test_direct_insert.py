@@ -4,7 +4,7 @@ statements) at flush time and stay usable ORM objects afterwards."""
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,16 @@ from mistral.engine import bulk
 from mistral.tests.functional.engine.conftest import in_process_engine
 
 
+def _test_thread_only(listener: Callable[..., None]) -> Callable[..., None]:
+    """A statement listener that counts only this test's own (main)
+    thread: background threads earlier tests left running in the same
+    worker (result confirmation, lease renewal) use the same engine."""
+    def counted(*args: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            listener(*args)
+    return counted
+
+
 @pytest.fixture(scope='module', params=['sqlite', 'postgresql'])
 def env(request) -> Iterator[object]:
     with in_process_engine(request.param) as e:
@@ -25,9 +35,8 @@ def env(request) -> Iterator[object]:
 def test_new_rows_are_inserted_directly_and_stay_persistent(env) -> None:
     statements = []
 
+    @_test_thread_only
     def seen(conn, cursor, statement, *args):
-        if threading.current_thread() is not threading.main_thread():
-            return  # a background thread an earlier test left running
         statements.append(statement.split(None, 3)[:3])
 
     engine = db_api.get_engine()
@@ -86,9 +95,8 @@ def test_changed_rows_are_updated_directly_and_left_clean(env) -> None:
     # finds nothing more to write).
     statements = []
 
+    @_test_thread_only
     def seen(conn, cursor, statement, params, context, executemany):
-        if threading.current_thread() is not threading.main_thread():
-            return  # a background thread an earlier test left running
         statements.append((statement.split(None, 2)[0].upper(),
                            executemany))
 
@@ -152,9 +160,8 @@ def test_an_unparsed_spec_comes_with_the_workflow_lock(env) -> None:
     spec_cache.clear()
     statements = []
 
+    @_test_thread_only
     def seen(conn, cursor, statement, *args):
-        if threading.current_thread() is not threading.main_thread():
-            return  # a background thread an earlier test left running
         statements.append(statement.split(None, 1)[0].upper())
 
     engine = db_api.get_engine()
