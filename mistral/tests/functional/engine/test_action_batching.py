@@ -58,12 +58,28 @@ class Counts:
             return
         with self._lock:
             self.statements += 1
-            if 'UPDATE ACTION_EXECUTIONS' in text and \
-                    'EXECUTOR_ID IS NULL' in text:
-                self.claims += 1   # (PostgreSQL: with the outbox row)
-            elif text.startswith('SELECT') and 'EXECUTOR_ID IS NULL' in \
-                    text and 'FOR UPDATE' in text:
-                self.claims += 1   # MariaDB's claim: lock, then update
+            if _is_claim(text):
+                self.claims += 1
+
+    def failed(self, context) -> None:
+        # A claim the database refused (MariaDB may report a deadlock
+        # between claims of different rows) is retried: only the attempt
+        # that took the actions is the message's claim.
+        if threading.current_thread().name in _IDLE_THREADS:
+            return
+        text = (context.statement or '').lstrip().upper()
+        if _is_claim(text):
+            with self._lock:
+                self.claims -= 1
+
+
+def _is_claim(text: str) -> bool:
+    """Whether an upper-cased statement is an executor's claim."""
+    if 'UPDATE ACTION_EXECUTIONS' in text and 'EXECUTOR_ID IS NULL' in text:
+        return True  # (PostgreSQL: with the outbox row)
+    # MariaDB's claim: lock, then update.
+    return (text.startswith('SELECT') and 'EXECUTOR_ID IS NULL' in text
+            and 'FOR UPDATE' in text)
 
 
 @contextlib.contextmanager
@@ -99,10 +115,12 @@ def counting(monkeypatch) -> Iterator[Counts]:
     monkeypatch.setattr(engine_mod.Engine, '_apply_results', apply)
     engine = db_api.get_engine()
     sa.event.listen(engine, 'before_cursor_execute', counts.statement)
+    sa.event.listen(engine, 'handle_error', counts.failed)
     try:
         yield counts
     finally:
         sa.event.remove(engine, 'before_cursor_execute', counts.statement)
+        sa.event.remove(engine, 'handle_error', counts.failed)
 
 
 @pytest.fixture
