@@ -105,16 +105,24 @@ def run_in_process(names: list[str],
         stopper.install()
     started: list = []
     finished = True
+    keeper = None
     try:
         for name in names:
             comp = components.build(name)
             comp.start()
             started.append(comp)
+        if names == ['executor']:
+            from mistral.service import cpu_affinity
+
+            keeper = cpu_affinity.Keeper()
+            keeper.start()
         tune_gc()
         LOG.info('mistral-server ready: %s', ', '.join(names))
         while not stopper.event.wait(1.0):
             pass
     finally:
+        if keeper is not None:
+            keeper.stop()
         finished = components.stop_all(started, shutdown_deadline())
     if not finished:
         _exit_now(0)

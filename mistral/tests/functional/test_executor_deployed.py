@@ -21,6 +21,7 @@ the process index). Short leases keep the tests quick.
 from __future__ import annotations
 
 import json
+import os
 import signal
 from typing import Any, Iterator
 
@@ -153,6 +154,29 @@ def test_each_action_runs_on_its_target(dep):
     assert ran_on == sorted((h, h) for h in hosts)
     [anywhere] = _actions(dep, ex.id, 'anywhere')
     assert _host(anywhere.executor_id) in ('p1', 'p2')
+
+
+def _cpus(pid: int) -> set[int]:
+    return {cpu for tid in os.listdir('/proc/%d/task' % pid)
+            for cpu in os.sched_getaffinity(int(tid))}
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                    reason='needs two CPUs this process may use')
+def test_an_executor_process_stays_on_one_cpu(dep):
+    # [executor] cpu_affinity = auto (the default): a second after start
+    # each executor keeps all its threads on one CPU; the process that
+    # runs the other components is left to the kernel.
+    executors = [p for p in dep.processes
+                 if p.names == ['executor'] and p.alive()]
+    assert len(executors) >= 2
+    allowed = os.sched_getaffinity(0)
+    wait_for(lambda: all(len(_cpus(p.pid)) == 1 for p in executors),
+             timeout=30, what='executors confined to one CPU')
+    for p in executors:
+        assert _cpus(p.pid) <= allowed
+    [services] = [p for p in dep.processes if 'engine' in p.names]
+    assert _cpus(services.pid) == allowed
 
 
 def _result(row: Any) -> Any:

@@ -1,0 +1,181 @@
+"""An executor process kept on one CPU (mistral.service.cpu_affinity).
+
+The choice is a pure function of the CPUs' busy shares, tested here case
+by case; the Keeper itself runs in a child process (it confines the
+whole process it runs in), whose CPUs are read back from the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from oslo_config import cfg
+
+from mistral.exceptions import StartupError
+from mistral.service import cpu_affinity
+
+CONF = cfg.CONF
+
+STAT = """cpu  500 0 300 9000 100 0 0 0 0 0
+cpu0 200 0 100 4000 50 0 0 0 0 0
+cpu1 300 0 200 5000 50 0 0 0 0 0
+intr 12345
+ctxt 999
+"""
+
+
+def first(options: list[int]) -> int:
+    return options[0]
+
+
+def test_settings_are_read():
+    assert cpu_affinity.parse_setting('auto') == 'auto'
+    assert cpu_affinity.parse_setting(' OFF ') == 'off'
+    assert cpu_affinity.parse_setting('0, 2') == {0, 2}
+    for bad in ('', 'one', '0-3', '1;2', '-1'):
+        with pytest.raises(ValueError, match='auto, off or a list'):
+            cpu_affinity.parse_setting(bad)
+
+
+def test_proc_stat_is_read_per_cpu():
+    times = cpu_affinity.read_cpu_times(STAT)
+    # (user+nice+system+idle+iowait+..., idle+iowait); the total line and
+    # the other lines are not CPUs.
+    assert times == {0: (4350, 4050), 1: (5550, 5050)}
+
+
+def test_busy_shares_between_two_reads():
+    before = {0: (1000, 900), 1: (1000, 500), 2: (1000, 1000)}
+    after = {0: (1100, 990), 1: (1100, 520), 2: (1000, 1000), 3: (50, 0)}
+    shares = cpu_affinity.busy_shares(before, after)
+    # CPU 2 had no ticks (offline); CPU 3 was not there before.
+    assert shares == pytest.approx({0: 0.1, 1: 0.8, 2: 0.0})
+
+
+def test_first_choice_is_the_least_busy_cpu():
+    assert cpu_affinity.choose(None, {0: 0.9, 1: 0.2, 2: 0.6}, 0.1,
+                               pick=first) == 1
+
+
+def test_first_choice_among_near_ties_is_left_to_chance():
+    seen = []
+    cpu_affinity.choose(None, {0: 0.10, 1: 0.2, 2: 0.9}, 0.0,
+                        pick=lambda options: seen.append(options) or 0)
+    # Within the margin of the least busy: both; not the busy one.
+    assert seen == [[0, 1]]
+
+
+def test_stays_unless_another_cpu_has_clearly_more_room():
+    # Its own use (0.5) is not held against its CPU: 0.2 vs 0.3 elsewhere.
+    assert cpu_affinity.choose(0, {0: 0.7, 1: 0.3}, 0.5) == 0
+    # Less busy elsewhere, but by less than the margin: no move.
+    assert cpu_affinity.choose(0, {0: 0.9, 1: 0.5}, 0.2) == 0
+
+
+def test_moves_away_from_a_cpu_something_else_keeps_busy():
+    # Another executor (or a database) uses 0.8 of CPU 0 besides this
+    # process's 0.5; CPU 1 is nearly idle.
+    assert cpu_affinity.choose(0, {0: 1.0, 1: 0.1}, 0.5, pick=first) == 1
+    # Of several CPUs with room, one of those within the margin of the
+    # best, never the one it leaves.
+    seen = []
+    cpu_affinity.choose(2, {0: 0.15, 1: 0.2, 2: 1.0, 3: 0.9}, 0.3,
+                        pick=lambda options: seen.append(options) or 0)
+    assert seen == [[0, 1]]
+
+
+def test_a_cpu_it_may_no_longer_use_is_left():
+    assert cpu_affinity.choose(5, {0: 0.6, 1: 0.1}, 0.4, pick=first) == 1
+
+
+def test_a_bad_setting_refuses_to_start():
+    CONF.set_override('cpu_affinity', 'fast', group='executor')
+    try:
+        with pytest.raises(StartupError, match="got 'fast'"):
+            cpu_affinity.check()
+    finally:
+        CONF.clear_override('cpu_affinity', group='executor')
+
+
+@pytest.mark.skipif(not cpu_affinity.supported(), reason='Linux only')
+def test_a_cpu_the_process_may_not_use_refuses_to_start():
+    unusable = max(os.sched_getaffinity(0)) + 1
+    CONF.set_override('cpu_affinity', '%d' % unusable, group='executor')
+    try:
+        with pytest.raises(StartupError, match='may not use'):
+            cpu_affinity.check()
+    finally:
+        CONF.clear_override('cpu_affinity', group='executor')
+
+
+# The Keeper confines the whole process it runs in: a child process runs
+# it and reports which CPUs its threads may use afterwards.
+CHILD = textwrap.dedent('''
+    import json, os, sys, threading, time
+    from oslo_config import cfg
+    from mistral import config  # noqa: F401  (registers the options)
+    from mistral.service import cpu_affinity
+    cfg.CONF([], project='mistral')
+    cfg.CONF.set_override('cpu_affinity', sys.argv[1], group='executor')
+    cpu_affinity.FIRST_LOOK = 0.2
+    before = threading.Thread(target=time.sleep, args=(3,), daemon=True)
+    before.start()  # a thread that exists before the choice
+    keeper = cpu_affinity.Keeper()
+    keeper.start()
+    time.sleep(0.8)
+    after = []
+    t = threading.Thread(target=lambda: after.append(
+        sorted(os.sched_getaffinity(0))))
+    t.start()
+    t.join()
+    keeper.stop()
+    print(json.dumps({
+        'main': sorted(os.sched_getaffinity(0)),
+        'before': sorted(os.sched_getaffinity(before.native_id)),
+        'after': after[0], 'current': keeper.current}))
+''')
+
+
+def _child(setting: str) -> dict:
+    out = subprocess.run([sys.executable, '-c', CHILD, setting],
+                         capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(
+                             os.path.dirname(os.path.dirname(
+                                 os.path.dirname(__file__))))))
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+needs_two_cpus = pytest.mark.skipif(
+    not cpu_affinity.supported() or len(os.sched_getaffinity(0)) < 2,
+    reason='needs Linux and two CPUs this process may use')
+
+
+@needs_two_cpus
+def test_auto_keeps_every_thread_on_one_cpu():
+    seen = _child('auto')
+    cpu = seen['current']
+    assert cpu in os.sched_getaffinity(0)
+    # Threads that existed before the choice, the main thread, and a
+    # thread started afterwards.
+    assert seen['main'] == seen['before'] == seen['after'] == [cpu], seen
+
+
+@needs_two_cpus
+def test_off_leaves_the_process_to_the_kernel():
+    seen = _child('off')
+    allowed = sorted(os.sched_getaffinity(0))
+    assert seen['main'] == seen['before'] == seen['after'] == allowed
+    assert seen['current'] is None
+
+
+@needs_two_cpus
+def test_a_list_of_cpus_is_kept_to():
+    cpu = max(os.sched_getaffinity(0))
+    seen = _child(str(cpu))
+    assert seen['main'] == seen['before'] == seen['after'] == [cpu], seen
