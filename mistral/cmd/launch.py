@@ -34,6 +34,7 @@ from oslo_log import log as logging
 
 from mistral import config
 from mistral import exceptions
+from mistral.service import cpu_affinity
 from mistral.service import startup
 
 LOG = logging.getLogger(__name__)
@@ -111,10 +112,8 @@ def run_in_process(names: list[str],
             comp = components.build(name)
             comp.start()
             started.append(comp)
-        if names == ['executor']:
-            from mistral.service import cpu_affinity
-
-            keeper = cpu_affinity.Keeper()
+        if len(names) == 1:
+            keeper = cpu_affinity.Keeper(names[0])
             keeper.start()
         tune_gc()
         LOG.info('mistral-server ready: %s', ', '.join(names))
@@ -190,9 +189,12 @@ def run_children(names: list[str], stopper: _Stopper | None = None) -> int:
         stopper.install()
     children: dict[str, subprocess.Popen] = {}
     code = 0
+    # Which CPU each component starts on ([DEFAULT] cpu_affinity = auto).
+    slots = cpu_affinity.slots(names)
 
     def spawn(name: str) -> None:
-        children[name] = subprocess.Popen(_child_argv(name),
+        env = dict(os.environ, **{cpu_affinity.SLOT_ENV: str(slots[name])})
+        children[name] = subprocess.Popen(_child_argv(name), env=env,
                                           preexec_fn=_die_with_parent)
         LOG.info('Started %s as pid %s', name, children[name].pid)
 

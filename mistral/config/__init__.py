@@ -59,6 +59,18 @@ default_opts = [
                     '(safe-rerun actions go to another executor at once, '
                     'the others fail as when an executor dies) and exits. '
                     '0: wait for them however long they take.'),
+    cfg.StrOpt('cpu_affinity', default='auto',
+               help='Where a process that runs one component (mistral-server '
+                    '--server executor, engine, api, ...) runs, on Linux: '
+                    '"auto" keeps it on one CPU, the least busy one, looked '
+                    'at again every few seconds; "off" leaves it to the '
+                    'kernel; a list of CPU numbers (such as 0,2) keeps it '
+                    'on those. The threads of one process pass one '
+                    'interpreter lock between them at every database, '
+                    'broker or network call, which costs far less CPU '
+                    'within one CPU than across several; run more '
+                    'processes to use more CPUs. A process that runs '
+                    'several components is left to the kernel.'),
 ]
 
 api_opts = [
@@ -163,16 +175,6 @@ executor_opts = [
                      'action of a workflow itself when a result leads to '
                      'exactly one. False: results are sent to the engines, '
                      'which apply them.'),
-    cfg.StrOpt('cpu_affinity', default='auto',
-               help='Where an executor process runs (Linux): "auto" keeps '
-                    'it on one CPU, the least busy one, looked at again '
-                    'every 10-20 seconds; "off" leaves it to the kernel; '
-                    'a list of CPU numbers (such as 0,2) keeps it on '
-                    'those. Its action threads pass one interpreter lock '
-                    'between them at every network call, which costs far '
-                    'less CPU within one CPU than across several; run more '
-                    'executor processes to use more CPUs. Only a process '
-                    'that runs the executor alone is confined.'),
     cfg.IntOpt('actions_per_message', default=20, min=1,
                help='Most actions one message from an engine hands to an '
                     'executor; the executor that receives it claims them '

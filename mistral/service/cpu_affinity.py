@@ -1,34 +1,36 @@
-"""Keeping an executor process on one CPU (Linux).
+"""Keeping a component process on one CPU (Linux).
 
-An executor runs its actions on many threads that share one interpreter
-lock, and an action that talks to the network (``std.http``,
-``std.ssh``, ...) lets go of the lock at every socket call. Spread over
-several CPUs, each hand-over wakes a thread on another CPU, and those
-wake-ups and the cache misses that follow cost about as much CPU as the
-actions' own work: 64 threads calling ``std.http`` on a local server
-spent 0.56 ms of CPU per call on two CPUs and 0.33 ms confined to one.
-One process cannot run Python on two CPUs at once anyway, so an executor
-loses nothing by staying on one; more executor processes use more CPUs.
+The threads of one process share one interpreter lock and let go of it at
+every call that waits: a database query, a broker message, an action's
+socket (``std.http``, ``std.ssh``, ...). Spread over several CPUs, each
+hand-over wakes a thread on another CPU, and those wake-ups and the cache
+misses that follow cost about as much CPU as the work itself: 64 threads
+calling ``std.http`` on a local server spent 0.56 ms of CPU per call on
+two CPUs and 0.33 ms confined to one. One process cannot run Python on two
+CPUs at once anyway, so a component loses little by staying on one; more
+processes use more CPUs.
 
-``[executor] cpu_affinity``:
+``[DEFAULT] cpu_affinity``:
 
 ``auto`` (the default)
-    :class:`Keeper` waits ``FIRST_LOOK`` seconds, then confines the process
-    to the least busy CPU it may use (ties are broken at random, so that
-    executors started together spread out). Every ``RECHECK`` seconds or
-    so (with jitter, so that two executors rarely decide at the same
-    moment) it looks again and moves when another CPU was less busy than
-    its own, not counting its own use, by more than ``MARGIN`` of a CPU:
-    two executors that landed on one CPU part, and one that shares its CPU
-    with a busy database moves away when another CPU has room.
+    :class:`Keeper` confines the process to one CPU ``FIRST_LOOK`` seconds
+    after start: the launcher's hint (``mistral-server`` numbers the
+    components it starts, the busiest kinds first, so that they start on
+    different CPUs), or else the least busy CPU it may use (ties broken at
+    random). Every ``RECHECK`` seconds or so (with jitter, so that two
+    processes rarely decide at the same moment) it looks again and moves
+    when another CPU was less busy than its own, not counting its own use,
+    by more than ``MARGIN`` of a CPU: two busy processes that share a CPU
+    part, and one that shares its CPU with a busy database moves away when
+    another CPU has room.
 ``off``
     the kernel places the threads, as for any process.
 a list of CPU numbers (``0,2``)
-    the process stays on those CPUs, chosen once at start.
+    the process stays on those CPUs.
 
-Only a process that runs the executor alone is confined: one that runs
-other components too (``--server all`` on the in-memory transport, an
-engine with ``[executor] type = local``) is left to the kernel.
+Only a process that runs one component is confined: one that runs several
+(``--server all`` on the in-memory transport) is left to the kernel, as is
+a launcher, which only watches its components.
 """
 
 from __future__ import annotations
@@ -51,9 +53,17 @@ CONF = cfg.CONF
 # starting before that; what the other CPUs do then says little).
 FIRST_LOOK = 1.0
 # Seconds between looks (each wait is drawn between this and twice this).
-RECHECK = 10.0
+RECHECK = 3.0
 # Share of a CPU by which another CPU must be less busy to move there.
 MARGIN = 0.25
+
+# The launcher's hint for a component it starts: a number; the component
+# starts on the CPU of that rank among those it may use.
+SLOT_ENV = 'MISTRAL_CPU_SLOT'
+# The order in which a launcher hands out CPUs: the kinds that usually
+# keep a CPU busiest first.
+ORDER = ('executor', 'engine', 'api', 'scheduler', 'notifier',
+         'event-engine')
 
 # (total, idle) time of each CPU, in the kernel's clock ticks.
 CpuTimes = dict[int, tuple[int, int]]
@@ -73,7 +83,7 @@ def parse_setting(value: str) -> str | set[int]:
     for part in text.split(','):
         part = part.strip()
         if not part.isdigit():
-            raise ValueError('[executor] cpu_affinity must be auto, off or '
+            raise ValueError('[DEFAULT] cpu_affinity must be auto, off or '
                              'a list of CPU numbers such as 0,2; got %r'
                              % value)
         cpus.add(int(part))
@@ -83,7 +93,7 @@ def parse_setting(value: str) -> str | set[int]:
 def check() -> None:
     """Refuse a ``cpu_affinity`` that cannot work (StartupError)."""
     try:
-        setting = parse_setting(CONF.executor.cpu_affinity)
+        setting = parse_setting(CONF.cpu_affinity)
     except ValueError as e:
         raise StartupError(str(e)) from None
     if isinstance(setting, set) and supported():
@@ -91,7 +101,7 @@ def check() -> None:
         missing = sorted(setting - allowed)
         if missing:
             raise StartupError(
-                '[executor] cpu_affinity names CPU(s) %s, which this '
+                '[DEFAULT] cpu_affinity names CPU(s) %s, which this '
                 'process may not use (it may use %s)' % (
                     ','.join(map(str, missing)),
                     ','.join(map(str, sorted(allowed)))))
@@ -170,10 +180,29 @@ def _own_seconds() -> float:
     return t.user + t.system
 
 
-class Keeper:
-    """Applies ``[executor] cpu_affinity`` to this process."""
+def slots(names: list[str]) -> dict[str, int]:
+    """A launcher's hints: each of ``names`` (components, one process
+    each) numbered, the busiest kinds first."""
+    ranked = sorted(names, key=lambda n: (
+        ORDER.index(n) if n in ORDER else len(ORDER), names.index(n)))
+    return {name: i for i, name in enumerate(ranked)}
 
-    def __init__(self) -> None:
+
+def _hinted(allowed: set[int]) -> int | None:
+    try:
+        slot = int(os.environ.get(SLOT_ENV, ''))
+    except ValueError:
+        return None
+    cpus = sorted(allowed)
+    return cpus[slot % len(cpus)]
+
+
+class Keeper:
+    """Applies ``[DEFAULT] cpu_affinity`` to this process, which runs the
+    component ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.current: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -182,12 +211,12 @@ class Keeper:
         if not supported():
             LOG.debug('CPU affinity is not supported here; not applied')
             return
-        setting = parse_setting(CONF.executor.cpu_affinity)
+        setting = parse_setting(CONF.cpu_affinity)
         if setting == 'off':
             return
         if isinstance(setting, set):
             confine(setting)
-            LOG.info('Executor confined to CPU(s) %s',
+            LOG.info('%s confined to CPU(s) %s', self.name,
                      ','.join(map(str, sorted(setting))))
             return
         if len(os.sched_getaffinity(0)) < 2:
@@ -204,15 +233,19 @@ class Keeper:
 
     def _loop(self) -> None:
         allowed = os.sched_getaffinity(0)
+        hint = _hinted(allowed)
         wait = FIRST_LOOK
         while True:
             before, own0, t0 = _read_stat(), _own_seconds(), time.monotonic()
             if self._stop.wait(wait):
                 return
             try:
-                self._look(allowed, before, own0, t0)
+                if self.current is None and hint is not None:
+                    self._move(hint, 'as the launcher numbered it')
+                else:
+                    self._look(allowed, before, own0, t0)
             except Exception:
-                LOG.warning('Choosing a CPU for the executor failed',
+                LOG.warning('Choosing a CPU for %s failed', self.name,
                             exc_info=True)
             wait = random.uniform(RECHECK, 2 * RECHECK)
 
@@ -224,12 +257,14 @@ class Keeper:
             return
         elapsed = max(time.monotonic() - t0, 1e-3)
         own = (_own_seconds() - own0) / elapsed
-        cpu = choose(self.current, busy, own)
+        self._move(choose(self.current, busy, own),
+                   'busy shares over the last %.0f s: %s; its own use '
+                   '%.2f' % (elapsed, ', '.join(
+                       '%d: %.2f' % kv for kv in sorted(busy.items())), own))
+
+    def _move(self, cpu: int, why: str) -> None:
         if cpu != self.current:
-            LOG.info('Executor confined to CPU %d (busy shares over the '
-                     'last %.0f s: %s; its own use %.2f)', cpu, elapsed,
-                     ', '.join('%d: %.2f' % kv for kv in sorted(busy.items())),
-                     own)
+            LOG.info('%s confined to CPU %d (%s)', self.name, cpu, why)
         # Every time: threads started since the last look by a thread that
         # was not confined yet follow too.
         confine({cpu})

@@ -30,6 +30,7 @@ from oslo_config import cfg
 
 from mistral.exceptions import EXIT_UNAVAILABLE
 from mistral.exceptions import StartupError
+from mistral.service import cpu_affinity
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -259,10 +260,7 @@ def prepare(names: list[str], stopped: threading.Event | None = None
     """Every check for a process that runs ``names``; the embedded
     schema is upgraded on the way. ``stopped``: a stop was asked for."""
     check_database_driver()
-    if 'executor' in names:
-        from mistral.service import cpu_affinity
-
-        cpu_affinity.check()
+    cpu_affinity.check()
     if 'api' in names:
         from mistral.api import app as api_app
 

@@ -163,20 +163,38 @@ def _cpus(pid: int) -> set[int]:
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
                     reason='needs two CPUs this process may use')
-def test_an_executor_process_stays_on_one_cpu(dep):
-    # [executor] cpu_affinity = auto (the default): a second after start
-    # each executor keeps all its threads on one CPU; the process that
-    # runs the other components is left to the kernel.
+def test_component_processes_stay_on_one_cpu(dep):
+    # [DEFAULT] cpu_affinity = auto (the default): a second after start
+    # each process that runs one component keeps all its threads on one
+    # CPU; the launcher of the process group that runs the API, the
+    # engine and the scheduler (one child each) is left to the kernel.
     executors = [p for p in dep.processes
                  if p.names == ['executor'] and p.alive()]
     assert len(executors) >= 2
-    allowed = os.sched_getaffinity(0)
-    wait_for(lambda: all(len(_cpus(p.pid)) == 1 for p in executors),
-             timeout=30, what='executors confined to one CPU')
-    for p in executors:
-        assert _cpus(p.pid) <= allowed
     [services] = [p for p in dep.processes if 'engine' in p.names]
+    children = [int(pid) for pid in open(
+        '/proc/%d/task/%d/children' % (services.pid, services.pid)
+    ).read().split()]
+    assert len(children) == 3
+    pids = [p.pid for p in executors] + children
+    allowed = os.sched_getaffinity(0)
+    wait_for(lambda: all(len(_cpus(pid)) == 1 for pid in pids),
+             timeout=30, what='components confined to one CPU')
+    for pid in pids:
+        assert _cpus(pid) <= allowed
     assert _cpus(services.pid) == allowed
+    # The launcher numbered its three, so that they start on different
+    # CPUs (where they go later depends on the load).
+    assert sorted(_slot(pid) for pid in children) == ['0', '1', '2']
+
+
+def _slot(pid: int) -> str | None:
+    with open('/proc/%d/environ' % pid, 'rb') as f:
+        for item in f.read().split(b'\0'):
+            name, _, value = item.decode().partition('=')
+            if name == 'MISTRAL_CPU_SLOT':
+                return value
+    return None
 
 
 def _result(row: Any) -> Any:

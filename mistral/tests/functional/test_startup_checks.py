@@ -414,9 +414,9 @@ def test_launcher_of_several_components_refuses_before_starting_them(
     assert 'Started ' not in out, out
 
 
-def test_executor_with_an_unknown_cpu_affinity(tmp_path):
+def test_an_unknown_cpu_affinity(tmp_path):
     code, out, _ = _refused(tmp_path, (
-        '[executor]\ncpu_affinity = fastest\n'),
+        '[DEFAULT]\ncpu_affinity = fastest\n'),
         args=('--server', 'executor'))
     assert code == 2, out
-    _one_line(out, '[executor] cpu_affinity', "'fastest'")
+    _one_line(out, '[DEFAULT] cpu_affinity', "'fastest'")

@@ -1,4 +1,4 @@
-"""An executor process kept on one CPU (mistral.service.cpu_affinity).
+"""A component process kept on one CPU (mistral.service.cpu_affinity).
 
 The choice is a pure function of the CPUs' busy shares, tested here case
 by case; the Keeper itself runs in a child process (it confines the
@@ -31,6 +31,13 @@ ctxt 999
 
 def first(options: list[int]) -> int:
     return options[0]
+
+
+def test_a_launcher_numbers_the_busiest_kinds_first():
+    assert cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler']) \
+        == {'executor': 0, 'engine': 1, 'api': 2, 'scheduler': 3}
+    assert cpu_affinity.slots(['scheduler', 'engine']) == {
+        'engine': 0, 'scheduler': 1}
 
 
 def test_settings_are_read():
@@ -94,23 +101,23 @@ def test_a_cpu_it_may_no_longer_use_is_left():
 
 
 def test_a_bad_setting_refuses_to_start():
-    CONF.set_override('cpu_affinity', 'fast', group='executor')
+    CONF.set_override('cpu_affinity', 'fast')
     try:
         with pytest.raises(StartupError, match="got 'fast'"):
             cpu_affinity.check()
     finally:
-        CONF.clear_override('cpu_affinity', group='executor')
+        CONF.clear_override('cpu_affinity')
 
 
 @pytest.mark.skipif(not cpu_affinity.supported(), reason='Linux only')
 def test_a_cpu_the_process_may_not_use_refuses_to_start():
     unusable = max(os.sched_getaffinity(0)) + 1
-    CONF.set_override('cpu_affinity', '%d' % unusable, group='executor')
+    CONF.set_override('cpu_affinity', '%d' % unusable)
     try:
         with pytest.raises(StartupError, match='may not use'):
             cpu_affinity.check()
     finally:
-        CONF.clear_override('cpu_affinity', group='executor')
+        CONF.clear_override('cpu_affinity')
 
 
 # The Keeper confines the whole process it runs in: a child process runs
@@ -121,11 +128,11 @@ CHILD = textwrap.dedent('''
     from mistral import config  # noqa: F401  (registers the options)
     from mistral.service import cpu_affinity
     cfg.CONF([], project='mistral')
-    cfg.CONF.set_override('cpu_affinity', sys.argv[1], group='executor')
+    cfg.CONF.set_override('cpu_affinity', sys.argv[1])
     cpu_affinity.FIRST_LOOK = 0.2
     before = threading.Thread(target=time.sleep, args=(3,), daemon=True)
     before.start()  # a thread that exists before the choice
-    keeper = cpu_affinity.Keeper()
+    keeper = cpu_affinity.Keeper('executor')
     keeper.start()
     time.sleep(0.8)
     after = []
@@ -141,8 +148,12 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def _child(setting: str) -> dict:
-    out = subprocess.run([sys.executable, '-c', CHILD, setting],
+def _child(setting: str, slot: str | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k != cpu_affinity.SLOT_ENV}
+    if slot is not None:
+        env[cpu_affinity.SLOT_ENV] = slot
+    out = subprocess.run([sys.executable, '-c', CHILD, setting], env=env,
                          capture_output=True, text=True, timeout=60,
                          cwd=os.path.dirname(os.path.dirname(
                              os.path.dirname(os.path.dirname(
@@ -179,3 +190,14 @@ def test_a_list_of_cpus_is_kept_to():
     cpu = max(os.sched_getaffinity(0))
     seen = _child(str(cpu))
     assert seen['main'] == seen['before'] == seen['after'] == [cpu], seen
+
+
+@needs_two_cpus
+def test_auto_starts_on_the_cpu_the_launcher_numbered():
+    cpus = sorted(os.sched_getaffinity(0))
+    for slot in (1, len(cpus) + 1):
+        seen = _child('auto', str(slot))
+        # The slot's rank among the CPUs it may use, round and round.
+        assert seen['current'] == cpus[slot % len(cpus)], seen
+        assert seen['main'] == seen['before'] == seen['after'] == [
+            seen['current']]
