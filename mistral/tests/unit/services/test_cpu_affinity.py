@@ -33,9 +33,9 @@ def first(options: list[int]) -> int:
     return options[0]
 
 
-def test_a_launcher_numbers_the_busiest_kinds_first():
+def test_a_launcher_numbers_the_executor_then_the_api_then_the_engine():
     assert cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler']) \
-        == {'executor': 0, 'engine': 1, 'api': 2, 'scheduler': 3}
+        == {'executor': 0, 'api': 1, 'engine': 2, 'scheduler': 3}
     assert cpu_affinity.slots(['scheduler', 'engine']) == {
         'engine': 0, 'scheduler': 1}
 
