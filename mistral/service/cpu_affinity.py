@@ -56,6 +56,10 @@ FIRST_LOOK = 1.0
 RECHECK = 3.0
 # Share of a CPU by which another CPU must be less busy to move there.
 MARGIN = 0.25
+# Share of a CPU a process must have used over a look to move at all: an
+# idle process loses nothing where it is, and what the other CPUs did
+# meanwhile (another server's load) says nothing about its own work.
+MIN_OWN = 0.1
 
 # The launcher's hint for a component it starts: a number; the component
 # starts on the CPU of that rank among those it may use.
@@ -147,10 +151,13 @@ def choose(current: int | None, busy: dict[int, float], own: float,
     the last look, this process's own use included; ``own`` is the share
     of one CPU this process used, all of it on ``current`` (None: not
     confined yet, its use is spread). Moves only for more than
-    ``margin``; ties go to ``pick``."""
+    ``margin``, and only a process that used at least ``MIN_OWN`` of a
+    CPU; ties go to ``pick``."""
     if current is None:
         low = min(busy.values())
         return pick(sorted(c for c, b in busy.items() if b - low < margin))
+    if current in busy and own < MIN_OWN:
+        return current
     load = dict(busy)
     if current in load:
         load[current] = max(load[current] - own, 0.0)

@@ -96,6 +96,12 @@ def test_moves_away_from_a_cpu_something_else_keeps_busy():
     assert seen == [[0, 1]]
 
 
+def test_an_idle_process_stays_whatever_the_others_do():
+    # Another server keeps CPU 0 busy; this process did next to nothing.
+    assert cpu_affinity.choose(0, {0: 1.0, 1: 0.1}, 0.05) == 0
+    assert cpu_affinity.choose(0, {0: 1.0, 1: 0.1}, 0.2, pick=first) == 1
+
+
 def test_a_cpu_it_may_no_longer_use_is_left():
     assert cpu_affinity.choose(5, {0: 0.6, 1: 0.1}, 0.4, pick=first) == 1
 
