@@ -153,16 +153,13 @@ def choose(current: int | None, busy: dict[int, float], own: float,
     confined yet, its use is spread). Moves only for more than
     ``margin``, and only a process that used at least ``MIN_OWN`` of a
     CPU; ties go to ``pick``."""
-    if current is None:
+    if current not in busy:  # not confined yet, or a CPU gone from it
         low = min(busy.values())
         return pick(sorted(c for c, b in busy.items() if b - low < margin))
-    if current in busy and own < MIN_OWN:
+    if own < MIN_OWN:
         return current
     load = dict(busy)
-    if current in load:
-        load[current] = max(load[current] - own, 0.0)
-    else:
-        return choose(None, busy, own, margin, pick)
+    load[current] = max(busy[current] - own, 0.0)
     best = min(load.values())
     if load[current] - best <= margin:
         return current
@@ -267,10 +264,13 @@ class Keeper:
             return
         elapsed = max(time.monotonic() - t0, 1e-3)
         own = (_own_seconds() - own0) / elapsed
-        self._move(choose(self.current, busy, own),
-                   'busy shares over the last %.0f s: %s; its own use '
-                   '%.2f' % (elapsed, ', '.join(
-                       '%d: %.2f' % kv for kv in sorted(busy.items())), own))
+        cpu = choose(self.current, busy, own)
+        why = ''
+        if cpu != self.current:
+            why = 'busy shares over the last %.0f s: %s; its own use %.2f' % (
+                elapsed, ', '.join('%d: %.2f' % kv
+                                   for kv in sorted(busy.items())), own)
+        self._move(cpu, why)
 
     def _move(self, cpu: int, why: str) -> None:
         if cpu != self.current:

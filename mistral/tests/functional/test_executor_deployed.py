@@ -172,9 +172,9 @@ def test_component_processes_stay_on_one_cpu(dep):
                  if p.names == ['executor'] and p.alive()]
     assert len(executors) >= 2
     [services] = [p for p in dep.processes if 'engine' in p.names]
-    children = [int(pid) for pid in open(
-        '/proc/%d/task/%d/children' % (services.pid, services.pid)
-    ).read().split()]
+    with open('/proc/%d/task/%d/children' % (services.pid,
+                                              services.pid)) as f:
+        children = [int(pid) for pid in f.read().split()]
     assert len(children) == 3
     pids = [p.pid for p in executors] + children
     allowed = os.sched_getaffinity(0)

@@ -16,6 +16,7 @@ import textwrap
 import pytest
 from oslo_config import cfg
 
+import mistral
 from mistral.exceptions import StartupError
 from mistral.service import cpu_affinity
 
@@ -161,9 +162,9 @@ def _child(setting: str, slot: str | None = None) -> dict:
         env[cpu_affinity.SLOT_ENV] = slot
     out = subprocess.run([sys.executable, '-c', CHILD, setting], env=env,
                          capture_output=True, text=True, timeout=60,
+                         # Where this ``mistral`` is imported from.
                          cwd=os.path.dirname(os.path.dirname(
-                             os.path.dirname(os.path.dirname(
-                                 os.path.dirname(__file__))))))
+                             mistral.__file__)))
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
