@@ -300,7 +300,20 @@ class Engine:
                 by_wf.setdefault(item['wf'], []).append(item)
             else:
                 alone.append(item)
-        for wf_ex_id, items in by_wf.items():
+        groups = list(by_wf.items())
+        if len(groups) > 1:
+            try:
+                self._apply_results_many([(ctx, wf_ex_id, items)
+                                          for wf_ex_id, items in groups])
+                groups = []
+            except Exception:
+                # One execution's trouble must not hold back the others:
+                # each is tried alone.
+                LOG.warning('Applying the results of %d workflow '
+                            'executions together failed; applying them one '
+                            'execution at a time', len(groups),
+                            exc_info=True)
+        for wf_ex_id, items in groups:
             try:
                 self._apply_results(ctx, wf_ex_id, items)
             except Exception:
@@ -319,35 +332,61 @@ class Engine:
                             'executor sends it again', item['id'],
                             exc_info=True)
 
-    @db_api.retry_on_db_error
-    def _apply_results(self, ctx: RequestContext, wf_ex_id: str,
-                       items: list[dict[str, Any]], local: Any = None
-                       ) -> None:
+    def _apply_results(self, ctx: RequestContext | dict[str, Any],
+                       wf_ex_id: str, items: list[dict[str, Any]],
+                       local: Any = None) -> None:
         """``local``: the executor applying them in its own process (see
         mistral.executor.executor.LocalClaim)."""
+        self._apply_results_many([(ctx, wf_ex_id, items)], local=local)
+
+    @db_api.retry_on_db_error
+    def _apply_results_many(self, groups: list[tuple[Any, str,
+                                                     list[dict[str, Any]]]],
+                            local: Any = None) -> None:
+        """Results of several workflow executions (``[(ctx, wf_ex_id,
+        items)]``, one group per execution) in one transaction: many small
+        workflows that advance at once share its fixed costs (the begin
+        and commit, the reads and writes of the actions, the flush) instead
+        of paying them each."""
         with unit_of_work() as (session, batch):
-            try:
-                run = _lock_run(session, batch, _ctx_dict(ctx), wf_ex_id)
-            except exc.DBEntityNotFoundError:
-                return  # deleted, with its actions
-            # Read under the lock (another engine may have applied some),
+            # Locked in id order: two such transactions that want some of
+            # the same executions wait for each other, never in a circle.
+            runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
+            for ctx, wf_ex_id, items in sorted(groups, key=lambda g: g[1]):
+                if wf_ex_id in runs:
+                    runs[wf_ex_id][1].extend(items)  # (another context)
+                    continue
+                try:
+                    # Each execution's messages apart until the end: the
+                    # executor taking the next action looks at its own.
+                    run = _lock_run(session, batch if len(groups) == 1
+                                    else outbox.Batch(), _ctx_dict(ctx),
+                                    wf_ex_id)
+                except exc.DBEntityNotFoundError:
+                    continue  # deleted, with its actions
+                runs[wf_ex_id] = (run, list(items))
+            if not runs:
+                return
+            # Read under the locks (another engine may have applied some),
             # with their tasks, in one query. The action rows are read as
             # columns and written with one statement: no ORM object, no
             # unit-of-work bookkeeping per action.
             found = {}
-            for row in session.execute(
-                    _ACTIONS_WITH_TASKS, {'ids': [i['id'] for i in items]}):
+            for row in session.execute(_ACTIONS_WITH_TASKS, {'ids': [
+                    i['id'] for _, items in runs.values() for i in items]}):
                 found[row.id] = row
-                if row.TaskExecution is not None:
-                    run.tasks.setdefault(row.TaskExecution.id,
-                                         row.TaskExecution)
-            todo: list[tuple[Any, dict[str, Any]]] = []
-            for item in items:
-                ax = found.pop(item['id'], None)
-                if ax is None or states.is_completed(ax.state) or \
-                        ax.workflow_execution_id != wf_ex_id:
-                    continue  # a duplicate, or not this workflow's
-                todo.append((ax, item.get('result') or {}))
+                owner = runs.get(row.workflow_execution_id)
+                if owner is not None and row.TaskExecution is not None:
+                    owner[0].tasks.setdefault(row.TaskExecution.id,
+                                              row.TaskExecution)
+            todo: list[tuple[Run, Any, dict[str, Any]]] = []
+            for wf_ex_id, (run, items) in runs.items():
+                for item in items:
+                    ax = found.pop(item['id'], None)
+                    if ax is None or states.is_completed(ax.state) or \
+                            ax.workflow_execution_id != wf_ex_id:
+                        continue  # a duplicate, or not this workflow's
+                    todo.append((run, ax, item.get('result') or {}))
             if not todo:
                 return
             # All are recorded first, before the tasks go on (which may
@@ -355,19 +394,22 @@ class Engine:
             now = timeutils.utcnow()
             done = []
             updates = []
-            for ax, result in todo:
+            for run, ax, result in todo:
                 state, info, value = _outcome_of(result)
-                done.append((ax, (state, info, value)))
+                done.append((run, ax, (state, info, value)))
                 updates.append({'ax_id': ax.id, 'state': state,
                                 'state_info': info,
                                 'output': {'result': value}, 'now': now})
             session.connection().execute(_RECORD_RESULT, updates)
-            for ax, latest in done:
+            for run, ax, latest in done:
                 task_ex = run.tasks.get(ax.task_execution_id)
                 if task_ex is not None:
                     _after(run, tasks.child_done(run, task_ex, latest))
             if local is not None:
-                local.adopt(run)
+                local.adopt(*(run for run, _ in runs.values()))
+            for run, _ in runs.values():
+                if run.batch is not batch:
+                    batch.rows.extend(run.batch.rows)
 
     @metrics.engine_request
     @_applies_message

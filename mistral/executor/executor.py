@@ -159,8 +159,9 @@ class Executor:
         self.host = CONF.executor.host if host is None else host
         self.id = executor_id(self.host)
         self.leases = LeaseKeeper(self.id)
-        self.results = results.Reporter(self.id, self._applied,
-                                        applier=self.apply_results)
+        self.results = results.Reporter(
+            self.id, self._applied, applier=self.apply_results,
+            batch_applier=self.apply_results_together)
         self._slots = threading.BoundedSemaphore(CONF.executor.workers)
         # Threads that run the claimed actions of a run_actions message
         # (a message's own thread runs the last of them).
@@ -421,6 +422,23 @@ class Executor:
             raise
         local.run()
 
+    @metrics.engine_request
+    def apply_results_together(self, groups: list[tuple[
+            dict[str, Any], str, list[dict[str, Any]]]]) -> None:
+        """Apply the results of several workflow executions
+        (``[(ctx, wf_ex_id, results)]``) in one transaction, then run the
+        next actions taken; raises when that failed (nothing of it is
+        kept)."""
+        from mistral.engine import engine as engine_mod
+
+        local = LocalClaim(self)
+        try:
+            engine_mod.Engine()._apply_results_many(groups, local=local)
+        except BaseException:
+            local.release()
+            raise
+        local.run()
+
     def _applied(self, ids: list[str]) -> None:
         """Results an engine applied (or actions no longer ours): their
         leases need no renewal any more."""
@@ -602,15 +620,20 @@ class LocalClaim:
         self._reserved += 1
         return True
 
-    def adopt(self, run: Run) -> None:
-        """Take the actions of the transaction's first message for any
+    def adopt(self, *runs: Run) -> None:
+        """Take the actions of each transaction's first message for any
         executor, up to the free workers (their rows are claimed; the
-        message keeps the others, or goes)."""
+        message keeps the others, or goes). ``runs``: the executions the
+        transaction advanced, each with its own messages."""
         self.taken = []  # a retried transaction starts over
         self._reserved = 0
-        ex = self.executor
-        if ex._stopping.is_set():
+        if self.executor._stopping.is_set():
             return
+        for run in runs:
+            self._adopt(run)
+
+    def _adopt(self, run: Run) -> None:
+        ex = self.executor
         for row in run.batch.rows:
             if row['target'] != 'executor' or row['server'] is not None \
                     or row['owner'] is None:

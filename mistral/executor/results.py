@@ -66,6 +66,11 @@ Sender = Callable[[dict[str, Any], list[dict[str, Any]]], None]
 # transaction; raises when it could not.
 Applier = Callable[[dict[str, Any], str | None, list[dict[str, Any]]],
                    None]
+# [(ctx, workflow execution id, results), ...] of distinct executions ->
+# applies them all in one transaction; raises when it could not (then
+# each is tried alone with the Applier).
+BatchApplier = Callable[[list[tuple[dict[str, Any], str,
+                                    list[dict[str, Any]]]]], None]
 
 
 @dataclasses.dataclass
@@ -107,11 +112,13 @@ class Reporter:
 
     def __init__(self, owner: str, release: Callable[[list[str]], None],
                  sender: Sender | None = None,
-                 applier: Applier | None = None) -> None:
+                 applier: Applier | None = None,
+                 batch_applier: BatchApplier | None = None) -> None:
         self.owner = owner
         self._release = release
         self._sender = sender or _default_sender
         self._applier = applier
+        self._batch_applier = batch_applier
         self._queue: list[_Result] = []
         # Taken from the queue, being sent now.
         self._in_hand = 0
@@ -120,6 +127,8 @@ class Reporter:
         self._applying = 0
         self._waiting: dict[tuple[str, str | None], list[_Result]] = {}
         self._active: set[tuple[str, str | None]] = set()
+        # Threads of the pool applying (or about to).
+        self._appliers = 0
         self._failed: list[_Result] = []
         self._pool: futures.ThreadPoolExecutor | None = None
         self._sent: dict[str, _Result] = {}
@@ -237,11 +246,12 @@ class Reporter:
         """Apply the results here (an applier was given), send those that
         could not be applied to the engines.
 
-        The results of one workflow execution are applied one transaction
-        at a time, each taking all of them that are waiting (those that
-        finish while one is applied go together in the next); different
-        executions are applied at once, up to ``[engine] workers``
-        transactions.
+        Up to ``[engine] workers`` threads apply them, each taking what
+        waits when it is free: the results of one workflow execution one
+        transaction at a time, and, with a batch applier, those of several
+        executions in one transaction (many small workflows advancing at
+        once cost one transaction per round, not one each). Under a light
+        load a result is applied alone, as soon as it arrives.
         """
         if self._applier is None or not CONF.executor.apply_results:
             self._send(fresh, first=True)
@@ -250,7 +260,6 @@ class Reporter:
             self._pool = futures.ThreadPoolExecutor(
                 max_workers=CONF.engine.workers,
                 thread_name_prefix='action-results-apply')
-        start = []
         with self._cond:
             if self._dropped:
                 return
@@ -258,41 +267,104 @@ class Reporter:
                 key = (_ctx_key(r.ctx), r.wf_ex_id)
                 self._waiting.setdefault(key, []).append(r)
                 self._applying += 1
-            for key in list(self._waiting):
-                if key not in self._active:
-                    self._active.add(key)
-                    start.append(key)
-        for key in start:
-            self._pool.submit(self._apply, key)
+            ready = sum(1 for key in self._waiting
+                        if key not in self._active)
+            if self._batch_applier is not None:
+                ready = min(ready, 1)  # one thread takes them all
+            start = max(min(ready, CONF.engine.workers - self._appliers), 0)
+            self._appliers += start
+        for _ in range(start):
+            self._pool.submit(self._apply)
 
-    def _apply(self, key: tuple[str, str | None]) -> None:
-        assert self._applier is not None
-        while True:
-            with self._cond:
-                waiting = self._waiting.get(key) or []
-                chunk = waiting[:MAX_PER_MESSAGE]
-                if len(waiting) > len(chunk):
-                    self._waiting[key] = waiting[len(chunk):]
-                else:
-                    self._waiting.pop(key, None)
-                if not chunk:
-                    self._active.discard(key)
-                    return
-            try:
-                self._applier(chunk[0].ctx, key[1], [r.wire() for r in chunk])
-            except Exception:
-                LOG.warning('Applying %d action result(s) here failed; '
-                            'sending them to the engines', len(chunk),
-                            exc_info=True)
-                with self._cond:
-                    if not self._dropped:
-                        self._failed += chunk
+    def _take(self) -> list[tuple[tuple[str, str | None], list[_Result]]]:
+        """(Under the lock.) Waiting results no other thread is applying:
+        those of one execution without a workflow (applied alone), or of
+        up to MAX_PER_MESSAGE results of distinct executions (without a
+        batch applier: of one)."""
+        taken: list[tuple[tuple[str, str | None], list[_Result]]] = []
+        count = 0
+        wfs = set()
+        for key in list(self._waiting):
+            if key in self._active or key[1] in wfs:
+                continue
+            if key[1] is None and taken:
+                continue
+            waiting = self._waiting[key]
+            chunk = waiting[:MAX_PER_MESSAGE - count]
+            if len(waiting) > len(chunk):
+                self._waiting[key] = waiting[len(chunk):]
             else:
-                self._release([r.action_ex_id for r in chunk])
-            finally:
+                self._waiting.pop(key)
+            self._active.add(key)
+            taken.append((key, chunk))
+            wfs.add(key[1])
+            count += len(chunk)
+            if key[1] is None or self._batch_applier is None or \
+                    count >= MAX_PER_MESSAGE:
+                break
+        return taken
+
+    def _apply(self) -> None:
+        counted = True
+        try:
+            while True:
                 with self._cond:
-                    self._applying -= len(chunk)
-                    self._cond.notify_all()
+                    taken = self._take()
+                    if not taken:
+                        # Under the lock that _deliver counts under: a
+                        # result reported from now on starts a thread.
+                        self._appliers -= 1
+                        counted = False
+                        return
+                try:
+                    self._apply_taken(taken)
+                finally:
+                    with self._cond:
+                        for key, chunk in taken:
+                            self._active.discard(key)
+                            self._applying -= len(chunk)
+                        self._cond.notify_all()
+        finally:
+            if counted:
+                with self._cond:
+                    self._appliers -= 1
+
+    def _apply_taken(self, taken: list[tuple[tuple[str, str | None],
+                                             list[_Result]]]) -> None:
+        if len(taken) > 1:
+            assert self._batch_applier is not None
+            try:
+                self._batch_applier([
+                    (chunk[0].ctx, key[1] or '', [r.wire() for r in chunk])
+                    for key, chunk in taken])
+            except Exception:
+                # One execution's trouble must not hold back the others:
+                # each is tried alone.
+                LOG.warning('Applying the results of %d workflow '
+                            'executions together failed; applying them '
+                            'one execution at a time', len(taken),
+                            exc_info=True)
+            else:
+                self._release([r.action_ex_id for _, chunk in taken
+                               for r in chunk])
+                return
+        for key, chunk in taken:
+            self._apply_one(key, chunk)
+
+    def _apply_one(self, key: tuple[str, str | None],
+                   chunk: list[_Result]) -> None:
+        assert self._applier is not None
+        try:
+            self._applier(chunk[0].ctx, key[1], [r.wire() for r in chunk])
+        except Exception:
+            LOG.warning('Applying %d action result(s) here failed; '
+                        'sending them to the engines', len(chunk),
+                        exc_info=True)
+            with self._cond:
+                if not self._dropped:
+                    self._failed += chunk
+        else:
+            self._release([r.action_ex_id for r in chunk])
 
     def _send(self, results: list[_Result], first: bool) -> None:
         now = time.monotonic()

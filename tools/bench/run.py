@@ -903,7 +903,8 @@ def normalize_run(label: str, run: dict) -> dict:
            'value': run.get('value'), 'wall_s': run.get('wall_s'),
            'unit': unit, 'units': run.get('units'), 'cpu_ms_per_unit': cpu,
            'host_busy_pct': run.get('host_busy_pct'), 'raw': run}
-    for k in ('latency_p50_s', 'latency_p95_s', 'p50_s', 'p99_s'):
+    for k in ('latency_p50_s', 'latency_p95_s', 'post_p50_s', 'post_p95_s',
+              'p50_s', 'p99_s'):
         if k in run:
             out[k] = run[k]
     return out
@@ -1179,7 +1180,8 @@ def summarize(results: dict, targets: list[Target]) -> list[dict]:
                                        for k in (r.get('cpu_ms_per_unit')
                                                  or {})})},
             }
-            for extra in ('latency_p50_s', 'latency_p95_s', 'p50_s', 'p99_s'):
+            for extra in ('latency_p50_s', 'latency_p95_s', 'post_p50_s',
+                          'post_p95_s', 'p50_s', 'p99_s'):
                 v = median_of(runs, extra)
                 if v is not None:
                     row[t.label][extra] = v
@@ -1289,6 +1291,9 @@ def print_table(rows: list[dict], targets: list[Target]) -> None:
             if 'latency_p50_s' in r:
                 notes.append('p50/p95 %s/%s s' % (r['latency_p50_s'],
                                                   r['latency_p95_s']))
+            if 'post_p50_s' in r:
+                notes.append('POST p50/p95 %s/%s s' % (r['post_p50_s'],
+                                                       r['post_p95_s']))
             if 'p99_s' in r:
                 notes.append('p50/p99 %s/%s s' % (r['p50_s'], r['p99_s']))
             by = r['cpu_ms_per_unit_by_process']
