@@ -266,7 +266,29 @@ def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
 
 
 # lock_for_update's statements, by (model, SQLite?, columns undeferred).
-_LOCK_STATEMENTS: dict[tuple[type, bool, tuple[str, ...]], Any] = {}
+_LOCK_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def lock_many_for_update(session: orm.Session, model: type,
+                         ids: list[str], undefer: tuple[str, ...] = ()
+                         ) -> list[Any]:
+    """Load several rows and lock them until the transaction ends, in one
+    statement, in the order of their ids (as lock_for_update one at a time
+    in that order would: two transactions wanting some of the same rows
+    wait for each other, never in a circle)."""
+    key = (model, is_sqlite(), undefer, 'many')
+    stmt = _LOCK_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = sa.select(model).where(
+            model.id.in_(sa.bindparam('lock_ids', expanding=True))
+        ).order_by(model.id)
+        if undefer:
+            stmt = stmt.options(*(orm.undefer(getattr(model, column))
+                                  for column in undefer))
+        if not key[1]:
+            stmt = stmt.with_for_update()
+        _LOCK_STATEMENTS[key] = stmt
+    return list(session.execute(stmt, {'lock_ids': ids}).scalars())
 
 
 def lock_for_update(session: orm.Session, model: type, id_: str,

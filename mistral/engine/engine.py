@@ -167,6 +167,29 @@ def _lock_run(session: orm.Session, batch: outbox.Batch, ctx: dict[str, Any],
     return Run(session, batch, ctx, wf_ex, spec_cache.workflow_spec(wf_ex))
 
 
+def _lock_runs(session: orm.Session,
+               groups: list[tuple[Any, str, list[dict[str, Any]]]],
+               runs: dict[str, tuple[Run, list[dict[str, Any]]]]) -> None:
+    """The runs of several executions, their rows locked in one statement
+    (those deleted meanwhile left out), each with its results and its own
+    messages until the end: the executor taking the next action looks at
+    each execution's own."""
+    by_id: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
+    for ctx, wf_ex_id, items in groups:
+        if wf_ex_id in by_id:
+            by_id[wf_ex_id][1].extend(items)  # (another context)
+        else:
+            by_id[wf_ex_id] = (ctx, list(items))
+    ids = sorted(by_id)
+    undefer = () if all(spec_cache.known(i) for i in ids) else ('spec',)
+    for wf_ex in db_api.lock_many_for_update(
+            session, models.WorkflowExecution, ids, undefer=undefer):
+        ctx, items = by_id[wf_ex.id]
+        runs[wf_ex.id] = (Run(session, outbox.Batch(), _ctx_dict(ctx),
+                              wf_ex, spec_cache.workflow_spec(wf_ex)),
+                          items)
+
+
 def _cascade(run: Run, method: str, child_states: tuple[str, ...],
              **args: Any) -> None:
     """Send a state change on to the sub-workflows of this execution, each
@@ -352,19 +375,16 @@ class Engine:
             # Locked in id order: two such transactions that want some of
             # the same executions wait for each other, never in a circle.
             runs: dict[str, tuple[Run, list[dict[str, Any]]]] = {}
-            for ctx, wf_ex_id, items in sorted(groups, key=lambda g: g[1]):
-                if wf_ex_id in runs:
-                    runs[wf_ex_id][1].extend(items)  # (another context)
-                    continue
+            if len(groups) == 1:
+                ctx, wf_ex_id, items = groups[0]
                 try:
-                    # Each execution's messages apart until the end: the
-                    # executor taking the next action looks at its own.
-                    run = _lock_run(session, batch if len(groups) == 1
-                                    else outbox.Batch(), _ctx_dict(ctx),
+                    run = _lock_run(session, batch, _ctx_dict(ctx),
                                     wf_ex_id)
                 except exc.DBEntityNotFoundError:
-                    continue  # deleted, with its actions
+                    return  # deleted, with its actions
                 runs[wf_ex_id] = (run, list(items))
+            else:
+                _lock_runs(session, groups, runs)
             if not runs:
                 return
             # Read under the locks (another engine may have applied some),

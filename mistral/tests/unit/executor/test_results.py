@@ -258,6 +258,82 @@ def test_results_applied_here_are_released_without_a_message(db, fast):
         rep.stop()
 
 
+def test_results_of_executions_waiting_together_are_applied_together(
+        db, fast):
+    """While one transaction runs, the results that arrive for other
+    executions wait; the next free thread takes all of them in one call
+    of the batch applier (one execution's results once in it)."""
+    sent, released = Recorder(), []
+    calls: list[list[tuple[str, list[str]]]] = []
+    gate = threading.Event()
+
+    def applier(ctx, wf, items):
+        calls.append([(wf, [i['id'] for i in items])])
+        if wf == 'first':
+            gate.wait(5)  # the others arrive meanwhile
+
+    def batch_applier(groups):
+        calls.append([(wf, [i['id'] for i in items])
+                      for _, wf, items in groups])
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier, batch_applier=batch_applier)
+    try:
+        rep.report({}, 'a0', 'first', {'data': 0})
+        _wait(lambda: len(calls) == 1)
+        for i, wf in enumerate(['w1', 'w2', 'w3', 'w1'], start=1):
+            rep.report({'request_id': wf}, 'a%d' % i, wf, {'data': i})
+        time.sleep(0.1)
+        gate.set()
+        _wait(lambda: sorted(released) == ['a0', 'a1', 'a2', 'a3', 'a4'])
+        assert sent.messages == []
+        assert calls[0] == [('first', ['a0'])]
+        # The four results of three executions in one transaction.
+        assert len(calls) == 2, calls
+        assert sorted(calls[1]) == [('w1', ['a1', 'a4']), ('w2', ['a2']),
+                                    ('w3', ['a3'])]
+        assert rep.pending() == 0
+    finally:
+        gate.set()
+        rep.stop()
+
+
+def test_a_failed_batch_is_applied_one_execution_at_a_time(db, fast):
+    """One execution whose results cannot be applied does not send the
+    others to the engines: after the batch fails, each is tried alone, and
+    only the one that fails again goes by message."""
+    sent, released, alone = Recorder(), [], []
+    gate = threading.Event()
+
+    def applier(ctx, wf, items):
+        if wf == 'first':
+            gate.wait(5)
+            return
+        alone.append(wf)
+        if wf == 'bad':
+            raise RuntimeError('cannot apply')
+
+    def batch_applier(groups):
+        raise RuntimeError('one of them cannot be applied')
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier, batch_applier=batch_applier)
+    try:
+        rep.report({}, 'a0', 'first', {'data': 0})
+        time.sleep(0.1)
+        for ax_id, wf in (('a1', 'good'), ('a2', 'bad'), ('a3', 'fine')):
+            _action(ax_id)
+            rep.report({}, ax_id, wf, {'data': 1})
+        time.sleep(0.1)
+        gate.set()
+        _wait(lambda: sent.ids() == ['a2'])
+        _wait(lambda: sorted(released) == ['a0', 'a1', 'a3'])
+        assert sorted(alone) == ['bad', 'fine', 'good']
+    finally:
+        gate.set()
+        rep.stop()
+
+
 def test_results_that_cannot_be_applied_here_go_to_the_engines(db, fast):
     sent, released = Recorder(), []
 
