@@ -180,10 +180,19 @@ def _lock_runs(session: orm.Session,
             by_id[wf_ex_id][1].extend(items)  # (another context)
         else:
             by_id[wf_ex_id] = (ctx, list(items))
-    ids = sorted(by_id)
-    undefer = () if all(spec_cache.known(i) for i in ids) else ('spec',)
-    for wf_ex in db_api.lock_many_for_update(
-            session, models.WorkflowExecution, ids, undefer=undefer):
+    we = models.WorkflowExecution
+    locked = db_api.lock_many_for_update(session, we, sorted(by_id))
+    # The specs this process has not parsed yet, in one more query (with
+    # the lock they would come for every row, parsed or not).
+    unknown = [wf_ex.id for wf_ex in locked if not spec_cache.known(wf_ex.id)]
+    if unknown:
+        specs: dict[str, Any] = dict(session.execute(
+            sa.select(we.id, we.spec).where(we.id.in_(unknown))).all())
+        for wf_ex in locked:
+            if wf_ex.id in specs:
+                orm.attributes.set_committed_value(wf_ex, 'spec',
+                                                   specs[wf_ex.id])
+    for wf_ex in locked:
         ctx, items = by_id[wf_ex.id]
         runs[wf_ex.id] = (Run(session, outbox.Batch(), _ctx_dict(ctx),
                               wf_ex, spec_cache.workflow_spec(wf_ex)),
