@@ -37,8 +37,9 @@ def first(options: list[int]) -> int:
 def test_a_launcher_numbers_the_executor_then_the_api_then_the_engine():
     assert cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler']) \
         == {'executor': 0, 'api': 1, 'engine': 2, 'scheduler': 3}
+    # Slot 0 is the executor's, also where none is started here.
     assert cpu_affinity.slots(['scheduler', 'engine']) == {
-        'engine': 0, 'scheduler': 1}
+        'engine': 1, 'scheduler': 2}
 
 
 def test_settings_are_read():
@@ -167,6 +168,28 @@ def _child(setting: str, slot: str | None = None) -> dict:
                              mistral.__file__)))
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize('allowed, expected', [
+    # The executor (slot 0) alone on the first CPU; the others round the
+    # rest.
+    ({0, 1}, [0, 1, 1, 1, 1, 1]),
+    ({0, 1, 2}, [0, 1, 2, 1, 2, 1]),
+    ({4, 6, 7, 9}, [4, 6, 7, 9, 6, 7]),
+    ({3}, [3, 3, 3, 3, 3, 3]),
+])
+def test_the_executor_has_a_cpu_to_itself(monkeypatch, allowed, expected):
+    ranks = cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler',
+                                'notifier', 'event-engine'])
+    assert ranks == {'executor': 0, 'api': 1, 'engine': 2, 'scheduler': 3,
+                     'notifier': 4, 'event-engine': 5}
+    # Without an executor, slot 0 stays free for one started elsewhere.
+    assert cpu_affinity.slots(['engine', 'api']) == {'api': 1, 'engine': 2}
+    got = []
+    for slot in range(6):
+        monkeypatch.setenv(cpu_affinity.SLOT_ENV, str(slot))
+        got.append(cpu_affinity._hinted(allowed))
+    assert got == expected
 
 
 needs_two_cpus = pytest.mark.skipif(
