@@ -23,6 +23,7 @@ from mistral.db import api as db_api
 from mistral.db import models
 from mistral.db import rows
 from mistral.engine import ad_hoc
+from mistral.engine import contexts
 from mistral.engine import limits
 from mistral.engine import spec_cache
 from mistral.engine import tasks
@@ -430,6 +431,8 @@ class Engine:
                                 'state_info': info,
                                 'output': {'result': value}, 'now': now})
             session.connection().execute(_RECORD_RESULT, updates)
+            if len(runs) > 1:
+                contexts.prefetch_published(run for run, _ in runs.values())
             for run, ax, latest in done:
                 task_ex = run.tasks.get(ax.task_execution_id)
                 if task_ex is not None:

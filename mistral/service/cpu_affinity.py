@@ -15,10 +15,11 @@ processes use more CPUs.
 ``auto`` (the default)
     :class:`Keeper` confines the process to one CPU ``FIRST_LOOK`` seconds
     after start: the launcher's hint (``mistral-server`` numbers the
-    components it starts, see ``ORDER``: the executor on a CPU of its own,
-    the others round the rest), or else the least busy CPU it may use (ties broken at
-    random). Every ``RECHECK`` seconds or so (with jitter, so that two
-    processes rarely decide at the same moment) it looks again and moves
+    components it starts, see ``ORDER``: the executor on a CPU of its
+    own, the others round the rest), or else the least busy CPU it may
+    use (ties broken at random). Every ``RECHECK`` seconds or so (with
+    jitter, so that two processes rarely decide at the same moment) it
+    looks again and moves
     when another CPU was less busy than its own, not counting its own use,
     by more than ``MARGIN`` of a CPU: two busy processes that share a CPU
     part, and one that shares its CPU with a busy database moves away when

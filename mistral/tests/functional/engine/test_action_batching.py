@@ -339,16 +339,6 @@ def test_results_of_a_deleted_execution_are_dropped(through_executors,
                             for i in ids])
 
 
-def _single(name: str) -> str:
-    return ('version: "2.0"\n'
-            '%s:\n'
-            '  tasks:\n'
-            '    only:\n'
-            '      action: std.echo output=1\n'
-            '      publish:\n'
-            '        got: <%% task().result %%>\n' % name)
-
-
 def _held_actions(env, name: str, k: int, monkeypatch) -> list[dict]:
     """Results for the one action of each of ``k`` new executions, their
     messages held back (the test plays the executor)."""
@@ -382,16 +372,46 @@ def _in_thread(func) -> None:
         raise errors[0]
 
 
+def _two(name: str) -> str:
+    return ('version: "2.0"\n'
+            '%s:\n'
+            '  tasks:\n'
+            '    first:\n'
+            '      action: std.echo output=1\n'
+            '      publish:\n'
+            '        got: <%% task().result %%>\n'
+            '      on-success: second\n'
+            '    second:\n'
+            '      action: std.echo output=2\n'
+            '      publish:\n'
+            '        both: <%% $.got + task().result %%>\n' % name)
+
+
+def _second_steps(env, eng, first: list[dict]) -> list[dict]:
+    """Apply the first tasks' results; the results for the second tasks'
+    actions (whose contexts refer to what the first published)."""
+    _in_thread(lambda: eng.on_action_results(default_context(), first))
+    out = []
+    for item in first:
+        [task] = [t for t in env.tasks(item['wf']) if t.name == 'second']
+        [action] = env.actions(task.id)
+        out.append({'id': action.id, 'wf': item['wf'],
+                    'result': {'data': 2}})
+    return out
+
+
 def test_results_of_several_executions_are_one_transaction(
         through_executors, monkeypatch):
     """Results of several workflow executions in one message: one
     transaction applies all of them, with far fewer statements than one
-    transaction each."""
+    transaction each (the rows locked in one statement, what the tasks'
+    contexts refer to read in one)."""
     env = through_executors
     k = 6
-    env.create_workflows(_single('together'), namespace='together')
+    env.create_workflows(_two('together'), namespace='together')
     eng = engine_mod.Engine()
-    together = _held_actions(env, 'together', k, monkeypatch)
+    together = _second_steps(
+        env, eng, _held_actions(env, 'together', k, monkeypatch))
     # As in an executor that has not seen these executions: their specs
     # are read (in one query) and parsed.
     spec_cache.clear()
@@ -403,15 +423,18 @@ def test_results_of_several_executions_are_one_transaction(
     for item in together:
         wf = env.wait(item['wf'])
         assert wf.state == 'SUCCESS', wf.state_info
-        assert wf.output == {'got': 1}
-    alone = _held_actions(env, 'together', k, monkeypatch)
+        assert wf.output == {'got': 1, 'both': 3}
+    alone = _second_steps(
+        env, eng, _held_actions(env, 'together', k, monkeypatch))
     with counting(monkeypatch) as one_by_one:
         for item in alone:
             _in_thread(lambda item=item: eng.on_action_results(
                 default_context(), [item]))
     assert one_by_one.applies == k
     for item in alone:
-        assert env.wait(item['wf']).state == 'SUCCESS'
+        wf = env.wait(item['wf'])
+        assert wf.state == 'SUCCESS', wf.state_info
+        assert wf.output == {'got': 1, 'both': 3}
     # Each execution's own writes remain (its task, its workflow); what
     # the transaction costs once is shared.
     assert 0 < counts.statements < 0.7 * one_by_one.statements, (
@@ -425,7 +448,7 @@ def test_a_batch_with_an_unappliable_execution_applies_the_others(
     """When the transaction of several executions fails, each is applied
     alone: the others still finish."""
     env = through_executors
-    env.create_workflows(_single('mixed'), namespace='mixed')
+    env.create_workflows(_two('mixed'), namespace='mixed')
     items = _held_actions(env, 'mixed', 3, monkeypatch)
     broken = items[1]['wf']
     real_child_done = engine_mod.tasks.child_done
@@ -442,7 +465,8 @@ def test_a_batch_with_an_unappliable_execution_applies_the_others(
     assert counts.applies == 4
     for item in items:
         if item['wf'] != broken:
-            assert env.wait(item['wf']).state == 'SUCCESS'
+            [task] = [t for t in env.tasks(item['wf']) if t.name == 'first']
+            assert task.state == 'SUCCESS'
     with db_api.transaction() as s:
         ax = s.get(models.ActionExecution, items[1]['id'])
         assert ax.state == 'RUNNING'  # not applied: its executor resends
