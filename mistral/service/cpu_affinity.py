@@ -204,7 +204,10 @@ def slots(names: list[str]) -> dict[str, int]:
     return {name: i for i, name in enumerate(ranked, start=first)}
 
 
-def _hinted(allowed: set[int]) -> int | None:
+def _hinted(allowed: set[int], rank: int = 0) -> int | None:
+    """The CPU of the launcher's hint; ``rank``: how many processes of
+    the same component on this host were started before this one (each
+    goes one CPU further)."""
     try:
         slot = int(os.environ.get(SLOT_ENV, ''))
     except ValueError:
@@ -213,8 +216,40 @@ def _hinted(allowed: set[int]) -> int | None:
     if len(cpus) > 1 and slot > 0:
         # The first (the executor) has its CPU to itself; the others go
         # round the rest.
-        return cpus[1 + (slot - 1) % (len(cpus) - 1)]
-    return cpus[slot % len(cpus)]
+        index = 1 + (slot - 1) % (len(cpus) - 1)
+    else:
+        index = slot % len(cpus)
+    return cpus[(index + rank) % len(cpus)]
+
+
+def siblings_before(name: str, proc: str = '/proc',
+                    me: int | None = None) -> int:
+    """How many other processes on this host run the one component
+    ``name`` (``... mistral ... --server NAME``) and were started before
+    this one (a lower pid). Launchers number only their own children: a
+    second ``mistral-server`` would otherwise put its executor on the
+    first one's CPU."""
+    me = os.getpid() if me is None else me
+    count = 0
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit() or int(entry) >= me:
+            continue
+        try:
+            with open(os.path.join(proc, entry, 'cmdline'), 'rb') as f:
+                args = f.read().decode(errors='replace').split('\0')
+        except OSError:
+            continue  # gone, or not ours to read
+        if not any('mistral' in a for a in args):
+            continue
+        for i, arg in enumerate(args[:-1]):
+            if arg == '--server' and args[i + 1] == name:
+                count += 1
+                break
+    return count
 
 
 class Keeper:
@@ -253,7 +288,7 @@ class Keeper:
 
     def _loop(self) -> None:
         allowed = os.sched_getaffinity(0)
-        hint = _hinted(allowed)
+        hint = _hinted(allowed, siblings_before(self.name))
         wait = FIRST_LOOK
         while True:
             before, own0, t0 = _read_stat(), _own_seconds(), time.monotonic()

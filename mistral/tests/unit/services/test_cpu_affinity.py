@@ -192,6 +192,47 @@ def test_the_executor_has_a_cpu_to_itself(monkeypatch, allowed, expected):
     assert got == expected
 
 
+def test_a_second_launchers_component_goes_one_cpu_further(monkeypatch):
+    # Two mistral-server launchers each number their executor 0: the one
+    # started second (one sibling before it) takes the next CPU.
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '0')
+    assert cpu_affinity._hinted({0, 1}, rank=1) == 1
+    assert cpu_affinity._hinted({0, 1, 2, 3}, rank=2) == 2
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '2')   # an engine
+    assert cpu_affinity._hinted({0, 1}) == 1
+    assert cpu_affinity._hinted({0, 1}, rank=1) == 0
+
+
+def _proc(tmp_path, pid: int, *args: str) -> None:
+    d = tmp_path / str(pid)
+    d.mkdir()
+    (d / 'cmdline').write_bytes('\0'.join(args).encode() + b'\0')
+
+
+def test_siblings_are_earlier_processes_of_the_same_component(tmp_path):
+    py = '/venv/bin/python3'
+    _proc(tmp_path, 10, py, '-m', 'mistral.cmd.launch', '--server',
+          'executor')
+    _proc(tmp_path, 11, py, '-m', 'mistral.cmd.launch', '--server',
+          'engine')
+    # A launcher of several components, another program, a later one.
+    _proc(tmp_path, 12, py, 'mistral-server', '--server',
+          'api,engine,executor')
+    _proc(tmp_path, 13, '/usr/bin/other', '--server', 'executor')
+    _proc(tmp_path, 30, py, '-m', 'mistral.cmd.launch', '--server',
+          'executor')
+    (tmp_path / 'self').mkdir()
+    assert cpu_affinity.siblings_before('executor', str(tmp_path),
+                                        me=20) == 1
+    assert cpu_affinity.siblings_before('executor', str(tmp_path),
+                                        me=40) == 2
+    assert cpu_affinity.siblings_before('engine', str(tmp_path),
+                                        me=20) == 1
+    assert cpu_affinity.siblings_before('api', str(tmp_path), me=20) == 0
+    assert cpu_affinity.siblings_before('executor', str(tmp_path),
+                                        me=5) == 0
+
+
 needs_two_cpus = pytest.mark.skipif(
     not cpu_affinity.supported() or len(os.sched_getaffinity(0)) < 2,
     reason='needs Linux and two CPUs this process may use')
