@@ -265,8 +265,33 @@ def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
     return exc.DBError('Database integrity error: %s' % text)
 
 
-# lock_for_update's statements, by (model, SQLite?, columns undeferred).
+# The lock statements, by (model, SQLite?, columns undeferred, many?).
 _LOCK_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _lock_statement(model: type, undefer: tuple[str, ...],
+                    many: bool) -> Any:
+    """SELECT ... FOR UPDATE of one row by ``lock_id`` or, ``many``, of
+    the rows of ``lock_ids`` in id order. Built once per shape: building
+    and keying a statement costs more than running it (it runs on every
+    engine step)."""
+    key = (model, is_sqlite(), undefer, many)
+    stmt = _LOCK_STATEMENTS.get(key)
+    if stmt is None:
+        if many:
+            stmt = sa.select(model).where(
+                model.id.in_(sa.bindparam('lock_ids', expanding=True))
+            ).order_by(model.id)
+        else:
+            stmt = sa.select(model).where(
+                model.id == sa.bindparam('lock_id'))
+        if undefer:
+            stmt = stmt.options(*(orm.undefer(getattr(model, column))
+                                  for column in undefer))
+        if not key[1]:
+            stmt = stmt.with_for_update()
+        _LOCK_STATEMENTS[key] = stmt
+    return stmt
 
 
 def lock_many_for_update(session: orm.Session, model: type,
@@ -276,18 +301,7 @@ def lock_many_for_update(session: orm.Session, model: type,
     statement, in the order of their ids (as lock_for_update one at a time
     in that order would: two transactions wanting some of the same rows
     wait for each other, never in a circle)."""
-    key = (model, is_sqlite(), undefer, 'many')
-    stmt = _LOCK_STATEMENTS.get(key)
-    if stmt is None:
-        stmt = sa.select(model).where(
-            model.id.in_(sa.bindparam('lock_ids', expanding=True))
-        ).order_by(model.id)
-        if undefer:
-            stmt = stmt.options(*(orm.undefer(getattr(model, column))
-                                  for column in undefer))
-        if not key[1]:
-            stmt = stmt.with_for_update()
-        _LOCK_STATEMENTS[key] = stmt
+    stmt = _lock_statement(model, undefer, many=True)
     return list(session.execute(stmt, {'lock_ids': ids}).scalars())
 
 
@@ -300,17 +314,6 @@ def lock_for_update(session: orm.Session, model: type, id_: str,
     at the same time. SQLite has no row locks; BEGIN IMMEDIATE already made
     this transaction the only writer.
     """
-    key = (model, is_sqlite(), undefer)
-    stmt = _LOCK_STATEMENTS.get(key)
-    if stmt is None:
-        # Built once per shape: building and keying a statement costs
-        # more than running it (it runs on every engine step).
-        stmt = sa.select(model).where(model.id == sa.bindparam('lock_id'))
-        if undefer:
-            stmt = stmt.options(*(orm.undefer(getattr(model, column))
-                                  for column in undefer))
-        if not key[1]:
-            stmt = stmt.with_for_update()
-        _LOCK_STATEMENTS[key] = stmt
+    stmt = _lock_statement(model, undefer, many=False)
     return session.execute(stmt, {'lock_id': id_}).scalar_one_or_none()
 
