@@ -140,7 +140,9 @@ CHILD = textwrap.dedent('''
     cpu_affinity.FIRST_LOOK = 0.2
     before = threading.Thread(target=time.sleep, args=(3,), daemon=True)
     before.start()  # a thread that exists before the choice
-    keeper = cpu_affinity.Keeper('executor')
+    # A component no other process on this host runs (no sibling moves
+    # its hint).
+    keeper = cpu_affinity.Keeper('affinity-test-component')
     keeper.start()
     time.sleep(0.8)
     after = []
@@ -266,9 +268,11 @@ def test_a_list_of_cpus_is_kept_to():
 @needs_two_cpus
 def test_auto_starts_on_the_cpu_the_launcher_numbered():
     cpus = sorted(os.sched_getaffinity(0))
-    for slot in (1, len(cpus) + 1):
+    for slot in (0, 1, len(cpus) + 1):
         seen = _child('auto', str(slot))
-        # The slot's rank among the CPUs it may use, round and round.
-        assert seen['current'] == cpus[slot % len(cpus)], seen
+        # Slot 0 on the first CPU; the others round the rest.
+        expected = cpus[0] if slot == 0 else \
+            cpus[1 + (slot - 1) % (len(cpus) - 1)]
+        assert seen['current'] == expected, seen
         assert seen['main'] == seen['before'] == seen['after'] == [
             seen['current']]
