@@ -15,8 +15,9 @@ processes use more CPUs.
 ``auto`` (the default)
     :class:`Keeper` confines the process to one CPU ``FIRST_LOOK`` seconds
     after start: the launcher's hint (``mistral-server`` numbers the
-    components it starts, see ``ORDER``: the executor on a CPU of its
-    own, the others round the rest), or else the least busy CPU it may
+    components it starts, see ``ORDER``, so that they start on different
+    CPUs; a process started after another of the same component on this
+    host goes one CPU further), or else the least busy CPU it may
     use (ties broken at random). Every ``RECHECK`` seconds or so (with
     jitter, so that two processes rarely decide at the same moment) it
     looks again and moves
@@ -65,16 +66,15 @@ MIN_OWN = 0.1
 # The launcher's hint for a component it starts: a number, its rank in
 # ORDER; see _hinted for the CPU it gives.
 SLOT_ENV = 'MISTRAL_CPU_SLOT'
-# The order in which a launcher hands out CPUs. The executor comes first
-# and, with two CPUs or more, has one to itself: it runs actions and
-# applies their results while the others wait on it or on each other.
-# The API and the engine are steps of the same request (a POST waits for
-# the engine's answer) and share a CPU well; beside the executor they
-# slowed it and it them (side by side, ours alone, alternating runs on two
-# CPUs: many-http 52-56 against 47-48 executions/s, withitems-http 474-477
-# against 420-453 items/s, seq-http 104-158 against 81-105 tasks/s, with
-# the engine sharing the executor's CPU). Then the API, the engine and
-# the rest round the other CPUs.
+# The order in which a launcher hands out CPUs, one after the other, round
+# and round: the executor, which keeps a CPU busiest while actions run,
+# then the API, so that on two CPUs the API's answers do not wait behind
+# the executor's bursts (withitems-http over 100 items: 668-682 items/s
+# against 605-607 with the engine second), then the engine, which is busy
+# when the other two are not. (The executor alone on one CPU and the API
+# and the engine sharing the other helped many-http, 52-56 against 47-48
+# executions/s, but cost the inline many scenario, many concurrent starts
+# with no executor work, 30%: 110 against 152-156.)
 ORDER = ('executor', 'api', 'engine', 'scheduler', 'notifier',
          'event-engine')
 
@@ -198,10 +198,7 @@ def slots(names: list[str]) -> dict[str, int]:
     each) numbered in ``ORDER``."""
     ranked = sorted(names, key=lambda n: (
         ORDER.index(n) if n in ORDER else len(ORDER), names.index(n)))
-    # Slot 0 is the executor's even where this launcher starts none (one
-    # started by another may take that CPU).
-    first = 0 if 'executor' in names else 1
-    return {name: i for i, name in enumerate(ranked, start=first)}
+    return {name: i for i, name in enumerate(ranked)}
 
 
 def _hinted(allowed: set[int], rank: int = 0) -> int | None:
@@ -213,13 +210,7 @@ def _hinted(allowed: set[int], rank: int = 0) -> int | None:
     except ValueError:
         return None
     cpus = sorted(allowed)
-    if len(cpus) > 1 and slot > 0:
-        # The first (the executor) has its CPU to itself; the others go
-        # round the rest.
-        index = 1 + (slot - 1) % (len(cpus) - 1)
-    else:
-        index = slot % len(cpus)
-    return cpus[(index + rank) % len(cpus)]
+    return cpus[(slot + rank) % len(cpus)]
 
 
 def siblings_before(name: str, proc: str = '/proc',

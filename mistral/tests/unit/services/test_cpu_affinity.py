@@ -37,9 +37,8 @@ def first(options: list[int]) -> int:
 def test_a_launcher_numbers_the_executor_then_the_api_then_the_engine():
     assert cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler']) \
         == {'executor': 0, 'api': 1, 'engine': 2, 'scheduler': 3}
-    # Slot 0 is the executor's, also where none is started here.
     assert cpu_affinity.slots(['scheduler', 'engine']) == {
-        'engine': 1, 'scheduler': 2}
+        'engine': 0, 'scheduler': 1}
 
 
 def test_settings_are_read():
@@ -172,37 +171,16 @@ def _child(setting: str, slot: str | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize('allowed, expected', [
-    # The executor (slot 0) alone on the first CPU; the others round the
-    # rest.
-    ({0, 1}, [0, 1, 1, 1, 1, 1]),
-    ({0, 1, 2}, [0, 1, 2, 1, 2, 1]),
-    ({4, 6, 7, 9}, [4, 6, 7, 9, 6, 7]),
-    ({3}, [3, 3, 3, 3, 3, 3]),
-])
-def test_the_executor_has_a_cpu_to_itself(monkeypatch, allowed, expected):
-    ranks = cpu_affinity.slots(['api', 'engine', 'executor', 'scheduler',
-                                'notifier', 'event-engine'])
-    assert ranks == {'executor': 0, 'api': 1, 'engine': 2, 'scheduler': 3,
-                     'notifier': 4, 'event-engine': 5}
-    # Without an executor, slot 0 stays free for one started elsewhere.
-    assert cpu_affinity.slots(['engine', 'api']) == {'api': 1, 'engine': 2}
-    got = []
-    for slot in range(6):
-        monkeypatch.setenv(cpu_affinity.SLOT_ENV, str(slot))
-        got.append(cpu_affinity._hinted(allowed))
-    assert got == expected
-
-
 def test_a_second_launchers_component_goes_one_cpu_further(monkeypatch):
     # Two mistral-server launchers each number their executor 0: the one
     # started second (one sibling before it) takes the next CPU.
     monkeypatch.setenv(cpu_affinity.SLOT_ENV, '0')
     assert cpu_affinity._hinted({0, 1}, rank=1) == 1
     assert cpu_affinity._hinted({0, 1, 2, 3}, rank=2) == 2
-    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '2')   # an engine
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '1')   # an API
     assert cpu_affinity._hinted({0, 1}) == 1
     assert cpu_affinity._hinted({0, 1}, rank=1) == 0
+    assert cpu_affinity._hinted({0, 2, 5}, rank=1) == 5
 
 
 def _proc(tmp_path, pid: int, *args: str) -> None:
@@ -268,11 +246,9 @@ def test_a_list_of_cpus_is_kept_to():
 @needs_two_cpus
 def test_auto_starts_on_the_cpu_the_launcher_numbered():
     cpus = sorted(os.sched_getaffinity(0))
-    for slot in (0, 1, len(cpus) + 1):
+    for slot in (1, len(cpus) + 1):
         seen = _child('auto', str(slot))
-        # Slot 0 on the first CPU; the others round the rest.
-        expected = cpus[0] if slot == 0 else \
-            cpus[1 + (slot - 1) % (len(cpus) - 1)]
-        assert seen['current'] == expected, seen
+        # The slot's rank among the CPUs it may use, round and round.
+        assert seen['current'] == cpus[slot % len(cpus)], seen
         assert seen['main'] == seen['before'] == seen['after'] == [
             seen['current']]
