@@ -414,13 +414,7 @@ class Executor:
                 except exc.DBEntityNotFoundError:
                     pass  # deleted meanwhile
             return
-        local = LocalClaim(self)
-        try:
-            eng._apply_results(ctx, wf_ex_id, items, local=local)
-        except BaseException:
-            local.release()
-            raise
-        local.run()
+        self._apply_here(eng, [(ctx, wf_ex_id, items)])
 
     @metrics.engine_request
     def apply_results_together(self, groups: list[tuple[
@@ -431,9 +425,14 @@ class Executor:
         kept)."""
         from mistral.engine import engine as engine_mod
 
+        self._apply_here(engine_mod.Engine(), groups)
+
+    def _apply_here(self, eng: Any, groups: list[tuple[
+            dict[str, Any], str, list[dict[str, Any]]]]) -> None:
+        """One transaction of results, then the next actions it took."""
         local = LocalClaim(self)
         try:
-            engine_mod.Engine()._apply_results_many(groups, local=local)
+            eng._apply_results_many(groups, local=local)
         except BaseException:
             local.release()
             raise

@@ -17,14 +17,13 @@ processes use more CPUs.
     after start: the launcher's hint (``mistral-server`` numbers the
     components it starts, see ``ORDER``, so that they start on different
     CPUs; a process started after another of the same component on this
-    host goes one CPU further), or else the least busy CPU it may
-    use (ties broken at random). Every ``RECHECK`` seconds or so (with
-    jitter, so that two processes rarely decide at the same moment) it
-    looks again and moves
-    when another CPU was less busy than its own, not counting its own use,
-    by more than ``MARGIN`` of a CPU: two busy processes that share a CPU
-    part, and one that shares its CPU with a busy database moves away when
-    another CPU has room.
+    host goes one CPU further), or else the least busy CPU it may use
+    (ties broken at random). Every ``RECHECK`` seconds or so (with jitter,
+    so that two processes rarely decide at the same moment) it looks again
+    and moves when another CPU was less busy than its own, not counting
+    its own use, by more than ``MARGIN`` of a CPU: two busy processes that
+    share a CPU part, and one that shares its CPU with a busy database
+    moves away when another CPU has room.
 ``off``
     the kernel places the threads, as for any process.
 a list of CPU numbers (``0,2``)
