@@ -261,7 +261,11 @@ class Engine:
                        params: dict | None = None,
                        outbox_id: str | None = None) -> dict[str, Any]:
         try:
-            with unit_of_work(outbox_id) as (session, batch):
+            # The API waits for this answer; the first tasks' messages
+            # need not go before it (they are committed: a sweep sends
+            # them if this process dies first).
+            with unit_of_work(outbox_id, answer_first=True) as (
+                    session, batch):
                 started = workflows.start(session, batch, _ctx_dict(ctx),
                                           wf_identifier, wf_namespace,
                                           wf_ex_id, wf_input, description,

@@ -54,13 +54,16 @@ def _slot() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def unit_of_work(outbox_id: str | None = None
+def unit_of_work(outbox_id: str | None = None, answer_first: bool = False
                  ) -> Iterator[tuple[orm.Session, outbox.Batch]]:
     """State changes and outbox rows commit together; the rows that are
     due are sent only after the commit succeeded.
 
     ``outbox_id`` is the row of the message being applied: it is deleted
     in the same transaction, so it is applied once or sent again.
+
+    ``answer_first``: the rows are sent by the relay's own thread, so the
+    request's answer goes back without waiting for them.
     """
     batch = outbox.Batch()
     with _slot(), db_api.transaction() as session:
@@ -68,4 +71,7 @@ def unit_of_work(outbox_id: str | None = None
         yield session, batch
         bulk.flush(session)
         batch.write(session)
-    outbox.relay().deliver(batch.due_now())
+    if answer_first:
+        outbox.relay().deliver_soon(batch.due_now())
+    else:
+        outbox.relay().deliver(batch.due_now())

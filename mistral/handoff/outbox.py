@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -232,6 +233,10 @@ class Relay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Rows handed over by deliver_soon(), sent by their own thread.
+        self._soon: queue.SimpleQueue[list[dict[str, Any]] | None] = \
+            queue.SimpleQueue()
+        self._sender: threading.Thread | None = None
 
     @property
     def senders(self) -> dict[str, Sender]:
@@ -252,7 +257,51 @@ class Relay:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        with self._lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            # What deliver_soon() was given is sent before the end.
+            self._soon.put(None)
+            sender.join(timeout=10)
         self._flush_deletes()
+
+    def deliver_soon(self, rows: list[dict[str, Any]]) -> None:
+        """Like deliver(), on this relay's sending thread: for a writer
+        whose caller waits for its answer (the API for a started
+        execution), which should not also wait for the messages that
+        follow from it. The rows are committed, so a process that dies
+        before it sends them leaves them to a sweep, as deliver() does."""
+        if not rows:
+            return
+        with self._lock:
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_loop, name='outbox-sender',
+                    daemon=True)
+                self._sender.start()
+        self._soon.put(rows)
+
+    def _send_loop(self) -> None:
+        while True:
+            rows = self._soon.get()
+            if rows is None:
+                # Stopping: what came before the mark is sent; send what
+                # raced in after it, then end.
+                while True:
+                    try:
+                        rest = self._soon.get_nowait()
+                    except queue.Empty:
+                        return
+                    if rest:
+                        self._send_logged(rest)
+            self._send_logged(rows)
+
+    def _send_logged(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            self.deliver(rows)
+        except Exception:  # deliver() keeps going row by row; never die
+            LOG.warning('Sending outbox rows failed; they will be retried',
+                        exc_info=True)
 
     def deliver(self, rows: list[dict[str, Any]]) -> None:
         """Send rows now (after their transaction committed).

@@ -265,6 +265,10 @@ class _QueueRelay:
                 # from a background thread.
                 self._flush_deletes()
 
+            def deliver_soon(self, rows: list[dict[str, Any]]) -> None:
+                # No threads in the harness: queued now, in order.
+                self.deliver(rows)
+
         return Relay({t: sender(t) for t in
                       ('engine', 'executor', 'notifier', 'event_engine')})
 

@@ -158,3 +158,96 @@ def test_sync_actions_go_to_the_target_unless_local(monkeypatch):
     monkeypatch.setattr(executor_mod, 'is_local', lambda: True)
     handoffs.run_action_sync({}, target='h1', **args)
     assert local.calls == [args]
+
+
+def _engine_rows(*methods: str) -> list[dict[str, Any]]:
+    # 'engine' rows are deleted by their receiver: no database needed.
+    return [{'id': 'row-%s' % m, 'target': 'engine', 'method': m,
+             'server': None, 'payload': {'args': {}}} for m in methods]
+
+
+def test_deliver_soon_returns_at_once_and_stop_sends_what_is_left():
+    gate = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    def send(ctx: Any, method: str, server: Any, payload: dict) -> None:
+        gate.wait(5)
+        sent.append((method, threading.current_thread().name))
+
+    relay = outbox.Relay({'engine': send})
+    t0 = time.monotonic()
+    relay.deliver_soon(_engine_rows('first'))
+    relay.deliver_soon(_engine_rows('second', 'third'))
+    relay.deliver_soon([])
+    # The caller did not wait for the (blocked) sender.
+    assert time.monotonic() - t0 < 1
+    assert sent == []
+    gate.set()
+    # stop() ends the sending thread only after what it was given went.
+    relay.stop()
+    assert sent == [(m, 'outbox-sender')
+                    for m in ('first', 'second', 'third')]
+    # A relay stopped and used again starts a new sending thread.
+    relay.deliver_soon(_engine_rows('again'))
+    relay.stop()
+    assert sent[-1] == ('again', 'outbox-sender')
+
+
+def test_deliver_soon_survives_a_sender_that_raises():
+    sent: list[str] = []
+
+    def send(ctx: Any, method: str, server: Any, payload: dict) -> None:
+        if method == 'bad':
+            raise RuntimeError('broker gone')
+        sent.append(method)
+
+    relay = outbox.Relay({'engine': send})
+    relay.deliver_soon(_engine_rows('bad', 'good'))
+    relay.deliver_soon(_engine_rows('later'))
+    relay.stop()
+    # The failed row stays for the sweep; the others went.
+    assert sent == ['good', 'later']
+
+
+def test_start_answers_before_the_first_tasks_messages_go(db, monkeypatch):  # noqa: F811,E501
+    """The API waits for start_workflow's answer; the message that runs
+    the first action is committed with the execution and sent after the
+    answer, not before it."""
+    from mistral.context import default_context
+    from mistral.engine import engine as engine_mod
+    from mistral.lang import parser
+
+    text = ("version: '2.0'\nstarts:\n  tasks:\n    call:\n"
+            "      action: std.http url=http://127.0.0.1:9/\n")
+    with db_api.transaction() as s:
+        for spec in parser.parse_workflows(text):
+            s.add(models.WorkflowDefinition(
+                name=spec.name, namespace='', definition=spec.definition,
+                spec=spec.to_dict(), tags=spec.tags,
+                project_id='<default-project>', checksum='x'))
+    gate = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    def sender(target: str) -> outbox.Sender:
+        def send(ctx: Any, method: str, server: Any, payload: dict) -> None:
+            if target == 'executor':
+                gate.wait(5)
+            sent.append((target, method))
+        return send
+
+    relay = outbox.Relay({t: sender(t) for t in (
+        'engine', 'executor', 'notifier', 'event_engine')})
+    monkeypatch.setattr(outbox, '_relay', relay)
+    t0 = time.monotonic()
+    started = engine_mod.Engine().start_workflow(
+        default_context(), 'starts', wf_input={})
+    assert time.monotonic() - t0 < 4
+    assert started['state'] == 'RUNNING'
+    assert ('executor', 'run_action') not in sent
+    gate.set()
+    relay.stop()
+    assert [m for t, m in sent if t == 'executor'] in (
+        ['run_action'], ['run_actions'])
+    with db_api.read_session() as s:
+        ax = s.execute(sa.select(models.ActionExecution.state)).scalar_one()
+    assert ax == 'RUNNING'
