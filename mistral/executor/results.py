@@ -246,7 +246,9 @@ class Reporter:
         """Apply the results here (an applier was given), send those that
         could not be applied to the engines.
 
-        Up to ``[engine] workers`` threads apply them, each taking what
+        Up to ``[executor] result_appliers`` threads apply them (one by
+        default: fewer, larger transactions, less contention for the
+        interpreter lock), each taking what
         waits when it is free: the results of one workflow execution one
         transaction at a time, and, with a batch applier, those of several
         executions in one transaction (many small workflows advancing at
@@ -258,7 +260,7 @@ class Reporter:
             return
         if self._pool is None:
             self._pool = futures.ThreadPoolExecutor(
-                max_workers=CONF.engine.workers,
+                max_workers=CONF.executor.result_appliers,
                 thread_name_prefix='action-results-apply')
         with self._cond:
             if self._dropped:
@@ -271,7 +273,8 @@ class Reporter:
                         if key not in self._active)
             if self._batch_applier is not None:
                 ready = min(ready, 1)  # one thread takes them all
-            start = max(min(ready, CONF.engine.workers - self._appliers), 0)
+            start = max(min(ready, CONF.executor.result_appliers
+                            - self._appliers), 0)
             self._appliers += start
         for _ in range(start):
             self._pool.submit(self._apply)

@@ -369,3 +369,48 @@ def test_apply_results_off_sends_everything(db, fast, conf):
         _wait(lambda: sent.ids() == ['a1'])
     finally:
         rep.stop()
+
+
+@pytest.mark.parametrize('appliers', [1, 2])
+def test_result_appliers_bounds_the_threads_that_apply(db, fast, conf,
+                                                       appliers):
+    """``[executor] result_appliers`` threads apply at once: with one,
+    results that arrive while a transaction runs wait for it (and then go
+    together); with two, a second thread takes them meanwhile."""
+    conf('result_appliers', appliers, group='executor')
+    sent, released = Recorder(), []
+    calls: list[list[str]] = []
+    gate = threading.Event()
+
+    def applier(ctx, wf, items):
+        calls.append([wf])
+        if wf == 'first':
+            gate.wait(5)
+
+    def batch_applier(groups):
+        calls.append(sorted(wf for _, wf, _ in groups))
+
+    rep = results.Reporter(OWNER, released.extend, sender=sent,
+                           applier=applier, batch_applier=batch_applier)
+    try:
+        rep.report({}, 'a0', 'first', {'data': 0})
+        _wait(lambda: len(calls) == 1)
+        rep.report({}, 'a1', 'w1', {'data': 1})
+        if appliers == 2:
+            _wait(lambda: len(calls) == 2)
+            assert calls[1] == ['w1']
+        else:
+            time.sleep(0.3)
+            assert calls == [['first']]  # waits for the one thread
+        rep.report({}, 'a2', 'w2', {'data': 2})
+        time.sleep(0.1)
+        gate.set()
+        _wait(lambda: sorted(released) == ['a0', 'a1', 'a2'])
+        if appliers == 1:
+            assert calls == [['first'], ['w1', 'w2']]
+        else:
+            assert calls[2:] == [['w2']]
+        assert sent.messages == []
+    finally:
+        gate.set()
+        rep.stop()
