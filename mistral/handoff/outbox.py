@@ -233,10 +233,11 @@ class Relay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # Rows handed over by deliver_soon(), sent by their own thread.
-        self._soon: queue.SimpleQueue[list[dict[str, Any]] | None] = \
-            queue.SimpleQueue()
-        self._sender: threading.Thread | None = None
+        # deliver_soon()'s sending thread and its own queue of rows (None:
+        # stop), made together and dropped together under _lock, so that
+        # rows handed over while stop() runs go to a new pair.
+        self._sender: tuple[threading.Thread, queue.SimpleQueue[
+            list[dict[str, Any]] | None]] | None = None
 
     @property
     def senders(self) -> dict[str, Sender]:
@@ -261,8 +262,9 @@ class Relay:
             sender, self._sender = self._sender, None
         if sender is not None:
             # What deliver_soon() was given is sent before the end.
-            self._soon.put(None)
-            sender.join(timeout=10)
+            thread, rows_queue = sender
+            rows_queue.put(None)
+            thread.join(timeout=10)
         self._flush_deletes()
 
     def deliver_soon(self, rows: list[dict[str, Any]]) -> None:
@@ -275,25 +277,18 @@ class Relay:
             return
         with self._lock:
             if self._sender is None:
-                self._sender = threading.Thread(
-                    target=self._send_loop, name='outbox-sender',
-                    daemon=True)
-                self._sender.start()
-        self._soon.put(rows)
+                rows_queue: queue.SimpleQueue[
+                    list[dict[str, Any]] | None] = queue.SimpleQueue()
+                thread = threading.Thread(
+                    target=self._send_loop, args=(rows_queue,),
+                    name='outbox-sender', daemon=True)
+                thread.start()
+                self._sender = (thread, rows_queue)
+            self._sender[1].put(rows)
 
-    def _send_loop(self) -> None:
-        while True:
-            rows = self._soon.get()
-            if rows is None:
-                # Stopping: what came before the mark is sent; send what
-                # raced in after it, then end.
-                while True:
-                    try:
-                        rest = self._soon.get_nowait()
-                    except queue.Empty:
-                        return
-                    if rest:
-                        self._send_logged(rest)
+    def _send_loop(self, rows_queue: queue.SimpleQueue[
+            list[dict[str, Any]] | None]) -> None:
+        for rows in iter(rows_queue.get, None):
             self._send_logged(rows)
 
     def _send_logged(self, rows: list[dict[str, Any]]) -> None:
