@@ -97,6 +97,17 @@ api_opts = [
     cfg.BoolOpt('enable_ssl_api', default=False,
                 help='Serve the built-in API server over HTTPS with the '
                      'certificate of the [ssl] group.'),
+    cfg.StrOpt('start_workflows', default='here',
+               choices=['here', 'engine'],
+               help='Where POST /v2/executions starts a workflow. "here": '
+                    'in the API process, with the engine\'s code, in one '
+                    'transaction; the first actions go to the executors '
+                    'from there (no round trip through the broker to an '
+                    'engine and back). Only mistral-server\'s API does '
+                    'this, and only with [executor] type and [notifier] '
+                    'type remote; under a WSGI server, and otherwise, '
+                    'the API asks an engine over RPC, as "engine" '
+                    'always does.'),
 ]
 
 # The names of oslo.service's [ssl] options.

@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from mistral import exceptions as exc
 from mistral.context import MistralContext
+from mistral.context import default_context
 from mistral.rpc import base
 
 CONF = cfg.CONF
@@ -37,6 +38,21 @@ def reset() -> None:
         _clients.clear()
 
 
+# The engine endpoint of this process that starts workflows instead of an
+# engine reached over RPC (None: over RPC). mistral-server's API sets it
+# with ``[api] start_workflows = here`` (mistral.service.components): a
+# start needs no engine process, so it is not worth a call and a reply
+# through the broker.
+_starter: Any = None
+
+
+def start_workflows_with(endpoint: Any) -> None:
+    """Start workflows with ``endpoint`` (an engine endpoint in this
+    process, mistral.engine.engine.Engine), or over RPC (None)."""
+    global _starter
+    _starter = endpoint
+
+
 class EngineClient:
     """Requests to the engine. ``call`` methods wait for the answer."""
 
@@ -52,6 +68,15 @@ class EngineClient:
         ``wf_identifier`` is a workflow id or name. With ``wf_ex_id`` of an
         existing execution, that execution is returned (idempotent create).
         """
+        starter = _starter
+        if starter is not None:
+            # The engine's own code and transaction, in this process: the
+            # same answer, errors and messages to executors as an engine's.
+            return starter.start_workflow(
+                ctx or default_context(), wf_identifier,
+                wf_namespace=wf_namespace, wf_ex_id=wf_ex_id,
+                wf_input=wf_input or {}, description=description,
+                params=params)
         return self._rpc.call(ctx, 'start_workflow',
                               wf_identifier=wf_identifier,
                               wf_namespace=wf_namespace, wf_ex_id=wf_ex_id,

@@ -20,6 +20,7 @@ from oslo_config import cfg
 from mistral.handoff import outbox
 from mistral.metrics import exposition
 from mistral.rpc import base as rpc_base
+from mistral.rpc import clients
 from mistral.service import handoffs
 
 LOG = logging.getLogger(__name__)
@@ -106,13 +107,33 @@ class ApiComponent:
         from mistral.api import service
 
         self._server = service.ApiServer()
+        # ``[api] start_workflows = here``: a start runs the engine's code
+        # in this process. Not when actions or notifications would then
+        # be handled by this process ([executor] or [notifier] type
+        # local: that is an engine's job).
+        self._starts_here = (CONF.api.start_workflows == 'here'
+                             and CONF.executor.type == 'remote'
+                             and CONF.notifier.type == 'remote')
 
     def start(self) -> None:
+        if self._starts_here:
+            from mistral import expressions
+            from mistral.engine import engine
+
+            expressions.warm_up()
+            # Sends what its starts write after the commit, and deletes
+            # the rows of messages no receiver acknowledges.
+            outbox.relay().start()
+            clients.start_workflows_with(engine.Engine())
         self._server.start()
-        LOG.info('api ready (%s)', self._server.url)
+        LOG.info('api ready (%s)%s', self._server.url,
+                 '; workflows start here' if self._starts_here else '')
 
     def stop(self, deadline: float | None = None) -> bool:
         self._server.stop()
+        if self._starts_here:
+            clients.start_workflows_with(None)
+            outbox.relay().stop()
         LOG.info('api stopped')
         return True
 

@@ -27,7 +27,10 @@ from mistral.tests.functional import harness
 from mistral.tests.functional.harness import Deployment
 
 TIMEOUT = 3
-OVERRIDES = {'DEFAULT': {'rpc_response_timeout': TIMEOUT}}
+# Starts go to an engine over RPC (by default mistral-server's API runs
+# them itself: test_api_starts_workflows).
+OVERRIDES = {'DEFAULT': {'rpc_response_timeout': TIMEOUT},
+             'api': {'start_workflows': 'engine'}}
 WF = "version: '2.0'\nrpc_wf:\n  tasks:\n    t:\n      action: std.noop\n"
 TEXT = {'Content-Type': 'text/plain'}
 
