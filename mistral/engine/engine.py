@@ -437,12 +437,22 @@ class Engine:
             session.connection().execute(_RECORD_RESULT, updates)
             if len(runs) > 1:
                 contexts.prefetch_published(run for run, _ in runs.values())
+            # Executions that end here finish together, after the next
+            # actions are taken: no query (and the flush it implies)
+            # between the steps of the executions, so the rows they write
+            # go in a few statements of many rows.
+            finishing: dict[str, Run] = {}
+            for run, _ in runs.values():
+                run.finishing = finishing
             for run, ax, latest in done:
                 task_ex = run.tasks.get(ax.task_execution_id)
                 if task_ex is not None:
                     _after(run, tasks.child_done(run, task_ex, latest))
             if local is not None:
                 local.adopt(*(run for run, _ in runs.values()))
+            workflows.finish_together(finishing.values())
+            for run, _ in runs.values():
+                run.finishing = None
             for run, _ in runs.values():
                 if run.batch is not batch:
                     batch.rows.extend(run.batch.rows)

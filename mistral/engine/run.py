@@ -52,6 +52,11 @@ class Run:
     # one action this transaction schedules (see
     # mistral.executor.executor.LocalClaim).
     local: Any = None
+    # When set (a transaction that applies the results of many
+    # executions): executions whose last task ended are put here by id and
+    # finished together at the end (workflows.finish_together), their
+    # ending tasks read in one query instead of one each.
+    finishing: dict[str, Any] | None = None
     # Actions this transaction may still run inline (see engine.inline).
     inline_budget: int = dataclasses.field(
         default_factory=lambda: CONF.engine.inline_actions_per_transaction)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -383,7 +383,10 @@ def maybe_finish(run: Run) -> None:
     while wf_ex.state == states.RUNNING:
         waiting = (wf_ex.runtime_context or {}).get('waiting_joins', 0)
         if wf_ex.active_tasks <= 0:
-            finish(run)
+            if run.finishing is not None:
+                run.finishing[wf_ex.id] = run
+            else:
+                finish(run)
             return
         if task_machine.joins_impossible(waiting, wf_ex.active_tasks):
             # A structural failure among them fails the workflow (and
@@ -419,13 +422,42 @@ def set_state(run: Run, state: str, info: str | None = None,
         events.workflow_event(run, events.WORKFLOW_RERUN)
 
 
+def finish_together(runs: Iterable[Run]) -> None:
+    """Finish the executions that ``maybe_finish`` put aside (in
+    ``Run.finishing``) and still have no task left. The ending tasks of
+    those whose tasks are not all in memory come in one query: a
+    transaction that applies the last results of many small workflows
+    reads them once, not once per workflow, and writes the workflows'
+    new states together at its end."""
+    todo = []
+    for run in runs:
+        run.finishing = None
+        if run.wf_ex.state == states.RUNNING and run.wf_ex.active_tasks <= 0:
+            todo.append(run)
+    ask = [r for r in todo
+           if r.spec.type != 'reverse' and _known_tasks(r) is None]
+    known: dict[str, list[models.TaskExecution]] = {}
+    if len(ask) > 1:
+        known = {r.wf_ex.id: [] for r in ask}
+        for task_ex in ask[0].session.execute(
+                _ending_tasks(False, True, many=True),
+                {'wf_ex_ids': list(known)}).scalars():
+            known[task_ex.workflow_execution_id].append(task_ex)
+    for run in todo:
+        finish(run, known=known.get(run.wf_ex.id))
+
+
 def finish(run: Run, forced_state: str | None = None,
-           forced_info: str | None = None) -> None:
+           forced_info: str | None = None,
+           known: Sequence[models.TaskExecution] | None = None) -> None:
+    """``known``: the execution's ending tasks, as ``_ending_tasks``
+    reads them, when the caller has them already."""
     s = run.session
     wf_ex = run.wf_ex
     target = (wf_ex.params or {}).get('task_name') \
         if run.spec.type == 'reverse' else None
-    known: Sequence[models.TaskExecution] | None = _known_tasks(run)
+    if known is None:
+        known = _known_tasks(run)
     if known is None:
         params = {'wf_ex_id': wf_ex.id}
         if target is not None:
@@ -478,11 +510,19 @@ def finish(run: Run, forced_state: str | None = None,
 
 
 @functools.cache
-def _ending_tasks(reverse: bool, with_failures: bool) -> sa.Select[Any]:
+def _ending_tasks(reverse: bool, with_failures: bool, many: bool = False
+                  ) -> sa.Select[Any]:
     """The tasks that can end an execution (and, ``with_failures``,
     those that make it fail) in one query, told apart by ``finish`` as
-    for tasks held in memory. Built once per shape."""
+    for tasks held in memory; ``many``: of the executions of the list
+    ``wf_ex_ids``. Built once per shape."""
     te = models.TaskExecution
+    of: sa.ColumnElement[bool]
+    if many:
+        of = te.workflow_execution_id.in_(
+            sa.bindparam('wf_ex_ids', expanding=True))
+    else:
+        of = te.workflow_execution_id == sa.bindparam('wf_ex_id')
     ends = sa.and_(te.has_next_tasks.is_(False),
                    te.state.in_(tuple(states.COMPLETED)))
     if reverse:
@@ -493,8 +533,7 @@ def _ending_tasks(reverse: bool, with_failures: bool) -> sa.Select[Any]:
                                     te.error_handled.is_(False)),
                       te.state == states.CANCELLED)
     return (sa.select(te)
-            .where(te.workflow_execution_id == sa.bindparam('wf_ex_id'),
-                   ends)
+            .where(of, ends)
             .options(orm.undefer(te.in_context)))
 
 

@@ -205,3 +205,114 @@ def test_with_items_cost_per_item_is_constant(env, concurrency, inline):
         # twice the rows loaded per element of a quiet one), so absolute
         # bounds per element.
         batching=not inline)
+
+
+_STEPS = """
+version: "2.0"
+%(name)s:
+  tasks:
+    first:
+      action: std.sleep seconds=0
+      publish:
+        first: <%% task().result %%>
+      on-success: [second]
+    second:
+      action: std.sleep seconds=0
+"""
+
+
+class _ThisThread:
+    """Counts the statements of the test's own thread (the components'
+    threads may handle the messages left behind meanwhile)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.current_thread()
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, conn, cursor, statement, *args) -> None:
+        if threading.current_thread() is self.thread:
+            self.counts[' '.join(statement.split()[:3]).upper()] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@contextlib.contextmanager
+def _no_executor() -> Iterator[None]:
+    """Messages to executors go nowhere: their actions wait, unclaimed,
+    for the test to apply results."""
+    from mistral.handoff import outbox
+
+    previous = outbox.register_sender('executor', lambda *a: None)
+    try:
+        yield
+    finally:
+        outbox.register_sender('executor', previous)
+
+
+def _waiting_actions(env, wf_ex_ids: list[str], task: str) -> list[tuple]:
+    """(execution id, id of the action of ``task``) of each execution."""
+    from mistral.db import models
+
+    ae, te = models.ActionExecution, models.TaskExecution
+    with db_api.read_session() as s:
+        rows = dict(s.execute(
+            sa.select(te.workflow_execution_id, ae.id).join(
+                ae, ae.task_execution_id == te.id).where(
+                te.workflow_execution_id.in_(wf_ex_ids),
+                te.name == task)).all())
+    return [(i, rows[i]) for i in wf_ex_ids]
+
+
+def _step_all(env, pairs, here: bool = False) -> _ThisThread:
+    """Apply a result for each (execution, action) in one transaction,
+    counting its statements; ``here``: as an executor does, taking the
+    next actions (they are not run)."""
+    from mistral.engine import engine as engine_mod
+    from mistral.executor import executor as executor_mod
+
+    groups = [({}, wf, [{'id': ax, 'result': {'data': 1}}])
+              for wf, ax in pairs]
+    local = executor_mod.LocalClaim(executor_mod.Executor()) if here \
+        else None
+    counter = _ThisThread()
+    engine = db_api.get_engine()
+    sa.event.listen(engine, 'before_cursor_execute', counter)
+    try:
+        engine_mod.Engine()._apply_results_many(groups, local=local)
+    finally:
+        sa.event.remove(engine, 'before_cursor_execute', counter)
+    if local is not None:
+        assert len(local.taken) == len(pairs)
+        local.release()
+    return counter
+
+
+@pytest.mark.parametrize('finishing, here', [
+    (False, False), (False, True), (True, False)],
+    ids=['advancing', 'advancing-taken-here', 'finishing'])
+def test_results_of_many_executions_cost_the_same_statements_as_of_two(
+        env, finishing, here):
+    # One transaction applies a result of each of 2 or of 12 small
+    # executions (an executor's batch of results): the steps of all of
+    # them are written in as many statements as those of two (the next
+    # actions an executor takes too), and the executions that end there
+    # finish with one read of their ending tasks (before: one read, and
+    # the flush it implied, per execution).
+    suffix = ('f' if finishing else 'a') + ('h' if here else '')
+    counts = {}
+    for n in (2, 12):
+        name = 'steps%d%s' % (n, suffix)
+        env.create_workflows(_STEPS % {'name': name})
+        with _no_executor():
+            ids = [env.start(name)['id'] for _ in range(n)]
+            pairs = _waiting_actions(env, ids, 'first')
+            if finishing:
+                assert _step_all(env, pairs).total
+                pairs = _waiting_actions(env, ids, 'second')
+            counts[n] = _step_all(env, pairs, here=here)
+        wanted = 'SUCCESS' if finishing else 'RUNNING'
+        assert [env.execution(wf).state for wf in ids] == [wanted] * n
+    assert counts[12].total == counts[2].total, (counts[2].counts,
+                                                 counts[12].counts)
