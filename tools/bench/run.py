@@ -149,8 +149,9 @@ SCALE_TARGETS = {('scale-wi-http-1k', 'scale-wi-http-100'): 12,
 # and two executors against the one with one of each (medians; 10 % is
 # within this machine's run-to-run noise).
 SCALE_OUT_FLOOR = 0.9
-# Memory stays flat in the scale runs: what the engine or an executor
-# holds after them against before, and its peak.
+# Memory stays flat in the scale runs: what the engine, an executor or
+# the API (which starts workflows) holds after them against before, and
+# its peak.
 RSS_DRIFT_MB = 20
 RSS_PEAK_MB = 300
 GROUPS = {'all': ALL, 'executor': EXECUTOR_PATH, 'inline': INLINE,
@@ -1009,6 +1010,11 @@ def run_scale(target: Target, name: str, timeout: float) -> dict:
     watched = {'engine': target.engine_pid()}
     if target.executor_pid() != watched['engine']:
         watched['executor'] = target.executor_pid()
+    # Our API starts workflows itself ([api] start_workflows): it does
+    # engine work too.
+    api_pid = target.component_pids().get('api')
+    if api_pid and api_pid not in watched.values():
+        watched['api'] = api_pid
     rss = RssSampler(watched)
     ex_id = None
     try:
@@ -1191,7 +1197,7 @@ def summarize(results: dict, targets: list[Target]) -> list[dict]:
                     x['engine']['rss_peak_sampled_mb'] for x in rss)
                 row[t.label]['engine_vmhwm_mb'] = max(
                     x['engine']['vmhwm_mb'] for x in rss)
-                for proc in ('engine', 'executor'):
+                for proc in ('engine', 'executor', 'api'):
                     got = [x[proc] for x in rss if proc in x]
                     if got:
                         # Peak over the runs, and the resident set after
@@ -1241,7 +1247,7 @@ def verdicts(rows: list[dict], label: str = 'ours') -> list[dict]:
                         'value': ratio, 'met': ratio >= SCALE_OUT_FLOOR})
     for name in ('scale-wi-http-1k', 'scale-wi-1k', 'scale-wi-10k'):
         row = (by_name.get(name) or {}).get(label, {})
-        for proc in ('engine', 'executor'):
+        for proc in ('engine', 'executor', 'api'):
             mem = row.get('%s_rss_mb' % proc)
             if not mem:
                 continue
