@@ -450,9 +450,9 @@ class Engine:
                     _after(run, tasks.child_done(run, task_ex, latest))
             if local is not None:
                 local.adopt(*(run for run, _ in runs.values()))
-            workflows.finish_together(finishing.values())
             for run, _ in runs.values():
                 run.finishing = None
+            workflows.finish_together(finishing.values())
             for run, _ in runs.values():
                 if run.batch is not batch:
                     batch.rows.extend(run.batch.rows)

@@ -56,7 +56,7 @@ class Run:
     # executions): executions whose last task ended are put here by id and
     # finished together at the end (workflows.finish_together), their
     # ending tasks read in one query instead of one each.
-    finishing: dict[str, Any] | None = None
+    finishing: dict[str, Run] | None = None
     # Actions this transaction may still run inline (see engine.inline).
     inline_budget: int = dataclasses.field(
         default_factory=lambda: CONF.engine.inline_actions_per_transaction)

@@ -429,22 +429,20 @@ def finish_together(runs: Iterable[Run]) -> None:
     transaction that applies the last results of many small workflows
     reads them once, not once per workflow, and writes the workflows'
     new states together at its end."""
-    todo = []
-    for run in runs:
-        run.finishing = None
-        if run.wf_ex.state == states.RUNNING and run.wf_ex.active_tasks <= 0:
-            todo.append(run)
-    ask = [r for r in todo
-           if r.spec.type != 'reverse' and _known_tasks(r) is None]
-    known: dict[str, list[models.TaskExecution]] = {}
+    todo = [r for r in runs
+            if r.wf_ex.state == states.RUNNING and r.wf_ex.active_tasks <= 0]
+    known = {r.wf_ex.id: _known_tasks(r) for r in todo}
+    ask = [r.wf_ex.id for r in todo
+           if known[r.wf_ex.id] is None and r.spec.type != 'reverse']
     if len(ask) > 1:
-        known = {r.wf_ex.id: [] for r in ask}
-        for task_ex in ask[0].session.execute(
+        found: dict[str, list[models.TaskExecution]] = {i: [] for i in ask}
+        for task_ex in todo[0].session.execute(
                 _ending_tasks(False, True, many=True),
-                {'wf_ex_ids': list(known)}).scalars():
-            known[task_ex.workflow_execution_id].append(task_ex)
+                {'wf_ex_ids': ask}).scalars():
+            found[task_ex.workflow_execution_id].append(task_ex)
+        known.update(found)
     for run in todo:
-        finish(run, known=known.get(run.wf_ex.id))
+        finish(run, known=known[run.wf_ex.id])
 
 
 def finish(run: Run, forced_state: str | None = None,

@@ -251,7 +251,7 @@ def _no_executor() -> Iterator[None]:
         outbox.register_sender('executor', previous)
 
 
-def _waiting_actions(env, wf_ex_ids: list[str], task: str) -> list[tuple]:
+def _waiting_actions(wf_ex_ids: list[str], task: str) -> list[tuple]:
     """(execution id, id of the action of ``task``) of each execution."""
     from mistral.db import models
 
@@ -265,7 +265,7 @@ def _waiting_actions(env, wf_ex_ids: list[str], task: str) -> list[tuple]:
     return [(i, rows[i]) for i in wf_ex_ids]
 
 
-def _step_all(env, pairs, here: bool = False) -> _ThisThread:
+def _step_all(pairs, here: bool = False) -> _ThisThread:
     """Apply a result for each (execution, action) in one transaction,
     counting its statements; ``here``: as an executor does, taking the
     next actions (they are not run)."""
@@ -307,11 +307,11 @@ def test_results_of_many_executions_cost_the_same_statements_as_of_two(
         env.create_workflows(_STEPS % {'name': name})
         with _no_executor():
             ids = [env.start(name)['id'] for _ in range(n)]
-            pairs = _waiting_actions(env, ids, 'first')
+            pairs = _waiting_actions(ids, 'first')
             if finishing:
-                assert _step_all(env, pairs).total
-                pairs = _waiting_actions(env, ids, 'second')
-            counts[n] = _step_all(env, pairs, here=here)
+                assert _step_all(pairs).total
+                pairs = _waiting_actions(ids, 'second')
+            counts[n] = _step_all(pairs, here=here)
         wanted = 'SUCCESS' if finishing else 'RUNNING'
         assert [env.execution(wf).state for wf in ids] == [wanted] * n
     assert counts[12].total == counts[2].total, (counts[2].counts,

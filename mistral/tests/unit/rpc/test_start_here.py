@@ -44,7 +44,7 @@ class _NoRpc:
 
 
 @pytest.fixture
-def engine_client(monkeypatch: pytest.MonkeyPatch) -> Any:
+def engine_client() -> Any:
     config.parse_args([], default_config_files=[])
     client = clients.EngineClient.__new__(clients.EngineClient)
     client._rpc = _NoRpc()  # type: ignore[assignment]
