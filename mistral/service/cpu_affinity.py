@@ -16,8 +16,9 @@ processes use more CPUs.
     :class:`Keeper` confines the process to one CPU ``FIRST_LOOK`` seconds
     after start: the launcher's hint (``mistral-server`` numbers the
     components it starts, see ``ORDER``, so that they start on different
-    CPUs; a process started after another of the same component on this
-    host goes one CPU further), or else the least busy CPU it may use
+    CPUs; a process started after another of the same component and
+    the same configuration files on this host goes one CPU further), or
+    else the least busy CPU it may use
     (ties broken at random). Every ``RECHECK`` seconds or so (with jitter,
     so that two processes rarely decide at the same moment) it looks again
     and moves when another CPU was less busy than its own, not counting
@@ -212,14 +213,40 @@ def _hinted(allowed: set[int], rank: int = 0) -> int | None:
     return cpus[(slot + rank) % len(cpus)]
 
 
+def config_args(args: list[str]) -> tuple[str, ...]:
+    """The configuration a command line names (``--config-file`` and
+    ``--config-dir``, in order, in either form): processes that name the
+    same one are taken to be one deployment."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        for opt in ('--config-file', '--config-dir'):
+            if arg == opt and i + 1 < len(args):
+                out.append('%s=%s' % (opt, args[i + 1]))
+            elif arg.startswith(opt + '='):
+                out.append(arg)
+    return tuple(out)
+
+
+def _cmdline(proc: str, pid: str) -> list[str] | None:
+    try:
+        with open(os.path.join(proc, pid, 'cmdline'), 'rb') as f:
+            return f.read().decode(errors='replace').split('\0')
+    except OSError:
+        return None  # gone, or not ours to read
+
+
 def siblings_before(name: str, proc: str = '/proc',
                     me: int | None = None) -> int:
     """How many other processes on this host run the one component
-    ``name`` (``... mistral ... --server NAME``) and were started before
-    this one (a lower pid). Launchers number only their own children: a
-    second ``mistral-server`` would otherwise put its executor on the
-    first one's CPU."""
+    ``name`` (``... mistral ... --server NAME``) of the same deployment
+    (the same configuration files) and were started before this one (a
+    lower pid). Launchers number only their own children: a second
+    ``mistral-server`` of a deployment would otherwise put its executor
+    on the first one's CPU. Another deployment's processes do not count:
+    two services on one host (a benchmark's, or a test's) each spread
+    their own components."""
     me = os.getpid() if me is None else me
+    mine = config_args(_cmdline(proc, str(me)) or [])
     count = 0
     try:
         entries = os.listdir(proc)
@@ -228,16 +255,13 @@ def siblings_before(name: str, proc: str = '/proc',
     for entry in entries:
         if not entry.isdigit() or int(entry) >= me:
             continue
-        try:
-            with open(os.path.join(proc, entry, 'cmdline'), 'rb') as f:
-                args = f.read().decode(errors='replace').split('\0')
-        except OSError:
-            continue  # gone, or not ours to read
-        if not any('mistral' in a for a in args):
+        args = _cmdline(proc, entry)
+        if args is None or not any('mistral' in a for a in args):
             continue
         for i, arg in enumerate(args[:-1]):
             if arg == '--server' and args[i + 1] == name:
-                count += 1
+                if config_args(args) == mine:
+                    count += 1
                 break
     return count
 

@@ -213,6 +213,28 @@ def test_siblings_are_earlier_processes_of_the_same_component(tmp_path):
                                         me=5) == 0
 
 
+def test_another_deployments_processes_are_not_siblings(tmp_path):
+    py = '/venv/bin/python3'
+    mine = ('--config-file', '/etc/a.conf')
+    _proc(tmp_path, 10, py, '-m', 'mistral.cmd.launch', *mine,
+          '--server', 'executor')
+    # Another service on the host: other files, or none.
+    _proc(tmp_path, 11, py, '-m', 'mistral.cmd.launch', '--config-file',
+          '/tmp/b.conf', '--server', 'executor')
+    _proc(tmp_path, 12, py, '-m', 'mistral.cmd.launch', '--server',
+          'executor')
+    # The same files in the other spelling: the same deployment.
+    _proc(tmp_path, 13, py, '-m', 'mistral.cmd.launch',
+          '--config-file=/etc/a.conf', '--server', 'executor')
+    _proc(tmp_path, 20, py, '-m', 'mistral.cmd.launch', *mine,
+          '--server', 'executor')
+    assert cpu_affinity.siblings_before('executor', str(tmp_path),
+                                        me=20) == 2
+    assert cpu_affinity.config_args(
+        ['x', '--config-dir', '/d', '--config-file=/f', '--server', 'api']
+    ) == ('--config-dir=/d', '--config-file=/f')
+
+
 needs_two_cpus = pytest.mark.skipif(
     not cpu_affinity.supported() or len(os.sched_getaffinity(0)) < 2,
     reason='needs Linux and two CPUs this process may use')
