@@ -52,12 +52,15 @@ up to one poll interval of observation delay, the same for any server.
 
 CPU (same host only): ``--cpu-pid LABEL=PID`` (repeatable) adds the
 user+system CPU of that process and its descendants over each measured
-run; the host's busy share comes from ``/proc/stat``.
+run, and the time its threads waited for a CPU while ready to run (the
+run queue, ``/proc/<pid>/task/*/schedstat``); the host's busy share comes
+from ``/proc/stat``.
 
 Output: a table on stderr and one JSON document (``--json-out``, or
 stdout): ``ok``, ``error``, ``runs`` (one object per measured run:
 ``value`` units per second, ``unit``, ``units``, ``wall_s``,
-``cpu_ms_per_unit`` per label, ``host_busy_pct``, and per scenario
+``cpu_ms_per_unit`` and ``wait_ms_per_unit`` per label,
+``host_busy_pct``, and per scenario
 latencies) and ``warmup_runs``.
 
 Everything created (executions, then workflows; names
@@ -279,6 +282,29 @@ def tree_cpu(root: int, kids: dict[int, list[int]]) -> float | None:
     return total / clk if found else None
 
 
+def tree_wait(root: int, kids: dict[int, list[int]]) -> float | None:
+    """Seconds the threads of ``root`` and its live descendants spent
+    ready to run but waiting for a CPU (``/proc/<pid>/task/*/schedstat``,
+    second field): how much a process was held back by the others on its
+    CPU, which its own CPU time does not show. None without schedstat."""
+    total, found, stack = 0, False, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(kids.get(pid, ()))
+        try:
+            tids = os.listdir('/proc/%d/task' % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open('/proc/%d/task/%s/schedstat' % (pid, tid)) as f:
+                    total += int(f.read().split()[1])
+                found = True
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile, or no schedstat here
+    return total / 1e9 if found else None
+
+
 def host_ticks() -> tuple[int, int]:
     """(busy, total) jiffies of the whole host."""
     with open('/proc/stat') as f:
@@ -294,7 +320,9 @@ class CpuMeter:
     def snap(self) -> dict[str, Any]:
         kids = proc_children()
         return {'t': time.monotonic(), 'host': host_ticks(),
-                'proc': {k: tree_cpu(p, kids) for k, p in self.pids.items()}}
+                'proc': {k: tree_cpu(p, kids) for k, p in self.pids.items()},
+                'wait': {k: tree_wait(p, kids)
+                         for k, p in self.pids.items()}}
 
     @staticmethod
     def per_unit(a: dict[str, Any], b: dict[str, Any], units: float
@@ -310,6 +338,12 @@ class CpuMeter:
                 continue
             out['cpu_s'][k] = round(v1 - v0, 3)
             out['cpu_ms_per_unit'][k] = round(1000.0 * (v1 - v0) / units, 2)
+        waits = {}
+        for k, w0 in (a.get('wait') or {}).items():
+            w1 = (b.get('wait') or {}).get(k)
+            if w0 is not None and w1 is not None:
+                waits[k] = round(1000.0 * (w1 - w0) / units, 2)
+        out['wait_ms_per_unit'] = waits
         return out
 
 

@@ -903,6 +903,7 @@ def normalize_run(label: str, run: dict) -> dict:
     out = {'ok': True, 'metric': '%ss_per_s' % unit,
            'value': run.get('value'), 'wall_s': run.get('wall_s'),
            'unit': unit, 'units': run.get('units'), 'cpu_ms_per_unit': cpu,
+           'wait_ms_per_unit': dict(run.get('wait_ms_per_unit') or {}),
            'host_busy_pct': run.get('host_busy_pct'), 'raw': run}
     for k in ('latency_p50_s', 'latency_p95_s', 'post_p50_s', 'post_p95_s',
               'p50_s', 'p99_s'):
@@ -1157,10 +1158,17 @@ def median_of(runs: list[dict], key: str) -> float | None:
     return round(statistics.median(vals), 3) if vals else None
 
 
-def median_cpu(runs: list[dict], label: str) -> float | None:
-    vals = [r['cpu_ms_per_unit'][label] for r in runs
-            if r.get('ok') and label in (r.get('cpu_ms_per_unit') or {})]
+def median_cpu(runs: list[dict], label: str,
+               key: str = 'cpu_ms_per_unit') -> float | None:
+    vals = [r[key][label] for r in runs
+            if r.get('ok') and label in (r.get(key) or {})]
     return round(statistics.median(vals), 2) if vals else None
+
+
+def by_process(runs: list[dict], key: str) -> dict[str, float | None]:
+    """Median ``key`` (a per-label dict of each run) per label."""
+    return {lab: median_cpu(runs, lab, key)
+            for lab in sorted({k for r in runs for k in (r.get(key) or {})})}
 
 
 def summarize(results: dict, targets: list[Target]) -> list[dict]:
@@ -1180,11 +1188,10 @@ def summarize(results: dict, targets: list[Target]) -> list[dict]:
                 'values': [r.get('value') for r in runs],
                 'wall_s': median_of(runs, 'wall_s'),
                 'cpu_ms_per_unit': median_cpu(runs, total_label),
-                'cpu_ms_per_unit_by_process': {
-                    lab: median_cpu(runs, lab)
-                    for lab in sorted({k for r in runs
-                                       for k in (r.get('cpu_ms_per_unit')
-                                                 or {})})},
+                'cpu_ms_per_unit_by_process': by_process(
+                    runs, 'cpu_ms_per_unit'),
+                'wait_ms_per_unit_by_process': by_process(
+                    runs, 'wait_ms_per_unit'),
             }
             for extra in ('latency_p50_s', 'latency_p95_s', 'post_p50_s',
                           'post_p95_s', 'p50_s', 'p99_s'):
@@ -1307,6 +1314,11 @@ def print_table(rows: list[dict], targets: list[Target]) -> None:
                      if k != lab and v is not None]
             if parts:
                 notes.append('ms/unit: %s' % ', '.join(parts))
+            waits = ['%s %s' % (k, _fmt(v)) for k, v in
+                     (r.get('wait_ms_per_unit_by_process') or {}).items()
+                     if k != lab and v is not None]
+            if waits:
+                notes.append('run-queue wait ms/unit: %s' % ', '.join(waits))
             line = [row['scenario'], lab, r.get('unit') or '-',
                     _fmt(r['value']), _fmt(r['wall_s']),
                     _fmt(r['cpu_ms_per_unit'])]
