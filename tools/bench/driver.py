@@ -342,7 +342,8 @@ class CpuMeter:
         for k, w0 in (a.get('wait') or {}).items():
             w1 = (b.get('wait') or {}).get(k)
             if w0 is not None and w1 is not None:
-                waits[k] = round(1000.0 * (w1 - w0) / units, 2)
+                # A thread that ended meanwhile takes its wait with it.
+                waits[k] = round(1000.0 * max(w1 - w0, 0.0) / units, 2)
         out['wait_ms_per_unit'] = waits
         return out
 
