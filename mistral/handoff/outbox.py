@@ -233,6 +233,10 @@ class Relay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Components of this process that started the relay and have not
+        # stopped it: one process may run several (mistral-server --server
+        # all), and the first to stop must not stop it under the others.
+        self._users = 0
         # deliver_soon()'s sending thread and its own queue of rows (None:
         # stop), made together and dropped together under _lock, so that
         # rows handed over while stop() runs go to a new pair.
@@ -246,13 +250,21 @@ class Relay:
         return self._senders
 
     def start(self) -> None:
+        with self._lock:
+            self._users += 1
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop,
                                             name='outbox-relay', daemon=True)
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, force: bool = False) -> None:
+        """One user is done with the relay; it stops when the last one
+        is (or, ``force``, now)."""
+        with self._lock:
+            self._users = 0 if force else max(self._users - 1, 0)
+            if self._users:
+                return
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -391,5 +403,5 @@ def reset() -> None:
     global _relay
     with _relay_lock:
         if _relay is not None:
-            _relay.stop()
+            _relay.stop(force=True)
         _relay = None

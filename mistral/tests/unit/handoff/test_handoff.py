@@ -193,6 +193,27 @@ def test_deliver_soon_returns_at_once_and_stop_sends_what_is_left():
     assert sent[-1] == ('again', 'outbox-sender')
 
 
+def test_the_relay_runs_until_its_last_user_stops_it():
+    # mistral-server --server all: the API, the engine, the executor and
+    # the scheduler of one process share the relay, and the API stops
+    # first; the others' sweeps must go on while they drain.
+    relay = outbox.Relay({})
+    relay.start()
+    relay.start()
+    thread = relay._thread
+    assert thread is not None and thread.is_alive()
+    relay.stop()
+    assert relay._thread is thread and thread.is_alive()
+    relay.stop()
+    assert relay._thread is None and not thread.is_alive()
+    # force (outbox.reset) stops it whoever still uses it.
+    relay.start()
+    relay.start()
+    thread = relay._thread
+    relay.stop(force=True)
+    assert relay._thread is None and not thread.is_alive()
+
+
 def test_deliver_soon_survives_a_sender_that_raises():
     sent: list[str] = []
 
