@@ -456,6 +456,11 @@ class Engine:
             for run, _ in runs.values():
                 if run.batch is not batch:
                     batch.rows.extend(run.batch.rows)
+        # Committed (a retried attempt counts once): how well results
+        # batch. A transaction's fixed cost is shared by its results: on
+        # the benchmark machine about 1.8 ms of CPU, and 0.6 ms more for
+        # each result.
+        metrics.results_applied(len(todo))
 
     @metrics.engine_request
     @_applies_message

@@ -37,6 +37,12 @@ ACTION_LATENCY = prom.Histogram(
 ACTIONS_RUNNING = prom.Gauge(
     'mistral_executor_actions_running',
     'Actions this executor process has claimed and not finished.')
+# 1 to MAX_PER_MESSAGE (200) results.
+BATCH_BUCKETS = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 200)
+RESULTS_PER_TRANSACTION = prom.Histogram(
+    'mistral_action_results_per_transaction',
+    'Results of workflow actions applied together in one transaction, by '
+    'the executor that ran them or by an engine.', buckets=BATCH_BUCKETS)
 ENGINE_REQUESTS = prom.Histogram(
     'mistral_engine_request_duration_seconds',
     'Engine RPC requests by method (transaction retries included).',

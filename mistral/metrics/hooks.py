@@ -149,6 +149,14 @@ def engine_request(func: F) -> F:
 
 # --- actions -------------------------------------------------------------
 
+def results_applied(count: int) -> None:
+    """One committed transaction applied ``count`` action results."""
+    try:
+        m.RESULTS_PER_TRANSACTION.observe(count)
+    except Exception:
+        LOG.debug('Result batch metrics failed', exc_info=True)
+
+
 def action_done(mode: str, started: float,
                 result: dict[str, Any] | None) -> None:
     """An action run that began at ``started`` (``time.perf_counter()``)

@@ -110,6 +110,9 @@ def test_workflow_runs_move_the_counters(dep):
     # engine's code, timed as an engine request).
     assert moved('mistral_engine_request_duration_seconds_count',
                  method='apply_results') >= 1
+    # One result (std.echo's) in one transaction.
+    assert moved('mistral_action_results_per_transaction_count') == 1
+    assert moved('mistral_action_results_per_transaction_sum') == 1
     assert moved('mistral_engine_request_duration_seconds_count',
                  method='start_workflow') == 2
     assert moved('mistral_outbox_send_lag_seconds_count',

@@ -316,3 +316,24 @@ def test_results_of_many_executions_cost_the_same_statements_as_of_two(
         assert [env.execution(wf).state for wf in ids] == [wanted] * n
     assert counts[12].total == counts[2].total, (counts[2].counts,
                                                  counts[12].counts)
+
+
+def test_results_applied_together_are_counted_once_per_transaction(env):
+    # The batch metric: one transaction of three results is one sample
+    # of 3; the same results again (duplicates) change nothing and are
+    # not counted.
+    import prometheus_client as prom
+
+    def sample(suffix: str) -> float:
+        return prom.REGISTRY.get_sample_value(
+            'mistral_action_results_per_transaction_' + suffix) or 0.0
+
+    env.create_workflows(_STEPS % {'name': 'counted'})
+    with _no_executor():
+        ids = [env.start('counted')['id'] for _ in range(3)]
+        pairs = _waiting_actions(ids, 'first')
+        count, total = sample('count'), sample('sum')
+        _step_all(pairs)
+        assert (sample('count') - count, sample('sum') - total) == (1, 3)
+        _step_all(pairs)
+        assert (sample('count') - count, sample('sum') - total) == (1, 3)

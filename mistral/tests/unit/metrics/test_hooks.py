@@ -245,3 +245,14 @@ def test_outbox_depth_is_not_sampled_when_metrics_are_off(db, conf,
     sampler = hooks._DepthSampler()
     monkeypatch.setattr(sampler, 'sample', lambda: pytest.fail('sampled'))
     sampler.maybe_sample()
+
+
+def test_results_per_transaction(delta):
+    count = delta('mistral_action_results_per_transaction_count')
+    total = delta('mistral_action_results_per_transaction_sum')
+    small = delta('mistral_action_results_per_transaction_bucket', le='1.0')
+    hooks.results_applied(1)
+    hooks.results_applied(7)
+    assert count() == 2
+    assert total() == 8
+    assert small() == 1
