@@ -215,8 +215,10 @@ def _hinted(allowed: set[int], rank: int = 0) -> int | None:
 
 def config_args(args: list[str]) -> tuple[str, ...]:
     """The configuration a command line names (``--config-file`` and
-    ``--config-dir``, in order, in either form): processes that name the
-    same one are taken to be one deployment."""
+    ``--config-dir``, in order, in either form): processes that share a
+    file or directory of it (or both name none) are taken to be one
+    deployment, since each process of a deployment may add a file of its
+    own to the shared one."""
     out: list[str] = []
     for i, arg in enumerate(args):
         for opt in ('--config-file', '--config-dir'):
@@ -239,7 +241,7 @@ def siblings_before(name: str, proc: str = '/proc',
                     me: int | None = None) -> int:
     """How many other processes on this host run the one component
     ``name`` (``... mistral ... --server NAME``) of the same deployment
-    (the same configuration files) and were started before this one (a
+    (sharing a configuration file) and were started before this one (a
     lower pid). Launchers number only their own children: a second
     ``mistral-server`` of a deployment would otherwise put its executor
     on the first one's CPU. Another deployment's processes do not count:
@@ -260,7 +262,8 @@ def siblings_before(name: str, proc: str = '/proc',
             continue
         for i, arg in enumerate(args[:-1]):
             if arg == '--server' and args[i + 1] == name:
-                if config_args(args) == mine:
+                theirs = config_args(args)
+                if theirs == mine or set(theirs) & set(mine):
                     count += 1
                 break
     return count

@@ -226,10 +226,14 @@ def test_another_deployments_processes_are_not_siblings(tmp_path):
     # The same files in the other spelling: the same deployment.
     _proc(tmp_path, 13, py, '-m', 'mistral.cmd.launch',
           '--config-file=/etc/a.conf', '--server', 'executor')
+    # The shared file and one of the process's own: the same deployment
+    # (a benchmark's or test's second launcher adds its own file).
+    _proc(tmp_path, 14, py, '-m', 'mistral.cmd.launch', *mine,
+          '--config-file', '/etc/a-p1.conf', '--server', 'executor')
     _proc(tmp_path, 20, py, '-m', 'mistral.cmd.launch', *mine,
-          '--server', 'executor')
+          '--config-file', '/etc/a-p2.conf', '--server', 'executor')
     assert cpu_affinity.siblings_before('executor', str(tmp_path),
-                                        me=20) == 2
+                                        me=20) == 3
     assert cpu_affinity.config_args(
         ['x', '--config-dir', '/d', '--config-file=/f', '--server', 'api']
     ) == ('--config-dir=/d', '--config-file=/f')
