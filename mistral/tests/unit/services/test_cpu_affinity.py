@@ -183,6 +183,56 @@ def test_a_second_launchers_component_goes_one_cpu_further(monkeypatch):
     assert cpu_affinity._hinted({0, 2, 5}, rank=1) == 5
 
 
+def test_a_later_process_keeps_off_the_api_cpu(monkeypatch):
+    # Two CPUs, the API on CPU 1: a second executor stays on CPU 0 with
+    # the first instead of going one CPU further onto the API's.
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '0')
+    assert cpu_affinity._hinted({0, 1}, rank=1, avoid={1}) == 0
+    assert cpu_affinity._hinted({0, 1}, rank=0, avoid={1}) == 0
+    # Four CPUs: it passes over the API's to the next.
+    assert cpu_affinity._hinted({0, 1, 2, 3}, rank=1, avoid={1}) == 2
+    assert cpu_affinity._hinted({0, 1, 2, 3}, rank=2, avoid={1}) == 3
+    # A process the launcher numbered onto the API's CPU (rank 0) stays;
+    # a later one of its component goes to the other.
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '1')
+    assert cpu_affinity._hinted({0, 1}, rank=0, avoid={1}) == 1
+    assert cpu_affinity._hinted({0, 1}, rank=1, avoid={1}) == 0
+    assert cpu_affinity._hinted({0, 1}, rank=2, avoid={1}) == 1
+
+
+def test_api_cpus_are_those_of_the_deployments_confined_apis(tmp_path):
+    py = '/venv/bin/python3'
+    conf = ('--config-file', '/etc/a.conf')
+    _proc(tmp_path, 10, py, '-m', 'mistral.cmd.launch', *conf,
+          '--server', 'api')
+    _proc(tmp_path, 11, py, '-m', 'mistral.cmd.launch', *conf,
+          '--server', 'executor')
+    # Another deployment's API, and one of ours not confined yet.
+    _proc(tmp_path, 12, py, '-m', 'mistral.cmd.launch', '--config-file',
+          '/etc/b.conf', '--server', 'api')
+    _proc(tmp_path, 13, py, '-m', 'mistral.cmd.launch', *conf,
+          '--config-file', '/etc/a-2.conf', '--server', 'api')
+    _proc(tmp_path, 20, py, '-m', 'mistral.cmd.launch', *conf,
+          '--server', 'executor')
+    confined = {10: {1}, 11: {0}, 12: {0}, 13: {0, 1, 2, 3}}
+
+    def affinity(pid):
+        return confined[pid]
+    assert cpu_affinity.api_cpus({0, 1, 2, 3}, str(tmp_path), me=20,
+                                 affinity=affinity) == {1}
+    confined[13] = {3}
+    assert cpu_affinity.api_cpus({0, 1, 2, 3}, str(tmp_path), me=20,
+                                 affinity=affinity) == {1, 3}
+    del confined[10]   # gone meanwhile
+
+    def gone(pid):
+        if pid not in confined:
+            raise ProcessLookupError(pid)
+        return confined[pid]
+    assert cpu_affinity.api_cpus({0, 1, 2, 3}, str(tmp_path), me=20,
+                                 affinity=gone) == {3}
+
+
 def _proc(tmp_path, pid: int, *args: str) -> None:
     d = tmp_path / str(pid)
     d.mkdir()
