@@ -56,6 +56,9 @@ CONF = cfg.CONF
 FIRST_LOOK = 1.0
 # Seconds between looks (each wait is drawn between this and twice this).
 RECHECK = 3.0
+# Further looks a later process of a component waits, FIRST_LOOK apart,
+# for the deployment's API to take its CPU before it chooses its own.
+API_WAITS = 3
 # Share of a CPU by which another CPU must be less busy to move there.
 MARGIN = 0.25
 # Share of a CPU a process must have used over a look to move at all: an
@@ -281,25 +284,29 @@ def siblings_before(name: str, proc: str = '/proc',
 
 def api_cpus(allowed: set[int], proc: str = '/proc', me: int | None = None,
              affinity: Callable[[int], set[int]] = os.sched_getaffinity
-             ) -> set[int]:
+             ) -> set[int] | None:
     """The CPUs the deployment's API processes on this host are confined
-    to (an API not confined yet, to fewer CPUs than ``allowed``, gives
-    none). A later executor keeps off them: on two CPUs, a second
-    executor on the API's CPU delayed its answers (many-http with one
-    client: 52-57 executions/s against 74-85 with both executors on the
-    other CPU, and 76-86 with one executor)."""
+    to; None while one of them is not confined yet (to fewer CPUs than
+    ``allowed``: it takes its CPU a second after it starts). A later
+    executor keeps off them: on two CPUs, a second executor on the API's
+    CPU delayed its answers (many-http with one client: 52-57 executions/s
+    against 74-85 with both executors on the other CPU, and 76-86 with one
+    executor)."""
     me = os.getpid() if me is None else me
     found: set[int] = set()
+    settled = True
     for pid, server in _deployment(proc, me):
         if server != 'api':
             continue
         try:
-            cpus = set(affinity(pid))
+            cpus = set(affinity(pid)) & allowed
         except OSError:
             continue  # gone
-        if len(cpus & allowed) < len(allowed):
-            found |= cpus & allowed
-    return found
+        if len(cpus) < len(allowed):
+            found |= cpus
+        else:
+            settled = False
+    return found if settled else None
 
 
 class Keeper:
@@ -340,18 +347,24 @@ class Keeper:
         allowed = os.sched_getaffinity(0)
         rank = siblings_before(self.name)
         wait = FIRST_LOOK
+        # Looks to wait for an API of the deployment started alongside to
+        # take its CPU (launchers started together race).
+        api_waits = API_WAITS
         while True:
             before, own0, t0 = _read_stat(), _own_seconds(), time.monotonic()
             if self._stop.wait(wait):
                 return
             try:
-                # Chosen after the first wait: an API started with this
-                # process has taken its CPU by then.
                 hint = None
                 if self.current is None:
-                    avoid = api_cpus(allowed) if rank and \
-                        self.name != 'api' else set()
-                    hint = _hinted(allowed, rank, avoid)
+                    avoid: set[int] | None = set()
+                    if rank and self.name != 'api':
+                        avoid = api_cpus(allowed)
+                        if avoid is None and api_waits:
+                            api_waits -= 1
+                            wait = FIRST_LOOK
+                            continue
+                    hint = _hinted(allowed, rank, avoid or set())
                 if hint is not None:
                     self._move(hint, 'as the launcher numbered it')
                 else:

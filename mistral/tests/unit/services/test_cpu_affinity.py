@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 from oslo_config import cfg
@@ -218,8 +220,9 @@ def test_api_cpus_are_those_of_the_deployments_confined_apis(tmp_path):
 
     def affinity(pid):
         return confined[pid]
+    # Not known while one of them has not taken its CPU.
     assert cpu_affinity.api_cpus({0, 1, 2, 3}, str(tmp_path), me=20,
-                                 affinity=affinity) == {1}
+                                 affinity=affinity) is None
     confined[13] = {3}
     assert cpu_affinity.api_cpus({0, 1, 2, 3}, str(tmp_path), me=20,
                                  affinity=affinity) == {1, 3}
@@ -328,3 +331,33 @@ def test_auto_starts_on_the_cpu_the_launcher_numbered():
         assert seen['current'] == cpus[slot % len(cpus)], seen
         assert seen['main'] == seen['before'] == seen['after'] == [
             seen['current']]
+
+
+def test_a_later_executor_waits_for_the_api_to_take_its_cpu(monkeypatch,
+                                                            caplog):
+    # Launchers started together: the API has not taken its CPU at the
+    # executor's first look. The executor waits for it (two more looks
+    # here), then keeps off it.
+    answers: list = [None, None, {1}]
+    moved: list = []
+    monkeypatch.setattr(cpu_affinity, 'FIRST_LOOK', 0.01)
+    monkeypatch.setattr(cpu_affinity, 'siblings_before', lambda name: 1)
+    monkeypatch.setattr(cpu_affinity, 'api_cpus',
+                        lambda allowed: answers.pop(0))
+    monkeypatch.setattr(cpu_affinity.os, 'sched_getaffinity',
+                        lambda pid: {0, 1})
+    monkeypatch.setattr(cpu_affinity, 'confine', moved.append)
+    monkeypatch.setenv(cpu_affinity.SLOT_ENV, '0')
+    keeper = cpu_affinity.Keeper('executor')
+    thread = threading.Thread(target=keeper._loop)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not moved and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        keeper._stop.set()
+        thread.join(timeout=10)
+    assert moved[:1] == [{0}]
+    assert answers == []
+    assert 'Choosing a CPU' not in caplog.text
