@@ -17,8 +17,8 @@ processes use more CPUs.
     after start: the launcher's hint (``mistral-server`` numbers the
     components it starts, see ``ORDER``, so that they start on different
     CPUs; a process started after another of the same component and
-    the same configuration files on this host goes one CPU further), or
-    else the least busy CPU it may use
+    deployment on this host goes one CPU further, passing over the CPU of
+    the deployment's API), or else the least busy CPU it may use
     (ties broken at random). Every ``RECHECK`` seconds or so (with jitter,
     so that two processes rarely decide at the same moment) it looks again
     and moves when another CPU was less busy than its own, not counting
@@ -273,8 +273,8 @@ def siblings_before(name: str, proc: str = '/proc',
     ``name`` (``... mistral ... --server NAME``) of the same deployment
     (sharing a configuration file) and were started before this one (a
     lower pid). Launchers number only their own children: a second
-    ``mistral-server`` of a deployment would otherwise put its executor
-    on the first one's CPU. Another deployment's processes do not count:
+    ``mistral-server`` of a deployment numbers its executor as the first
+    one did. Another deployment's processes do not count:
     two services on one host (a benchmark's, or a test's) each spread
     their own components."""
     me = os.getpid() if me is None else me
