@@ -42,7 +42,7 @@ import os
 import random
 import threading
 import time
-from typing import Callable, Iterator
+from typing import AbstractSet, Callable, Iterator
 
 from oslo_config import cfg
 
@@ -205,7 +205,7 @@ def slots(names: list[str]) -> dict[str, int]:
 
 
 def _hinted(allowed: set[int], rank: int = 0,
-            avoid: set[int] | frozenset[int] = frozenset()) -> int | None:
+            avoid: AbstractSet[int] = frozenset()) -> int | None:
     """The CPU of the launcher's hint; ``rank``: how many processes of
     the same component on this host were started before this one (each
     goes one CPU further, passing over the CPUs of ``avoid``: those of
@@ -357,13 +357,12 @@ class Keeper:
             try:
                 hint = None
                 if self.current is None:
-                    avoid: set[int] | None = set()
-                    if rank and self.name != 'api':
-                        avoid = api_cpus(allowed)
-                        if avoid is None and api_waits:
-                            api_waits -= 1
-                            wait = FIRST_LOOK
-                            continue
+                    avoid = api_cpus(allowed) if rank and \
+                        self.name != 'api' else set()
+                    if avoid is None and api_waits:
+                        api_waits -= 1
+                        wait = FIRST_LOOK
+                        continue
                     hint = _hinted(allowed, rank, avoid or set())
                 if hint is not None:
                     self._move(hint, 'as the launcher numbered it')

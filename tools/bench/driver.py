@@ -78,7 +78,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 TERMINAL = ('SUCCESS', 'ERROR', 'CANCELLED')
 DEFAULT_N = {'seq': 50, 'fanout': 100, 'withitems': 500, 'many': 200,
@@ -264,13 +264,20 @@ def proc_children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_cpu(root: int, kids: dict[int, list[int]]) -> float | None:
-    """User+system seconds of ``root`` and its live descendants."""
-    clk = os.sysconf('SC_CLK_TCK')
-    total, found, stack = 0, False, [root]
+def _tree(root: int, kids: dict[int, list[int]]) -> Iterator[int]:
+    """``root`` and its descendants (from ``proc_children``)."""
+    stack = [root]
     while stack:
         pid = stack.pop()
         stack.extend(kids.get(pid, ()))
+        yield pid
+
+
+def tree_cpu(root: int, kids: dict[int, list[int]]) -> float | None:
+    """User+system seconds of ``root`` and its live descendants."""
+    clk = os.sysconf('SC_CLK_TCK')
+    total, found = 0, False
+    for pid in _tree(root, kids):
         try:
             with open('/proc/%d/stat' % pid) as f:
                 data = f.read()
@@ -287,10 +294,8 @@ def tree_wait(root: int, kids: dict[int, list[int]]) -> float | None:
     ready to run but waiting for a CPU (``/proc/<pid>/task/*/schedstat``,
     second field): how much a process was held back by the others on its
     CPU, which its own CPU time does not show. None without schedstat."""
-    total, found, stack = 0, False, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(kids.get(pid, ()))
+    total, found = 0, False
+    for pid in _tree(root, kids):
         try:
             tids = os.listdir('/proc/%d/task' % pid)
         except OSError:

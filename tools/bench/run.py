@@ -1158,8 +1158,10 @@ def median_of(runs: list[dict], key: str) -> float | None:
     return round(statistics.median(vals), 3) if vals else None
 
 
-def median_cpu(runs: list[dict], label: str,
-               key: str = 'cpu_ms_per_unit') -> float | None:
+def median_by_label(runs: list[dict], label: str,
+                    key: str = 'cpu_ms_per_unit') -> float | None:
+    """Median of ``label``'s value in ``key`` (a per-label dict of each
+    run: CPU or run-queue wait per unit)."""
     vals = [r[key][label] for r in runs
             if r.get('ok') and label in (r.get(key) or {})]
     return round(statistics.median(vals), 2) if vals else None
@@ -1167,7 +1169,7 @@ def median_cpu(runs: list[dict], label: str,
 
 def by_process(runs: list[dict], key: str) -> dict[str, float | None]:
     """Median ``key`` (a per-label dict of each run) per label."""
-    return {lab: median_cpu(runs, lab, key)
+    return {lab: median_by_label(runs, lab, key)
             for lab in sorted({k for r in runs for k in (r.get(key) or {})})}
 
 
@@ -1187,7 +1189,7 @@ def summarize(results: dict, targets: list[Target]) -> list[dict]:
                 'value': median_of(runs, 'value'),
                 'values': [r.get('value') for r in runs],
                 'wall_s': median_of(runs, 'wall_s'),
-                'cpu_ms_per_unit': median_cpu(runs, total_label),
+                'cpu_ms_per_unit': median_by_label(runs, total_label),
                 'cpu_ms_per_unit_by_process': by_process(
                     runs, 'cpu_ms_per_unit'),
                 'wait_ms_per_unit_by_process': by_process(

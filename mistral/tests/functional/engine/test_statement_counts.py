@@ -18,6 +18,7 @@ import contextlib
 import threading
 from typing import Iterator
 
+import prometheus_client as prom
 import pytest
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -322,8 +323,6 @@ def test_results_applied_together_are_counted_once_per_transaction(env):
     # The batch metric: one transaction of three results is one sample
     # of 3; the same results again (duplicates) change nothing and are
     # not counted.
-    import prometheus_client as prom
-
     def sample(suffix: str) -> float:
         return prom.REGISTRY.get_sample_value(
             'mistral_action_results_per_transaction_' + suffix) or 0.0
