@@ -54,7 +54,8 @@ CPU (same host only): ``--cpu-pid LABEL=PID`` (repeatable) adds the
 user+system CPU of that process and its descendants over each measured
 run, and the time its threads waited for a CPU while ready to run (the
 run queue, ``/proc/<pid>/task/*/schedstat``); the host's busy share comes
-from ``/proc/stat``.
+from ``/proc/stat``. With any ``--cpu-pid``, the driver's own process tree
+(with the HTTP target it starts) is measured too, as ``client``.
 
 Output: a table on stderr and one JSON document (``--json-out``, or
 stdout): ``ok``, ``error``, ``runs`` (one object per measured run:
@@ -704,6 +705,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--json-out', default=None)
     a = ap.parse_args(argv)
     a.cpu_pid = dict(a.cpu_pid)
+    if a.cpu_pid:
+        # The client's own share of the host (with the HTTP target it
+        # starts): the service's CPU is only part of what a run costs.
+        a.cpu_pid.setdefault('client', os.getpid())
     n = a.n or DEFAULT_N[a.scenario]
     doc: dict[str, Any] = {'ok': False, 'scenario': a.scenario, 'n': n,
                            'actions': a.actions, 'unit': UNITS[a.scenario],

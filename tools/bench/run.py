@@ -200,6 +200,51 @@ def tree_pids(root: int) -> list[int]:
     return pids
 
 
+# The servers the deployments share, by the name of their process.
+_DATABASE_PROCESSES = {'postgresql': ('postgres',),
+                       'mysql': ('mariadbd', 'mysqld')}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode(errors='replace')
+    except OSError:
+        return ''
+
+
+def shared_servers(db_backend: str, broker: bool,
+                   proc: str = '/proc') -> dict[str, int]:
+    """{'database': pid, 'broker': pid}: the roots of the database's and
+    RabbitMQ's process trees on this host, whose CPU per unit is reported
+    beside the service's (every target of a run uses them; only the one
+    measured is busy). A server not found here is left out."""
+    names = _DATABASE_PROCESSES.get(db_backend, ())
+    comm: dict[int, str] = {}
+    parent: dict[int, int] = {}
+    for entry in os.listdir(proc):
+        if entry.isdigit():
+            stat = _read(os.path.join(proc, entry, 'stat'))
+            # "pid (comm) state ppid ...": comm may hold spaces.
+            head, _, rest = stat.rpartition(')')
+            if head and rest.split():
+                pid = int(entry)
+                comm[pid] = head.partition('(')[2]
+                parent[pid] = int(rest.split()[1])
+    out = {}
+    db = sorted(p for p, c in comm.items()
+                if c in names and comm.get(parent[p]) not in names)
+    if db:
+        out['database'] = db[0]
+    if broker:
+        beam = sorted(p for p, c in comm.items() if c.startswith('beam')
+                      and 'rabbit' in _read(os.path.join(proc, str(p),
+                                                         'cmdline')))
+        if beam:
+            out['broker'] = beam[0]
+    return out
+
+
 def proc_status(pid: int, *keys: str) -> dict[str, int]:
     """Values (kB) from /proc/<pid>/status, e.g. VmRSS, VmHWM."""
     out = {}
@@ -339,6 +384,8 @@ class Target:
     url = ''
     db_backend = ''
     db_name = ''
+    # Talks to the engines and executors through RabbitMQ.
+    uses_broker = True
 
     def start(self) -> None:
         raise NotImplementedError
@@ -374,6 +421,7 @@ class Ours(Target):
         self.copies = copies
         self.embedded = embedded
         self.db_backend = 'sqlite' if embedded else db
+        self.uses_broker = not embedded
         self.keep_logs = keep_logs
         self.sql_log = sql_log
         self.dep: harness.Deployment | None = None
@@ -870,7 +918,9 @@ def run_driver(target: Target, name: str, warmup: int, out_dir: str,
            '--actions', actions, '--repeat', str(measured), '--warmup',
            str(warmup), '--quiet', '--timeout', str(timeout), '--json-out',
            path] + extra
-    for label, pid in target.cpu_pids().items():
+    pids = dict(target.cpu_pids())
+    pids.update(shared_servers(target.db_backend, target.uses_broker))
+    for label, pid in pids.items():
         cmd += ['--cpu-pid', '%s=%d' % (label, pid)]
     proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -38,12 +38,19 @@ def test_every_scenario_runs_and_checks_its_results(shape, tmp_path) -> None:
         runs = doc['results'][name]['ours']
         assert len(runs) == 1 and runs[0]['ok'], (name, runs)
         assert runs[0]['value'] > 0, (name, runs)
+    run = doc['results']['many-http']['ours'][0]
+    # The client's share is measured too; the database's and RabbitMQ's
+    # where the deployment uses them.
+    shared = {'database', 'broker'} & set(run['cpu_ms_per_unit'])
+    assert run['cpu_ms_per_unit']['client'] >= 0, run
     if shape != ['--embedded']:
         # Each process's CPU and its threads' wait for a CPU, per unit.
-        run = doc['results']['many-http']['ours'][0]
         for proc in ('api', 'executor'):
             assert run['cpu_ms_per_unit'][proc] > 0, run
             assert run['wait_ms_per_unit'][proc] >= 0, run
+        assert shared == {'database', 'broker'}, run
+    else:
+        assert not shared, run
     # The scale verdicts are computed (their sizes are not the real ones):
     # time against size, and the engine's and executor's memory.
     verdicts = [v['target'] for v in doc['verdicts']]
