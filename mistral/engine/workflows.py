@@ -436,9 +436,9 @@ def finish_together(runs: Iterable[Run]) -> None:
            if known[r.wf_ex.id] is None and r.spec.type != 'reverse']
     if len(ask) > 1:
         found: dict[str, list[models.TaskExecution]] = {i: [] for i in ask}
-        for task_ex in todo[0].session.execute(
-                _ending_tasks(False, True, many=True),
-                {'wf_ex_ids': ask}).scalars():
+        for task_ex in _read_ending_tasks(
+                todo[0].session, _ending_tasks(False, True, many=True),
+                {'wf_ex_ids': ask}, ask):
             found[task_ex.workflow_execution_id].append(task_ex)
         known.update(found)
     for run in todo:
@@ -460,9 +460,9 @@ def finish(run: Run, forced_state: str | None = None,
         params = {'wf_ex_id': wf_ex.id}
         if target is not None:
             params['target'] = target
-        known = s.execute(
-            _ending_tasks(target is not None, forced_state is None),
-            params).scalars().all()
+        known = _read_ending_tasks(
+            s, _ending_tasks(target is not None, forced_state is None),
+            params, [wf_ex.id])
     end_tasks = sorted(
         (t for t in known if not t.has_next_tasks
          and t.state in states.COMPLETED
@@ -505,6 +505,27 @@ def finish(run: Run, forced_state: str | None = None,
         run.batch.add('engine', 'on_workflow_complete',
                       {'wf_ex_id': wf_ex.id}, ctx=run.ctx)
     LOG.debug('Workflow execution %s finished: %s', wf_ex.id, wf_ex.state)
+
+
+def _read_ending_tasks(session: orm.Session, stmt: sa.Select[Any],
+                       params: dict[str, Any], wf_ex_ids: Iterable[str]
+                       ) -> list[models.TaskExecution]:
+    """The tasks ``stmt`` (an ``_ending_tasks`` query) finds, and those of
+    the executions ``wf_ex_ids`` that this transaction created or changed
+    and has not written yet: the query does not flush them first. A flush
+    here would write the execution's row (its count of active tasks) once
+    now and again with its final state at the commit. The candidates are
+    told apart by ``finish`` from what is in memory, as it does for a
+    transaction that holds every task of the execution."""
+    with session.no_autoflush:
+        found = list(session.execute(stmt, params).scalars())
+    seen = {id(t) for t in found}
+    wanted = set(wf_ex_ids)
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, models.TaskExecution) and id(obj) not in seen \
+                and obj.workflow_execution_id in wanted:
+            found.append(obj)
+    return found
 
 
 @functools.cache

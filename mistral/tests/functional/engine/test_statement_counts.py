@@ -319,6 +319,51 @@ def test_results_of_many_executions_cost_the_same_statements_as_of_two(
                                                  counts[12].counts)
 
 
+_FAILING = """
+version: "2.0"
+%(name)s:
+  tasks:
+    first:
+      action: std.sleep seconds=0
+      on-success: [second]
+    second:
+      action: std.sleep seconds=0
+"""
+
+
+@pytest.mark.parametrize('n', [1, 3])
+@pytest.mark.parametrize('outcome', ['SUCCESS', 'ERROR'])
+def test_an_execution_that_ends_is_written_once(env, n, outcome):
+    # The transaction that applies the last result reads the execution's
+    # ending tasks without writing what it changed first: the
+    # execution's row is written once, with its count of active tasks
+    # and its final state together (before: once when the read flushed,
+    # again at the commit). One execution alone, and three that end
+    # together. A failed last task must still fail the execution (its
+    # task is found in memory, not by the read); the read of its
+    # actions' errors that follows writes first, as any query does.
+    name = 'ends%d%s' % (n, outcome[0])
+    env.create_workflows(_FAILING % {'name': name})
+    with _no_executor():
+        ids = [env.start(name)['id'] for _ in range(n)]
+        assert _step_all(_waiting_actions(ids, 'first')).total
+        last = {} if outcome == 'SUCCESS' else {'error': 'boom'}
+        groups = [({}, wf, [{'id': ax, 'result': last}])
+                  for wf, ax in _waiting_actions(ids, 'second')]
+        counter = _ThisThread()
+        engine = db_api.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', counter)
+        try:
+            from mistral.engine import engine as engine_mod
+            engine_mod.Engine()._apply_results_many(groups)
+        finally:
+            sa.event.remove(engine, 'before_cursor_execute', counter)
+    assert [env.execution(wf).state for wf in ids] == [outcome] * n
+    if outcome == 'SUCCESS':
+        assert counter.counts['UPDATE WORKFLOW_EXECUTIONS_V2 SET'] == 1, \
+            counter.counts
+
+
 def test_results_applied_together_are_counted_once_per_transaction(env):
     # The batch metric: one transaction of three results is one sample
     # of 3; the same results again (duplicates) change nothing and are
