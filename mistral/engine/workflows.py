@@ -519,6 +519,9 @@ def _read_ending_tasks(session: orm.Session, stmt: sa.Select[Any],
     transaction that holds every task of the execution."""
     with session.no_autoflush:
         found = list(session.execute(stmt, params).scalars())
+    if session.deleted:
+        # Still in the database until the flush: not tasks any more.
+        found = [t for t in found if t not in session.deleted]
     seen = {id(t) for t in found}
     wanted = set(wf_ex_ids)
     for obj in (*session.new, *session.dirty):

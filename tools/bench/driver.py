@@ -248,20 +248,31 @@ def decode(value: Any) -> Any:
 # --- CPU ------------------------------------------------------------------
 
 
+def proc_table(proc: str = '/proc') -> dict[int, tuple[str, int]]:
+    """{pid: (name, parent pid)} of every process, from one scan of
+    ``proc``."""
+    table: dict[int, tuple[str, int]] = {}
+    for d in os.listdir(proc):
+        if not d.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, d, 'stat')) as f:
+                data = f.read()
+            # "pid (name) state ppid ...": the name may hold spaces.
+            end = data.rindex(')')
+            table[int(d)] = (data[data.index('(') + 1:end],
+                             int(data[end + 2:].split()[1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
 def proc_children() -> dict[int, list[int]]:
     """{parent pid: [child pid, ...]} of every process, from one scan of
     /proc."""
     kids: dict[int, list[int]] = {}
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                data = f.read()
-            ppid = int(data[data.rfind(')') + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(d))
+    for pid, (_name, ppid) in proc_table().items():
+        kids.setdefault(ppid, []).append(pid)
     return kids
 
 

@@ -205,14 +205,6 @@ _DATABASE_PROCESSES = {'postgresql': ('postgres',),
                        'mysql': ('mariadbd', 'mysqld')}
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path, 'rb') as f:
-            return f.read().decode(errors='replace')
-    except OSError:
-        return ''
-
-
 def shared_servers(db_backend: str, broker: bool,
                    proc: str = '/proc') -> dict[str, int]:
     """{'database': pid, 'broker': pid}: the roots of the database's and
@@ -220,28 +212,22 @@ def shared_servers(db_backend: str, broker: bool,
     beside the service's (every target of a run uses them; only the one
     measured is busy). A server not found here is left out."""
     names = _DATABASE_PROCESSES.get(db_backend, ())
-    comm: dict[int, str] = {}
-    parent: dict[int, int] = {}
-    for entry in os.listdir(proc):
-        if entry.isdigit():
-            stat = _read(os.path.join(proc, entry, 'stat'))
-            # "pid (comm) state ppid ...": comm may hold spaces.
-            head, _, rest = stat.rpartition(')')
-            if head and rest.split():
-                pid = int(entry)
-                comm[pid] = head.partition('(')[2]
-                parent[pid] = int(rest.split()[1])
+    table = driver.proc_table(proc)
     out = {}
-    db = sorted(p for p, c in comm.items()
-                if c in names and comm.get(parent[p]) not in names)
+    db = sorted(pid for pid, (name, ppid) in table.items()
+                if name in names and table.get(ppid, ('',))[0] not in names)
     if db:
         out['database'] = db[0]
-    if broker:
-        beam = sorted(p for p, c in comm.items() if c.startswith('beam')
-                      and 'rabbit' in _read(os.path.join(proc, str(p),
-                                                         'cmdline')))
-        if beam:
-            out['broker'] = beam[0]
+    for pid in sorted(table) if broker else ():
+        if table[pid][0].startswith('beam'):
+            try:
+                with open(os.path.join(proc, str(pid), 'cmdline'),
+                          'rb') as f:
+                    if b'rabbit' in f.read():
+                        out['broker'] = pid
+                        break
+            except OSError:
+                continue
     return out
 
 

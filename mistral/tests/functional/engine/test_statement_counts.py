@@ -266,15 +266,16 @@ def _waiting_actions(wf_ex_ids: list[str], task: str) -> list[tuple]:
     return [(i, rows[i]) for i in wf_ex_ids]
 
 
-def _step_all(pairs, here: bool = False) -> _ThisThread:
-    """Apply a result for each (execution, action) in one transaction,
-    counting its statements; ``here``: as an executor does, taking the
-    next actions (they are not run)."""
+def _step_all(pairs, here: bool = False,
+              result: dict | None = None) -> _ThisThread:
+    """Apply a result (``result``, or data) for each (execution, action)
+    in one transaction, counting its statements; ``here``: as an executor
+    does, taking the next actions (they are not run)."""
     from mistral.engine import engine as engine_mod
     from mistral.executor import executor as executor_mod
 
-    groups = [({}, wf, [{'id': ax, 'result': {'data': 1}}])
-              for wf, ax in pairs]
+    result = {'data': 1} if result is None else result
+    groups = [({}, wf, [{'id': ax, 'result': result}]) for wf, ax in pairs]
     local = executor_mod.LocalClaim(executor_mod.Executor()) if here \
         else None
     counter = _ThisThread()
@@ -319,18 +320,6 @@ def test_results_of_many_executions_cost_the_same_statements_as_of_two(
                                                  counts[12].counts)
 
 
-_FAILING = """
-version: "2.0"
-%(name)s:
-  tasks:
-    first:
-      action: std.sleep seconds=0
-      on-success: [second]
-    second:
-      action: std.sleep seconds=0
-"""
-
-
 @pytest.mark.parametrize('n', [1, 3])
 @pytest.mark.parametrize('outcome', ['SUCCESS', 'ERROR'])
 def test_an_execution_that_ends_is_written_once(env, n, outcome):
@@ -343,21 +332,12 @@ def test_an_execution_that_ends_is_written_once(env, n, outcome):
     # task is found in memory, not by the read); the read of its
     # actions' errors that follows writes first, as any query does.
     name = 'ends%d%s' % (n, outcome[0])
-    env.create_workflows(_FAILING % {'name': name})
+    env.create_workflows(_STEPS % {'name': name})
     with _no_executor():
         ids = [env.start(name)['id'] for _ in range(n)]
         assert _step_all(_waiting_actions(ids, 'first')).total
-        last = {} if outcome == 'SUCCESS' else {'error': 'boom'}
-        groups = [({}, wf, [{'id': ax, 'result': last}])
-                  for wf, ax in _waiting_actions(ids, 'second')]
-        counter = _ThisThread()
-        engine = db_api.get_engine()
-        sa.event.listen(engine, 'before_cursor_execute', counter)
-        try:
-            from mistral.engine import engine as engine_mod
-            engine_mod.Engine()._apply_results_many(groups)
-        finally:
-            sa.event.remove(engine, 'before_cursor_execute', counter)
+        counter = _step_all(_waiting_actions(ids, 'second'), result=(
+            {'data': 1} if outcome == 'SUCCESS' else {'error': 'boom'}))
     assert [env.execution(wf).state for wf in ids] == [outcome] * n
     if outcome == 'SUCCESS':
         assert counter.counts['UPDATE WORKFLOW_EXECUTIONS_V2 SET'] == 1, \
