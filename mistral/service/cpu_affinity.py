@@ -348,8 +348,12 @@ class Keeper:
         rank = siblings_before(self.name)
         wait = FIRST_LOOK
         # Looks to wait for an API of the deployment started alongside to
-        # take its CPU (launchers started together race).
+        # take its CPU (launchers started together race). Only a process
+        # the launcher numbered keeps off it: one without a hint chooses
+        # the least busy CPU, which the API's busy one is not.
         api_waits = API_WAITS
+        keep_off_api = bool(rank) and self.name != 'api' and \
+            bool(os.environ.get(SLOT_ENV))
         while True:
             before, own0, t0 = _read_stat(), _own_seconds(), time.monotonic()
             if self._stop.wait(wait):
@@ -357,8 +361,7 @@ class Keeper:
             try:
                 hint = None
                 if self.current is None:
-                    avoid = api_cpus(allowed) if rank and \
-                        self.name != 'api' else set()
+                    avoid = api_cpus(allowed) if keep_off_api else set()
                     if avoid is None and api_waits:
                         api_waits -= 1
                         wait = FIRST_LOOK

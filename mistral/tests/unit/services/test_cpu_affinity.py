@@ -361,3 +361,29 @@ def test_a_later_executor_waits_for_the_api_to_take_its_cpu(monkeypatch,
     assert moved[:1] == [{0}]
     assert answers == []
     assert 'Choosing a CPU' not in caplog.text
+
+
+def test_a_later_process_without_a_hint_does_not_wait_for_the_api(
+        monkeypatch):
+    # Not numbered by a launcher: it chooses the least busy CPU at its
+    # first look, without reading where the API is or waiting for it.
+    asked: list = []
+    looked = threading.Event()
+    monkeypatch.setattr(cpu_affinity, 'FIRST_LOOK', 0.01)
+    monkeypatch.setattr(cpu_affinity, 'siblings_before', lambda name: 1)
+    monkeypatch.setattr(cpu_affinity, 'api_cpus',
+                        lambda allowed: asked.append(allowed))
+    monkeypatch.setattr(cpu_affinity.os, 'sched_getaffinity',
+                        lambda pid: {0, 1})
+    monkeypatch.setattr(cpu_affinity.Keeper, '_look',
+                        lambda self, *a: looked.set())
+    monkeypatch.delenv(cpu_affinity.SLOT_ENV, raising=False)
+    keeper = cpu_affinity.Keeper('executor')
+    thread = threading.Thread(target=keeper._loop)
+    thread.start()
+    try:
+        assert looked.wait(10)
+    finally:
+        keeper._stop.set()
+        thread.join(timeout=10)
+    assert asked == []
