@@ -9,7 +9,7 @@ state they report and are published in order, with retries.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -101,13 +101,17 @@ def _root_publishers(session: orm.Session, root_id: str
     return list(params.get('notify') or [])
 
 
-def _emit(run: Run, ex_id: str, data: dict[str, Any], event: str) -> None:
+def _emit(run: Run, ex_id: str, event: str,
+          data_of: Callable[[], dict[str, Any]]) -> None:
+    # The payload is built only for an event someone subscribed to: most
+    # executions have no publisher, and building it (a dozen attributes,
+    # four timestamps as text) was most of the cost of an event.
     launching = event == WORKFLOW_LAUNCHED
     publishers = [p for p in _publishers(run, launching)
                   if isinstance(p, dict) and deliveries.wants(p, event)]
     if not publishers:
         return
-    deliveries.enqueue(run.session, run.ctx, run.wf_ex.id, ex_id, data,
+    deliveries.enqueue(run.session, run.ctx, run.wf_ex.id, ex_id, data_of(),
                        event, _iso(timeutils.utcnow()), publishers)
 
 
@@ -115,7 +119,7 @@ def workflow_event(run: Run, event: str) -> None:
     """The run's workflow execution reached ``event``."""
     metrics.workflow_event(run, event)
     wf_ex = run.wf_ex
-    data = {
+    _emit(run, wf_ex.id, event, lambda: {
         'id': wf_ex.id, 'name': wf_ex.name,
         'workflow_name': wf_ex.workflow_name,
         'workflow_namespace': wf_ex.workflow_namespace,
@@ -125,15 +129,14 @@ def workflow_event(run: Run, event: str) -> None:
         'root_execution_id': wf_ex.root_execution_id,
         'created_at': _iso(wf_ex.created_at),
         'updated_at': _iso(wf_ex.updated_at), 'event': event,
-    }
-    _emit(run, wf_ex.id, data, event)
+    })
 
 
 def task_event(run: Run, task_ex: models.TaskExecution, event: str) -> None:
     """A task execution of the run's workflow reached ``event``."""
     metrics.task_event(run, task_ex, event)
     wf_ex = run.wf_ex
-    data = {
+    _emit(run, task_ex.id, event, lambda: {
         'id': task_ex.id, 'name': task_ex.name,
         'workflow_execution_id': wf_ex.id,
         'workflow_name': wf_ex.workflow_name,
@@ -145,5 +148,4 @@ def task_event(run: Run, task_ex: models.TaskExecution, event: str) -> None:
         'updated_at': _iso(task_ex.updated_at),
         'started_at': _iso(task_ex.started_at),
         'finished_at': _iso(task_ex.finished_at), 'event': event,
-    }
-    _emit(run, task_ex.id, data, event)
+    })
