@@ -519,9 +519,10 @@ def _read_ending_tasks(session: orm.Session, stmt: sa.Select[Any],
     transaction that holds every task of the execution."""
     with session.no_autoflush:
         found = list(session.execute(stmt, params).scalars())
-    if session.deleted:
+    deleted = session.deleted  # a new set at each access
+    if deleted:
         # Still in the database until the flush: not tasks any more.
-        found = [t for t in found if t not in session.deleted]
+        found = [t for t in found if t not in deleted]
     seen = {id(t) for t in found}
     wanted = set(wf_ex_ids)
     for obj in (*session.new, *session.dirty):

@@ -267,6 +267,16 @@ def proc_table(proc: str = '/proc') -> dict[int, tuple[str, int]]:
     return table
 
 
+def proc_cmdline(pid: int, proc: str = '/proc') -> list[str] | None:
+    """The argv of ``pid`` (None: gone, or not ours to read)."""
+    try:
+        with open(os.path.join(proc, str(pid), 'cmdline'), 'rb') as f:
+            data = f.read()
+    except OSError:
+        return None
+    return [a for a in data.decode(errors='replace').split('\0') if a]
+
+
 def proc_children() -> dict[int, list[int]]:
     """{parent pid: [child pid, ...]} of every process, from one scan of
     /proc."""
@@ -276,7 +286,7 @@ def proc_children() -> dict[int, list[int]]:
     return kids
 
 
-def _tree(root: int, kids: dict[int, list[int]]) -> Iterator[int]:
+def tree(root: int, kids: dict[int, list[int]]) -> Iterator[int]:
     """``root`` and its descendants (from ``proc_children``)."""
     stack = [root]
     while stack:
@@ -289,7 +299,7 @@ def tree_cpu(root: int, kids: dict[int, list[int]]) -> float | None:
     """User+system seconds of ``root`` and its live descendants."""
     clk = os.sysconf('SC_CLK_TCK')
     total, found = 0, False
-    for pid in _tree(root, kids):
+    for pid in tree(root, kids):
         try:
             with open('/proc/%d/stat' % pid) as f:
                 data = f.read()
@@ -307,7 +317,7 @@ def tree_wait(root: int, kids: dict[int, list[int]]) -> float | None:
     second field): how much a process was held back by the others on its
     CPU, which its own CPU time does not show. None without schedstat."""
     total, found = 0, False
-    for pid in _tree(root, kids):
+    for pid in tree(root, kids):
         try:
             tids = os.listdir('/proc/%d/task' % pid)
         except OSError:

@@ -180,24 +180,15 @@ def children_of(pid: int) -> dict[int, list[str]]:
     """Direct children of ``pid``: {child pid: argv}."""
     out = {}
     for child in driver.proc_children().get(pid, ()):
-        try:
-            with open('/proc/%d/cmdline' % child, 'rb') as f:
-                argv = f.read().decode(errors='replace').split('\0')
-        except OSError:
-            continue
-        out[child] = [a for a in argv if a]
+        argv = driver.proc_cmdline(child)
+        if argv is not None:
+            out[child] = argv
     return out
 
 
 def tree_pids(root: int) -> list[int]:
     # One scan of /proc for the whole tree (was one per process in it).
-    kids = driver.proc_children()
-    pids, stack = [], [root]
-    while stack:
-        p = stack.pop()
-        pids.append(p)
-        stack.extend(kids.get(p, ()))
-    return pids
+    return list(driver.tree(root, driver.proc_children()))
 
 
 # The servers the deployments share, by the name of their process.
@@ -219,15 +210,10 @@ def shared_servers(db_backend: str, broker: bool,
     if db:
         out['database'] = db[0]
     for pid in sorted(table) if broker else ():
-        if table[pid][0].startswith('beam'):
-            try:
-                with open(os.path.join(proc, str(pid), 'cmdline'),
-                          'rb') as f:
-                    if b'rabbit' in f.read():
-                        out['broker'] = pid
-                        break
-            except OSError:
-                continue
+        if table[pid][0].startswith('beam') and any(
+                'rabbit' in a for a in driver.proc_cmdline(pid, proc) or ()):
+            out['broker'] = pid
+            break
     return out
 
 
