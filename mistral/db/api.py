@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import random
 import threading
 import time
 from typing import Any, Callable, Iterator, TypeVar
@@ -148,6 +149,10 @@ def is_sqlite() -> bool:
     return get_engine().dialect.name == 'sqlite'
 
 
+# Seconds: the scale of the random, growing waits between attempts.
+_RETRY_WAIT = 0.02
+
+
 def _is_retriable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError):
         if error.connection_invalidated:
@@ -168,16 +173,33 @@ def retry_on_db_error(func: Callable[..., T]) -> Callable[..., T]:
     The decorated function must be safe to repeat: it opens its own
     transaction, so a retry starts from a clean state.
     """
-    retrying = tenacity.retry(
+    name = getattr(func, '__name__', func)
+    retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(_is_retriable),
-        wait=tenacity.wait_random_exponential(multiplier=0.02, max=2),
+        wait=tenacity.wait_random_exponential(multiplier=_RETRY_WAIT,
+                                              max=2),
         stop=tenacity.stop_after_delay(60),
         reraise=True,
         before_sleep=lambda rs: LOG.warning(
-            'Retrying %s after a database error: %s',
-            getattr(func, '__name__', func), rs.outcome.exception()),
+            'Retrying %s after a database error: %s', name,
+            rs.outcome.exception()),
     )
-    return functools.wraps(func)(retrying(func))
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        # The first attempt goes without tenacity: its bookkeeping (a copy
+        # of the retrying object and a call state per call) cost more than
+        # a small claim's own Python work. Only a failure worth retrying
+        # enters the retrying loop, after the loop's first wait.
+        try:
+            return func(*args, **kwargs)
+        except Exception as e:
+            if not _is_retriable(e):
+                raise
+            LOG.warning('Retrying %s after a database error: %s', name, e)
+        time.sleep(random.uniform(0, _RETRY_WAIT))
+        return retrying.copy()(func, *args, **kwargs)
+    return wrapper
 
 
 @contextlib.contextmanager
@@ -199,27 +221,26 @@ def transaction() -> Iterator[orm.Session]:
 
 
 @contextlib.contextmanager
-def read_session() -> Iterator[orm.Session]:
-    """A session for reads only (the transaction is rolled back)."""
+def read_connection() -> Iterator[sa.engine.Connection]:
+    """A Core connection for reads only (its transaction is rolled back).
+
+    On SQLite a plain BEGIN (``mistral_read_only``: no write lock). On
+    PostgreSQL, under READ COMMITTED, every statement takes its own
+    snapshot in a transaction or not: reading without one saves the BEGIN
+    and ROLLBACK round trips (a third of a small API read). The driver's
+    autocommit flag is switched client-side, without a round trip
+    (SQLAlchemy's AUTOCOMMIT isolation level costs one each way), and
+    always switched back before the connection returns to the pool.
+    """
     engine = get_engine()
-    assert _sessionmaker is not None
     conn = engine.connect().execution_options(mistral_read_only=True)
-    # On PostgreSQL, under READ COMMITTED, every statement takes its own
-    # snapshot in a transaction or not: reading without one saves the
-    # BEGIN and ROLLBACK round trips (a third of a small API read). The
-    # driver's autocommit flag is switched client-side, without a round
-    # trip (SQLAlchemy's AUTOCOMMIT isolation level costs one each way),
-    # and always switched back before the connection returns to the pool.
     raw = None
     if engine.dialect.name == 'postgresql':
         raw = conn.connection.dbapi_connection
         raw.autocommit = True
-    session = _sessionmaker(bind=conn)
     try:
-        yield session
+        yield conn
     finally:
-        session.rollback()
-        session.close()
         if raw is not None:
             try:
                 raw.autocommit = False
@@ -227,6 +248,19 @@ def read_session() -> Iterator[orm.Session]:
                 # Not usable as a transactional connection any more.
                 conn.invalidate()
         conn.close()
+
+
+@contextlib.contextmanager
+def read_session() -> Iterator[orm.Session]:
+    """A session for reads only (see :func:`read_connection`)."""
+    with read_connection() as conn:
+        assert _sessionmaker is not None
+        session = _sessionmaker(bind=conn)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ as text with NUL escaped: they are not concerned.)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -43,11 +43,18 @@ def _limits(cls: type) -> dict[str, int]:
     return limits
 
 
-def check(obj: Any, nul_ok: bool = False) -> None:
+def check(obj: Any, nul_ok: bool = False,
+          keys: Iterable[str] | None = None) -> None:
     """Raise InputException if a string field of ``obj`` is too long (or
-    holds a NUL character, unless ``nul_ok``)."""
-    for key, length in _limits(type(obj)).items():
-        value = obj.__dict__.get(key)
+    holds a NUL character, unless ``nul_ok``); ``keys``: only those
+    fields (the others are known to be unchanged)."""
+    limits = _limits(type(obj))
+    values = obj.__dict__
+    for key in limits if keys is None else keys:
+        length = limits.get(key)
+        if length is None:
+            continue  # not a string column
+        value = values.get(key)
         if not isinstance(value, str):
             continue
         table = getattr(type(obj), '__tablename__', type(obj).__name__)
@@ -65,8 +72,13 @@ def check(obj: Any, nul_ok: bool = False) -> None:
 def _before_flush(session: orm.Session, _context: Any,
                   _instances: Any) -> None:
     nul_ok = session.get_bind().dialect.name != 'postgresql'
-    for obj in list(session.new) + list(session.dirty):
+    for obj in session.new:
         check(obj, nul_ok)
+    # A changed row was checked (or read) as it was: only its changed
+    # fields can break a limit now. (A task or workflow row changes a few
+    # of its fields per step; checking all of them was most of the cost.)
+    for obj in session.dirty:
+        check(obj, nul_ok, sa.inspect(obj).committed_state)
 
 
 def _has_nul(params: Any) -> bool:

@@ -198,27 +198,7 @@ class Executor:
         with their target go too."""
         if not ids:
             return {}
-        me = self.id
-
-        @db_api.retry_on_db_error
-        def claim() -> dict[str, dict[str, Any]]:
-            if db_api.get_engine().dialect.name == 'postgresql':
-                # One statement, committed by itself: the claim and the
-                # message's acknowledgement in one round trip.
-                with db_api.autocommit() as conn:
-                    won = conn.execute(_CLAIM_PG, {
-                        'ids': ids, 'me': me, 'lease': _lease_end(),
-                        'ob': outbox_id or ''}).all()
-                    _clear_waiting(conn, won)
-            else:
-                with db_api.transaction() as s:
-                    outbox.acknowledge(s, outbox_id)
-                    won = _claim_rows(s.connection(), ids, me,
-                                      _lease_end())
-                    _clear_waiting(s, won)
-            return {row.id: {'name': row.name, 'input': row.input or {}}
-                    for row in won}
-        return claim()
+        return _claim_in_db(ids, self.id, outbox_id)
 
     @log_context.for_action
     def run_action(self, ctx: RequestContext, action_ex_id: str,
@@ -723,6 +703,29 @@ _CLAIM_PG = _AE.update().where(
     models.OutboxMessage.__table__.delete().where(
         models.OutboxMessage.__table__.c.id == sa.bindparam('ob'))
     .cte('acknowledged'))
+
+
+@db_api.retry_on_db_error
+def _claim_in_db(ids: list[str], me: str, outbox_id: str | None
+                 ) -> dict[str, dict[str, Any]]:
+    """The claim transaction of :meth:`Executor._claim_many` (decorated
+    once here: a retrying wrapper built per call cost as much as the
+    claim's own Python work)."""
+    if db_api.get_engine().dialect.name == 'postgresql':
+        # One statement, committed by itself: the claim and the message's
+        # acknowledgement in one round trip.
+        with db_api.autocommit() as conn:
+            won = conn.execute(_CLAIM_PG, {
+                'ids': ids, 'me': me, 'lease': _lease_end(),
+                'ob': outbox_id or ''}).all()
+            _clear_waiting(conn, won)
+    else:
+        with db_api.transaction() as s:
+            outbox.acknowledge(s, outbox_id)
+            won = _claim_rows(s.connection(), ids, me, _lease_end())
+            _clear_waiting(s, won)
+    return {row.id: {'name': row.name, 'input': row.input or {}}
+            for row in won}
 
 
 def _claim_rows(conn: Any, ids: list[str], me: str,

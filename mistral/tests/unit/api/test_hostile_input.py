@@ -138,6 +138,25 @@ def test_field_longer_than_its_column(app: Any) -> None:
              400, 'field=name', ctype='application/json')
 
 
+def test_changed_field_longer_than_its_column(db: Any) -> None:
+    # A stored row is checked again on its changed fields only: a field
+    # set too long is refused, a change of another field is written.
+    from mistral.db import api as db_api
+    from mistral.db import models
+
+    with db_api.transaction() as s:
+        s.add(models.Environment(id='env-1', name='e', variables={},
+                                 project_id='p'))
+    with pytest.raises(exc.InputException, match='field=name'):
+        with db_api.transaction() as s:
+            s.get(models.Environment, 'env-1').name = 'e' * 201
+    with db_api.transaction() as s:
+        s.get(models.Environment, 'env-1').description = 'd' * 5000
+    with db_api.read_session() as s:
+        row = s.get(models.Environment, 'env-1')
+        assert (row.name, len(row.description)) == ('e', 5000)
+
+
 def test_with_items_literal_limit(app: Any, conf: Any) -> None:
     conf('max_with_items_length', 50, group='limits')
 
