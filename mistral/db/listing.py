@@ -4,6 +4,12 @@ Every list endpoint of the API goes through :func:`list_rows`, which runs
 exactly one SELECT for the page (plus one small lookup for the marker row)
 and returns plain dicts holding only the requested columns, so large JSON
 columns are never loaded when nobody asked for them.
+
+The queries are Core selects of the models' table columns, run on a plain
+Connection (:func:`mistral.db.api.read_connection`): the result is only
+turned into dicts, so the ORM's session, compile state and result
+machinery would be pure overhead (most of the CPU of a small list
+request).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -76,20 +82,42 @@ def validate_fields(fields: Sequence[str], valid: Sequence[str]) -> None:
             % (', '.join(unknown), ', '.join(valid)))
 
 
-def _column(model: type, name: str) -> Any:
-    col = getattr(model, name, None)
-    if col is None or not hasattr(col, 'property') or not isinstance(
-            col.property, orm.ColumnProperty):
+# Attribute key -> table column, per model. Mappings do not change once
+# configured; the API asks for the same few models on every request.
+_TABLE_COLUMNS: dict[type, dict[str, sa.Column[Any]]] = {}
+
+
+def _table_columns(model: type) -> dict[str, sa.Column[Any]]:
+    cols = _TABLE_COLUMNS.get(model)
+    if cols is None:
+        # Keyed by the mapped attribute's name (what the API calls the
+        # field), which may differ from the column's key and name.
+        mapper: orm.Mapper[Any] = sa.inspect(model)
+        # Every column attribute of our models maps one table column.
+        cols = {prop.key: cast('sa.Column[Any]', prop.columns[0])
+                for prop in mapper.column_attrs}
+        _TABLE_COLUMNS[model] = cols
+    return cols
+
+
+def _column(model: type, name: str) -> sa.Column[Any]:
+    """The table column of the mapped attribute ``name`` of ``model``.
+
+    A Core column rather than the ORM attribute: a select of ORM
+    attributes (even in its WHERE clause) is compiled and run by the ORM.
+    """
+    col = _table_columns(model).get(name)
+    if col is None:
         raise exc.InputException('Unknown field or filter: %s' % name)
     return col
 
 
-def _coerce(col: Any, value: Any) -> Any:
-    """Turn a query-string value into what the column compares with."""
+def _coerce(col: Any, name: str, value: Any) -> Any:
+    """Turn a query-string value into what the column compares with
+    (``name``: the field's, for messages)."""
     if value is None or not isinstance(value, str):
         return value
-    ctype = col.property.columns[0].type
-    name = col.key
+    ctype = col.type
     if isinstance(ctype, sa.Boolean):
         low = value.lower()
         if low in ('true', '1', 'yes', 'on'):
@@ -135,7 +163,7 @@ def _parse_datetime(value: str, name: str = 'value'
 
 
 def _is_json(col: Any) -> bool:
-    return isinstance(col.property.columns[0].type, db_types.JsonEncoded)
+    return isinstance(col.type, db_types.JsonEncoded)
 
 
 def _condition(model: type, flt: Filter) -> Any:
@@ -151,10 +179,10 @@ def _condition(model: type, flt: Filter) -> Any:
     if op == 'has':
         return sa.cast(col, sa.Text).like('%%%s%%' % value)
     if op in ('in', 'nin'):
-        values = [_coerce(col, v) for v in value]
+        values = [_coerce(col, flt.column, v) for v in value]
         cond = col.in_(values)
         return cond if op == 'in' else sa.not_(cond)
-    value = _coerce(col, value)
+    value = _coerce(col, flt.column, value)
     if op == 'eq':
         return col.is_(None) if value is None else col == value
     if op == 'neq':
@@ -163,11 +191,12 @@ def _condition(model: type, flt: Filter) -> Any:
             'lt': col < value, 'lte': col <= value}[op]
 
 
-def shared_ids(project_id: str | None, resource_type: str) -> sa.Select:
+def shared_ids(project_id: str | None, resource_type: str
+               ) -> sa.Select[Any]:
     """Ids of resources shared with ``project_id`` and accepted by it."""
     from mistral.db import models
 
-    member = models.ResourceMember
+    member = models.ResourceMember.__table__.c
     return sa.select(member.resource_id).where(
         member.member_id == project_id,
         member.resource_type == resource_type,
@@ -186,7 +215,11 @@ _scopes: LRU[Any] = LRU(1024)
 
 def scope_condition(model: type, project_id: str | None) -> Any:
     """Rows of the caller's project, shared with everyone, or shared with
-    the caller's project and accepted by it."""
+    the caller's project and accepted by it.
+
+    Made of table columns, so it serves Core selects (lists) as well as
+    ORM ones (single objects) without making the former ORM selects.
+    """
     key = (model, project_id)
     cond = _scopes.get(key)
     if cond is None:
@@ -196,21 +229,22 @@ def scope_condition(model: type, project_id: str | None) -> Any:
 
 
 def _build_scope_condition(model: type, project_id: str | None) -> Any:
-    own = model.project_id == project_id
+    cols = _table_columns(model)
+    own = cols['project_id'] == project_id
     conds = [own]
-    if hasattr(model, 'scope'):
-        conds.append(model.scope == 'public')
+    if 'scope' in cols:
+        conds.append(cols['scope'] == 'public')
     resource_type = _SHARABLE.get(getattr(model, '__tablename__', ''))
     if resource_type is not None:
-        conds.append(model.id.in_(shared_ids(project_id, resource_type)))
+        conds.append(cols['id'].in_(shared_ids(project_id, resource_type)))
     return sa.or_(*conds) if len(conds) > 1 else own
 
 
-def _marker_condition(model: type, session: orm.Session, marker: str,
+def _marker_condition(model: type, conn: sa.engine.Connection, marker: str,
                       keys: list[str], dirs: list[str],
                       marker_column: str) -> Any:
     cols = [_column(model, k) for k in keys]
-    row = session.execute(
+    row = conn.execute(
         sa.select(*cols).where(_column(model, marker_column) == marker)
     ).first()
     if row is None:
@@ -226,6 +260,7 @@ def _marker_condition(model: type, session: orm.Session, marker: str,
             ands.append(prev_col.is_(None) if prev_val is None
                         else prev_col == prev_val)
         val = row[i]
+        after: Any
         if val is None:
             # NULLs sort first ascending on SQLite and MySQL.
             after = col.is_not(None) if d == 'asc' else sa.false()
@@ -241,32 +276,75 @@ def _entity_name(model: type) -> str:
     return getattr(model, 'entity_name', model.__name__)
 
 
+# The SELECT clause by (model, columns): the few shapes the API asks for
+# (default columns, a client's fields) repeat on every poll.
+_selects: LRU[sa.Select[Any]] = LRU(1024)
+
+
+def _select_columns(model: type, columns: tuple[str, ...]
+                    ) -> sa.Select[Any]:
+    key = (model, columns)
+    stmt = _selects.get(key)
+    if stmt is None:
+        stmt = sa.select(*[_column(model, c) for c in columns])
+        _selects.put(key, stmt)
+    return stmt
+
+
 def build_query(model: type, *, columns: Iterable[str] | None = None,
                 filters: Iterable[Filter] = (),
                 nulls: Iterable[str] = (),
                 project_id: str | None = None,
-                insecure: bool = False) -> sa.Select:
-    """A SELECT of the given columns (all when None) with the filters."""
+                insecure: bool = False) -> sa.Select[Any]:
+    """A SELECT of the given columns (all: the mapped objects, when None)
+    with the filters; with columns, a Core select of table columns."""
+    stmt: sa.Select[Any]
     if columns is None:
         stmt = sa.select(model)
     else:
-        stmt = sa.select(*[_column(model, c) for c in columns])
+        stmt = _select_columns(model, tuple(columns))
     conds = [_condition(model, f) for f in filters]
     conds += [_column(model, n).is_(None) for n in nulls]
-    if not insecure and hasattr(model, 'project_id'):
+    if not insecure and 'project_id' in _table_columns(model):
         conds.append(scope_condition(model, project_id))
     if conds:
         stmt = stmt.where(*conds)
     return stmt
 
 
-def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
-              limit: int, sort_keys: list[str], sort_dirs: list[str],
-              marker: str | None = None, filters: Iterable[Filter] = (),
-              nulls: Iterable[str] = (), project_id: str | None = None,
-              insecure: bool = False, marker_column: str = 'id'
-              ) -> list[dict[str, Any]]:
-    """One page of rows as dicts of ``columns``.
+# ORDER BY terms by (model, key, direction, PostgreSQL?): a closed set
+# (keys are checked columns), rebuilt on every request otherwise.
+_ORDER_TERMS: dict[tuple[type, str, str, bool], Any] = {}
+
+
+def _order_term(model: type, key: str, direction: str,
+                postgres: bool) -> Any:
+    term = _ORDER_TERMS.get((model, key, direction, postgres))
+    if term is not None:
+        return term
+    col = _column(model, key)
+    term = col.asc() if direction == 'asc' else col.desc()
+    if postgres and col.nullable:
+        # NULL sorts lowest everywhere (as on SQLite and MariaDB), the
+        # order the marker criteria assume; PostgreSQL sorts it highest by
+        # default. Only for columns that can hold NULL: the clause keeps
+        # PostgreSQL from reading a page in the order of an index
+        # (created_at, id), so that it would sort the whole table for
+        # each page.
+        term = (term.nulls_first() if direction == 'asc'
+                else term.nulls_last())
+    _ORDER_TERMS[(model, key, direction, postgres)] = term
+    return term
+
+
+def list_rows(conn: sa.engine.Connection, model: type, *,
+              columns: Sequence[str], limit: int, sort_keys: list[str],
+              sort_dirs: list[str], marker: str | None = None,
+              filters: Iterable[Filter] = (), nulls: Iterable[str] = (),
+              project_id: str | None = None, insecure: bool = False,
+              marker_column: str = 'id') -> list[dict[str, Any]]:
+    """One page of rows as dicts of ``columns``, read on ``conn`` (e.g.
+    from :func:`mistral.db.api.read_connection`).
 
     ``sort_keys``/``sort_dirs`` are extended in place with ``id`` so the
     order is total (the caller echoes them in the ``next`` link).
@@ -278,24 +356,13 @@ def list_rows(session: orm.Session, model: type, *, columns: Sequence[str],
     stmt = build_query(model, columns=columns, filters=filters, nulls=nulls,
                        project_id=project_id, insecure=insecure)
     if marker:
-        stmt = stmt.where(_marker_condition(model, session, marker,
+        stmt = stmt.where(_marker_condition(model, conn, marker,
                                             sort_keys, sort_dirs,
                                             marker_column))
-    order = []
-    postgres = session.get_bind().dialect.name == 'postgresql'
-    for key, d in zip(sort_keys, sort_dirs, strict=False):
-        col = _column(model, key)
-        ordered = col.asc() if d == 'asc' else col.desc()
-        if postgres and col.property.columns[0].nullable:
-            # NULL sorts lowest everywhere (as on SQLite and MariaDB), the
-            # order the marker criteria assume; PostgreSQL sorts it
-            # highest by default. Only for columns that can hold NULL:
-            # the clause keeps PostgreSQL from reading a page in the order
-            # of an index (created_at, id), so that it would sort the
-            # whole table for each page.
-            ordered = (ordered.nulls_first() if d == 'asc'
-                       else ordered.nulls_last())
-        order.append(ordered)
-    stmt = stmt.order_by(*order).limit(limit)
+    postgres = conn.dialect.name == 'postgresql'
+    stmt = stmt.order_by(*[
+        _order_term(model, key, d, postgres)
+        for key, d in zip(sort_keys, sort_dirs, strict=False)
+    ]).limit(limit)
     return [dict(zip(columns, row, strict=False))
-            for row in session.execute(stmt)]
+            for row in conn.execute(stmt)]

@@ -182,9 +182,10 @@ def get_all(spec: Listing, *, marker: str | None = None,
     check_enum_filters(flts, spec.enums)
     flts += list(extra_filters)
     ctx = hooks.current_context()
-    with db_api.read_session() as session:
+    # A Core connection, no ORM session: the rows only become dicts.
+    with db_api.read_connection() as conn:
         rows = listing.list_rows(
-            session, spec.model, columns=columns, limit=limit,
+            conn, spec.model, columns=columns, limit=limit,
             sort_keys=sort_keys, sort_dirs=sort_dirs, marker=marker,
             filters=flts, nulls=nulls, project_id=ctx.project_id,
             insecure=insecure)
