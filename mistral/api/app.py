@@ -15,6 +15,7 @@ from mistral.api import errors
 from mistral.api import faults
 from mistral.api import hooks
 from mistral.api import pecan_speedups
+from mistral.api import wsme_speedups
 
 CONF = cfg.CONF
 
@@ -101,6 +102,7 @@ class _WhenEnabled:
 def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Build the API WSGI application from ``CONF``."""
     pecan_speedups.install()
+    wsme_speedups.install()
     conf = pecan.configuration.conf_from_dict(config or _pecan_config())
     app_conf = dict(conf.app)
     app = pecan.make_app(
@@ -110,6 +112,7 @@ def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
                faults.BodyTypesHook()],
         logging=False,
         guess_content_type_from_ext=False,
+        request_cls=pecan_speedups.Request,  # reads the body once
         **{k: v for k, v in app_conf.items() if k in ('debug',)},
     )
     app = faults.JsonFaults(app)  # pecan's own errors as JSON too

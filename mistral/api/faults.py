@@ -29,6 +29,7 @@ from wsme import exc as wsme_exc
 from wsme import types as wtypes
 from wsme.rest import json as wsme_json
 
+from mistral.api import pecan_speedups
 from mistral.utils import hardened_yaml
 
 CONF = cfg.CONF
@@ -150,9 +151,10 @@ def _check_body(req: webob.Request) -> tuple[int, str] | None:
     if length is not None and length > max_kb * 1024:
         return 413, 'The request body is larger than the limit of %d KiB ' \
             '([limits] max_request_body_kb).' % max_kb
-    if not _text_like(req.content_type):
+    content_type = req.content_type
+    if not _text_like(content_type):
         return None
-    body = req.body
+    body = pecan_speedups.request_body(req)  # the first read keeps it
     if len(body) > max_kb * 1024:
         return 413, 'The request body is larger than the limit of %d KiB ' \
             '([limits] max_request_body_kb).' % max_kb
@@ -161,7 +163,7 @@ def _check_body(req: webob.Request) -> tuple[int, str] | None:
     except UnicodeDecodeError as e:
         return 400, 'The request body is not UTF-8 text (byte %d).' % \
             e.start
-    if 'json' in (req.content_type or '').lower():
+    if 'json' in (content_type or '').lower():
         message = _json_depth_problem(text, CONF.limits.max_nesting_depth)
         if message:
             return 400, message
@@ -220,7 +222,8 @@ class BodyTypesHook(pecan_hooks.PecanHook):
 
     def before(self, state: Any) -> None:
         request = state.request
-        if request.method not in _BODY_METHODS or not request.body:
+        if request.method not in _BODY_METHODS or \
+                not pecan_speedups.request_body(request):
             return
         funcdef = getattr(state.controller, '_wsme_definition', None)
         body_type = getattr(funcdef, 'body_type', None)
@@ -228,7 +231,8 @@ class BodyTypesHook(pecan_hooks.PecanHook):
                 'json' not in (request.content_type or 'application/json'):
             return
         try:
-            body = json.loads(request.body)
+            # Shared with JsonBodyHook: read, never changed.
+            body = pecan_speedups.request_json(request)
         except (ValueError, RecursionError):
             return  # WSME and JsonBodyHook answer these
         if not isinstance(body, dict):
