@@ -15,7 +15,6 @@ from mistral.api import errors
 from mistral.api import faults
 from mistral.api import hooks
 from mistral.api import pecan_speedups
-from mistral.api import wsme_speedups
 
 CONF = cfg.CONF
 
@@ -102,7 +101,6 @@ class _WhenEnabled:
 def setup_app(config: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Build the API WSGI application from ``CONF``."""
     pecan_speedups.install()
-    wsme_speedups.install()
     conf = pecan.configuration.conf_from_dict(config or _pecan_config())
     app_conf = dict(conf.app)
     app = pecan.make_app(

@@ -1,31 +1,20 @@
-"""The request body kept per request and WSME's argument fast paths give
-the answers webob and WSME give themselves."""
+"""The request body kept per request gives the answers webob gives
+itself, and the API answers the same with it as without it."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import importlib
-import inspect
 import io
 import json
-import pkgutil
 from typing import Any, Iterator
 
 import pecan.core
 import pytest
 import webob
 import webtest
-from webob import multidict
-from wsme import api as wsme_api
-from wsme import types as wtypes
-from wsme.rest import args as wsme_args
 
-import mistral.api.controllers.v2 as v2
 from mistral.api import app as api_app
 from mistral.api import pecan_speedups
-from mistral.api import wsme_speedups
-from mistral.api.controllers.v2 import types
 from mistral.services import maintenance
 from mistral.tests.unit.api import conftest as c
 
@@ -151,18 +140,12 @@ def test_a_shorter_length_is_read_again() -> None:
 
 @contextlib.contextmanager
 def _plain(monkeypatch: Any) -> Iterator[None]:
-    """Every body read by webob, and WSME's own argument parsing."""
+    """Every body read by webob."""
     with monkeypatch.context() as m:
         m.setattr(pecan_speedups, 'request_body', lambda r: r.body)
         m.setattr(pecan_speedups, 'request_json',
                   lambda r: json.loads(r.body))
         m.setattr(pecan_speedups, 'Request', pecan.core.Request)
-        m.setattr(wsme_args, 'args_from_args',
-                  wsme_speedups._original_args_from_args)
-        m.setattr(wsme_args, 'args_from_params',
-                  wsme_speedups._original_args_from_params)
-        m.setattr(wsme_args, 'args_from_body',
-                  wsme_speedups._original_args_from_body)
         yield
 
 
@@ -195,8 +178,6 @@ def apps(db: Any, engine: Any, monkeypatch: Any) -> Any:
         assert answers[0] == answers[1]
         return answers[0]
 
-    # The fast app must have its speedups on (the plain one installs none).
-    assert wsme_args.args_from_params is wsme_speedups.args_from_params
     c.create_wf(fast)
     return call
 
@@ -265,178 +246,3 @@ def test_queries_answer_the_same(apps: Any, query: str) -> None:
         apps('GET', '/v2/%s?%s' % (resource, query))
     apps('GET', '/v2/executions/%s?%s' % ('0' * 36, query))
     apps('DELETE', '/v2/executions/%s?%s' % ('0' * 36, query))
-
-
-# -- WSME's argument parsing, function by function
-
-
-class _Thing:
-    name = wtypes.text
-    size = int
-
-
-wtypes.register_type(_Thing)
-
-
-class _Wrapped(wtypes.UserType):
-    """A user type over an array: it matches ``name[0]`` paths."""
-
-    basetype = wtypes.ArrayType(wtypes.text)
-    name = 'wrapped'
-
-    def frombasetype(self, value: Any) -> Any:
-        return None if value is None else ['w'] + list(value)
-
-
-class _Twice(wtypes.UserType):
-    basetype = types.uniquelist
-    name = 'twice'
-
-    def frombasetype(self, value: Any) -> Any:
-        return None if value is None else value * 2
-
-
-class _NotNone(wtypes.UserType):
-    """``frombasetype`` answers something for ``None`` (and may fail)."""
-
-    basetype = wtypes.text
-    name = 'notnone'
-
-    def frombasetype(self, value: Any) -> Any:
-        if value == 'boom':
-            raise ValueError('boom')
-        return 'default' if value is None else value
-
-
-class _Outer(wtypes.UserType):
-    """Over another user type: the order of the calls shows."""
-
-    basetype = _NotNone()
-    name = 'outer'
-
-    def frombasetype(self, value: Any) -> Any:
-        return None if value is None else value.upper()
-
-
-def _synthetic() -> Any:
-    funcdef = wsme_api.FunctionDefinition(lambda: None)
-    for name, datatype in [
-            ('text', wtypes.text), ('num', int), ('day', datetime.date),
-            ('when', datetime.datetime), ('flag', types.boolean),
-            ('ids', types.uniquelist), ('twice', _Twice()),
-            ('notnone', _NotNone()), ('outer', _Outer()),
-            ('thing', _Thing),
-            ('things', wtypes.ArrayType(_Thing)),
-            ('texts', wtypes.ArrayType(wtypes.text)),
-            ('map', wtypes.DictType(wtypes.text, int)),
-            ('wrapped', _Wrapped()), ('file', wtypes.File),
-            ('data', types.jsontype)]:
-        funcdef.arguments.append(
-            wsme_api.FunctionArgument(name, datatype, False, None))
-    return funcdef
-
-
-def _funcdefs() -> list[Any]:
-    found = [_synthetic()]
-    for info in pkgutil.iter_modules(v2.__path__):
-        module = importlib.import_module('%s.%s' % (v2.__name__, info.name))
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            for _, member in inspect.getmembers(cls, inspect.isfunction):
-                funcdef = getattr(member, '_wsme_definition', None)
-                if funcdef is not None and funcdef not in found:
-                    found.append(funcdef)
-    assert len(found) > 30
-    return found
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _norm(v) for k, v in value.items()}
-    if wtypes.iscomplex(type(value)):
-        return (type(value).__name__, {
-            a.key: _norm(getattr(value, a.key))
-            for a in wtypes.list_attributes(type(value))})
-    return value
-
-
-def _outcome(func: Any, *args: Any) -> Any:
-    try:
-        return 'ok', _norm(func(*args))
-    except Exception as e:
-        return type(e), str(e), getattr(e, 'faultstring', None)
-
-
-SAMPLES = ['1', 'abc', '', 'true', '2020-01-02', '2020-01-02T03:04:05',
-           '0' * 36, 'a,B,a', '{"a": [1]}', 'boom']
-
-
-def _params_sets(funcdef: Any) -> Iterator[Any]:
-    names = [a.name for a in funcdef.arguments]
-    yield multidict.MultiDict()
-    yield multidict.MultiDict([('nope', '1'), ('__body__', '{}')])
-    for name in names:
-        for sample in SAMPLES:
-            yield multidict.MultiDict([(name, sample)])
-        yield multidict.MultiDict([(name, '1'), (name, '2')])
-        for path in ('%s.name' % name, '%s.size' % name, '%s[0]' % name,
-                     '%s[1].name' % name, '%s[k]' % name, '%s.x' % name):
-            yield multidict.MultiDict([(path, '3'), ('other', '4')])
-    yield multidict.MultiDict([(n, '1') for n in names])
-
-
-def test_args_from_params_as_wsme() -> None:
-    checked = 0
-    for funcdef in _funcdefs():
-        for params in _params_sets(funcdef):
-            for ignore in (False, True):
-                funcdef.ignore_extra_args, saved = ignore, \
-                    funcdef.ignore_extra_args
-                try:
-                    assert _outcome(wsme_speedups.args_from_params, funcdef,
-                                    params) == _outcome(
-                        wsme_speedups._original_args_from_params, funcdef,
-                        params), (funcdef.name, params)
-                finally:
-                    funcdef.ignore_extra_args = saved
-                checked += 1
-    assert checked > 1000
-
-
-def test_args_from_args_as_wsme() -> None:
-    for funcdef in _funcdefs():
-        count = len(funcdef.arguments)
-        defaults = [a.default for a in funcdef.arguments]
-        for args in ([None] * count, defaults, defaults[:1],
-                     *([s] * count for s in SAMPLES),
-                     [['1', '2']] * count):
-            kwargs = {a.name: args[0] for a in funcdef.arguments[:1]}
-            for kw in ({}, kwargs):
-                assert _outcome(wsme_speedups.args_from_args, funcdef, args,
-                                kw) == _outcome(
-                    wsme_speedups._original_args_from_args, funcdef, args,
-                    kw), (funcdef.name, args)
-
-
-def test_args_from_body_as_wsme() -> None:
-    for funcdef in _funcdefs():
-        for body in (b'', None, '', b'{"a": 1}', b'{'):
-            for mimetype in (None, JSON, 'text/plain',
-                             'application/x-www-form-urlencoded'):
-                assert _outcome(wsme_speedups.args_from_body, funcdef, body,
-                                mimetype) == _outcome(
-                    wsme_speedups._original_args_from_body, funcdef, body,
-                    mimetype), (funcdef.name, body, mimetype)
-
-
-def test_only_name_only_types_skip_dispatch() -> None:
-    name_only = {a.name for a in _synthetic().arguments
-                 if wsme_speedups._name_only(a.datatype)}
-    assert name_only == {'text', 'num', 'day', 'when', 'flag', 'ids',
-                         'twice', 'notnone', 'outer', 'data'}
-    none_chains = {a.name: wsme_speedups._none_chain(a.datatype)
-                   for a in _synthetic().arguments}
-    assert none_chains['text'] == () and none_chains['thing'] == ()
-    assert none_chains['day'] is None and none_chains['file'] is None
-    assert none_chains['twice'] is not None and len(none_chains['twice']) == 2
