@@ -234,20 +234,31 @@ def read_connection() -> Iterator[sa.engine.Connection]:
     """
     engine = get_engine()
     conn = engine.connect().execution_options(mistral_read_only=True)
-    raw = None
-    if engine.dialect.name == 'postgresql':
-        raw = conn.connection.dbapi_connection
-        raw.autocommit = True
     try:
-        yield conn
+        if engine.dialect.name == 'postgresql':
+            with _driver_autocommit(conn):
+                yield conn
+        else:
+            yield conn
     finally:
-        if raw is not None:
-            try:
-                raw.autocommit = False
-            except Exception:
-                # Not usable as a transactional connection any more.
-                conn.invalidate()
         conn.close()
+
+
+@contextlib.contextmanager
+def _driver_autocommit(conn: sa.engine.Connection) -> Iterator[None]:
+    """The PostgreSQL driver's autocommit flag on ``conn`` while inside,
+    switched client-side (no round trip) and always switched back: a
+    connection that cannot be switched back is not returned to the pool
+    (not usable as a transactional connection any more)."""
+    raw: Any = conn.connection.dbapi_connection
+    raw.autocommit = True
+    try:
+        yield
+    finally:
+        try:
+            raw.autocommit = False
+        except Exception:
+            conn.invalidate()
 
 
 @contextlib.contextmanager
@@ -270,7 +281,7 @@ def autocommit() -> Iterator[sa.engine.Connection]:
     For work that is one atomic statement (a claim with UPDATE ...
     RETURNING): on PostgreSQL it runs without a transaction, which saves
     the BEGIN and COMMIT round trips (the driver's autocommit flag is
-    switched client-side, as in :func:`read_session`). Other databases
+    switched client-side, as in :func:`read_connection`). Other databases
     run it in a transaction committed at the end.
     """
     engine = get_engine()
@@ -278,17 +289,8 @@ def autocommit() -> Iterator[sa.engine.Connection]:
         with engine.begin() as conn:
             yield conn
         return
-    conn = engine.connect()
-    raw = conn.connection.dbapi_connection
-    raw.autocommit = True
-    try:
+    with engine.connect() as conn, _driver_autocommit(conn):
         yield conn
-    finally:
-        try:
-            raw.autocommit = False
-        except Exception:
-            conn.invalidate()
-        conn.close()
 
 
 def _to_duplicate_error(error: sa_exc.IntegrityError) -> exc.MistralError:
