@@ -17,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from typing import Any, Iterable, Sequence, cast
+from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 
 from mistral import exceptions as exc
+from mistral.db import models
 from mistral.db import types as db_types
 from mistral.utils.lru import LRU
 
@@ -82,31 +82,13 @@ def validate_fields(fields: Sequence[str], valid: Sequence[str]) -> None:
             % (', '.join(unknown), ', '.join(valid)))
 
 
-# Attribute key -> table column, per model. Mappings do not change once
-# configured; the API asks for the same few models on every request.
-_TABLE_COLUMNS: dict[type, dict[str, sa.Column[Any]]] = {}
-
-
-def _table_columns(model: type) -> dict[str, sa.Column[Any]]:
-    cols = _TABLE_COLUMNS.get(model)
-    if cols is None:
-        # Keyed by the mapped attribute's name (what the API calls the
-        # field), which may differ from the column's key and name.
-        mapper: orm.Mapper[Any] = sa.inspect(model)
-        # Every column attribute of our models maps one table column.
-        cols = {prop.key: cast('sa.Column[Any]', prop.columns[0])
-                for prop in mapper.column_attrs}
-        _TABLE_COLUMNS[model] = cols
-    return cols
-
-
 def _column(model: type, name: str) -> sa.Column[Any]:
     """The table column of the mapped attribute ``name`` of ``model``.
 
     A Core column rather than the ORM attribute: a select of ORM
     attributes (even in its WHERE clause) is compiled and run by the ORM.
     """
-    col = _table_columns(model).get(name)
+    col = models.table_columns(model).get(name)
     if col is None:
         raise exc.InputException('Unknown field or filter: %s' % name)
     return col
@@ -194,8 +176,6 @@ def _condition(model: type, flt: Filter) -> Any:
 def shared_ids(project_id: str | None, resource_type: str
                ) -> sa.Select[Any]:
     """Ids of resources shared with ``project_id`` and accepted by it."""
-    from mistral.db import models
-
     member = models.ResourceMember.__table__.c
     return sa.select(member.resource_id).where(
         member.member_id == project_id,
@@ -229,7 +209,7 @@ def scope_condition(model: type, project_id: str | None) -> Any:
 
 
 def _build_scope_condition(model: type, project_id: str | None) -> Any:
-    cols = _table_columns(model)
+    cols = models.table_columns(model)
     own = cols['project_id'] == project_id
     conds = [own]
     if 'scope' in cols:
@@ -305,7 +285,7 @@ def build_query(model: type, *, columns: Iterable[str] | None = None,
         stmt = _select_columns(model, tuple(columns))
     conds = [_condition(model, f) for f in filters]
     conds += [_column(model, n).is_(None) for n in nulls]
-    if not insecure and 'project_id' in _table_columns(model):
+    if not insecure and 'project_id' in models.table_columns(model):
         conds.append(scope_condition(model, project_id))
     if conds:
         stmt = stmt.where(*conds)

@@ -24,6 +24,23 @@ from mistral.db.types import JsonEncoded
 from mistral.db.types import LongText
 from mistral.utils import timeutils
 
+# Attribute name -> table column, per model: mappings do not change once
+# configured, and the bulk writer and the list queries ask for them often.
+_TABLE_COLUMNS: dict[type, dict[str, sa.Column[Any]]] = {}
+
+
+def table_columns(model: type) -> dict[str, sa.Column[Any]]:
+    """The table column of each mapped attribute of ``model``, keyed by the
+    attribute's name (what the API calls the field), which may differ from
+    the column's key and name."""
+    cols = _TABLE_COLUMNS.get(model)
+    if cols is None:
+        mapper: orm.Mapper[Any] = sa.inspect(model)
+        # Every column attribute of our models maps one table column.
+        cols = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
+        _TABLE_COLUMNS[model] = cols
+    return cols
+
 
 def new_id() -> str:
     return str(uuid.uuid4())

@@ -20,6 +20,7 @@ from sqlalchemy import orm
 # Imported first so its before_flush check (length/NUL of new rows) is
 # registered before, and runs before, the direct insert below.
 from mistral.db import field_limits  # noqa: F401
+from mistral.db import models
 
 _KEY = 'mistral_pending_rows'
 _DELETES = 'mistral_pending_deletes'
@@ -80,18 +81,6 @@ def _before_statement(state: orm.ORMExecuteState) -> None:
 # per-object bookkeeping was a third of the engine's CPU for a small
 # workflow. Parents first (tasks reference their workflow execution).
 _DIRECT = ('WorkflowExecution', 'TaskExecution')
-_columns: dict[type, list[tuple[str, Any]]] = {}
-
-
-def _column_plan(cls: type) -> list[tuple[str, Any]]:
-    plan = _columns.get(cls)
-    if plan is None:
-        mapper: orm.Mapper[Any] = sa.inspect(cls)
-        plan = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]
-        _columns[cls] = plan
-    return plan
-
-
 def _default(column: Any) -> Any:
     default = column.default
     if default is None:
@@ -137,7 +126,7 @@ def insert_new(session: orm.Session) -> None:
         if not objs:
             continue
         cls = type(objs[0])
-        plan = _column_plan(cls)
+        plan = models.table_columns(cls).items()
         rows = []
         for obj in objs:
             values = obj.__dict__
@@ -179,9 +168,6 @@ def _changes(state: Any, columns: dict[str, Any]
     return changes
 
 
-_update_columns: dict[type, dict[str, Any]] = {}
-
-
 def update_dirty(session: orm.Session) -> None:
     """Write the session's changed workflow/task executions with Core
     UPDATEs (those with the same changed columns in one executemany) and
@@ -196,10 +182,7 @@ def update_dirty(session: orm.Session) -> None:
     written = []
     for obj in dirty:
         cls = type(obj)
-        columns = _update_columns.get(cls)
-        if columns is None:
-            columns = {key: column for key, column in _column_plan(cls)}
-            _update_columns[cls] = columns
+        columns = models.table_columns(cls)
         state = sa.inspect(obj)
         if state.deleted or not state.persistent:
             continue
