@@ -222,8 +222,7 @@ class BodyTypesHook(pecan_hooks.PecanHook):
 
     def before(self, state: Any) -> None:
         request = state.request
-        if request.method not in _BODY_METHODS or \
-                not pecan_speedups.request_body(request):
+        if request.method not in _BODY_METHODS or not request.body:
             return
         funcdef = getattr(state.controller, '_wsme_definition', None)
         body_type = getattr(funcdef, 'body_type', None)

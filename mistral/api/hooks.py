@@ -153,7 +153,7 @@ MAINTENANCE_MESSAGE = ('The service is in maintenance mode (%s): only '
 def _cancels_execution(request: Any, method: str, path: str) -> bool:
     if method != 'PUT' or not _EXECUTION_PATH.match(path):
         return False
-    if not pecan_speedups.request_body(request):
+    if not request.body:
         return False  # as the empty object would say
     try:
         body = pecan_speedups.request_json(request)
@@ -212,8 +212,7 @@ class JsonBodyHook(hooks.PecanHook):
 
     def before(self, state: Any) -> None:
         request = state.request
-        if request.method not in ('POST', 'PUT') or \
-                not pecan_speedups.request_body(request):
+        if request.method not in ('POST', 'PUT') or not request.body:
             return
         funcdef = getattr(state.controller, '_wsme_definition', None)
         if funcdef is None or funcdef.body_type is None:

@@ -167,6 +167,10 @@ def _is_retriable(error: BaseException) -> bool:
     return False
 
 
+def _warn_retry(name: Any, error: BaseException | None) -> None:
+    LOG.warning('Retrying %s after a database error: %s', name, error)
+
+
 def retry_on_db_error(func: Callable[..., T]) -> Callable[..., T]:
     """Retry a whole transaction on deadlocks and lost connections.
 
@@ -180,9 +184,7 @@ def retry_on_db_error(func: Callable[..., T]) -> Callable[..., T]:
                                               max=2),
         stop=tenacity.stop_after_delay(60),
         reraise=True,
-        before_sleep=lambda rs: LOG.warning(
-            'Retrying %s after a database error: %s', name,
-            rs.outcome.exception()),
+        before_sleep=lambda rs: _warn_retry(name, rs.outcome.exception()),
     )
 
     @functools.wraps(func)
@@ -196,7 +198,7 @@ def retry_on_db_error(func: Callable[..., T]) -> Callable[..., T]:
         except Exception as e:
             if not _is_retriable(e):
                 raise
-            LOG.warning('Retrying %s after a database error: %s', name, e)
+            _warn_retry(name, e)
         time.sleep(random.uniform(0, _RETRY_WAIT))
         return retrying.copy()(func, *args, **kwargs)
     return wrapper

@@ -81,6 +81,8 @@ def _before_statement(state: orm.ORMExecuteState) -> None:
 # per-object bookkeeping was a third of the engine's CPU for a small
 # workflow. Parents first (tasks reference their workflow execution).
 _DIRECT = ('WorkflowExecution', 'TaskExecution')
+
+
 def _default(column: Any) -> Any:
     default = column.default
     if default is None:
