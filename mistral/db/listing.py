@@ -271,18 +271,13 @@ def _select_columns(model: type, columns: tuple[str, ...]
     return stmt
 
 
-def build_query(model: type, *, columns: Iterable[str] | None = None,
+def build_query(model: type, *, columns: Iterable[str],
                 filters: Iterable[Filter] = (),
                 nulls: Iterable[str] = (),
                 project_id: str | None = None,
                 insecure: bool = False) -> sa.Select[Any]:
-    """A SELECT of the given columns (all: the mapped objects, when None)
-    with the filters; with columns, a Core select of table columns."""
-    stmt: sa.Select[Any]
-    if columns is None:
-        stmt = sa.select(model)
-    else:
-        stmt = _select_columns(model, tuple(columns))
+    """A Core SELECT of the given columns with the filters."""
+    stmt = _select_columns(model, tuple(columns))
     conds = [_condition(model, f) for f in filters]
     conds += [_column(model, n).is_(None) for n in nulls]
     if not insecure and 'project_id' in models.table_columns(model):

@@ -10,15 +10,12 @@ from mistral.db import listing
 from mistral.db import models
 
 
-class _Session:
-    """Enough of a session for list_rows: says it is PostgreSQL and keeps
-    the statement it is given."""
+class _Connection:
+    """Enough of a connection for list_rows: says it is PostgreSQL and
+    keeps the statement it is given."""
 
     def __init__(self) -> None:
         self.statements: list[Any] = []
-
-    def get_bind(self) -> Any:
-        return self
 
     @property
     def dialect(self) -> Any:
@@ -30,11 +27,11 @@ class _Session:
 
 
 def _order_sql(keys: list[str], dirs: list[str]) -> str:
-    session = _Session()
-    listing.list_rows(session, models.WorkflowExecution,
+    conn = _Connection()
+    listing.list_rows(conn, models.WorkflowExecution,
                       columns=['id', 'state'], limit=10, sort_keys=keys,
                       sort_dirs=dirs, project_id='p')
-    sql = str(session.statements[0].compile(dialect=postgresql.dialect()))
+    sql = str(conn.statements[0].compile(dialect=postgresql.dialect()))
     return sql[sql.index('ORDER BY'):]
 
 
