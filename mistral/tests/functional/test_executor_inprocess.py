@@ -186,8 +186,10 @@ def _unsent(env: EngineEnv, wf: str, wf_input: dict) -> str:
     """Start a workflow whose run_action message is never sent; return
     its action execution id."""
     relay = outbox.relay()
-    orig = relay.deliver
-    relay.deliver = lambda rows: None
+    orig = relay.deliver, relay.deliver_soon
+    # Both ways out: a start's rows go by deliver_soon, whose sending
+    # thread calls deliver later, maybe after it is restored below.
+    relay.deliver = relay.deliver_soon = lambda rows: None
     try:
         ex = env.start(wf, wf_input, wf_namespace='exec')
         _, ax = _single_action(env, ex['id'])
@@ -202,7 +204,7 @@ def _unsent(env: EngineEnv, wf: str, wf_input: dict) -> str:
                 models.ActionExecution.id == ax.id).values(
                     last_heartbeat=later))
     finally:
-        relay.deliver = orig
+        relay.deliver, relay.deliver_soon = orig
     return ax.id
 
 
