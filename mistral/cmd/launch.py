@@ -141,7 +141,11 @@ def _child_argv(name: str) -> list[str]:
         if a.startswith('--server='):
             continue
         args.append(a)
-    return [sys.executable, '-m', 'mistral.cmd.launch', *args,
+    # -P: without it ``-m`` puts the working directory first on the
+    # component's sys.path, so started from a directory that holds another
+    # checkout of mistral (a source tree, a worktree) the component would
+    # import that one while its launcher runs this one.
+    return [sys.executable, '-P', '-m', 'mistral.cmd.launch', *args,
             '--server', name]
 
 
