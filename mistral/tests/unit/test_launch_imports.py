@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from mistral import exceptions
 from mistral.cmd import launch
 
 
@@ -26,5 +27,5 @@ def test_a_component_does_not_import_mistral_from_its_working_directory(
                           text=True, timeout=120)
 
     assert 'the other checkout ran' not in proc.stdout
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == exceptions.EXIT_CONFIG, proc.stderr
     assert 'Unknown server "no-such-component"' in proc.stderr
