@@ -144,10 +144,12 @@ class EngineEnv:
 
 
 @contextlib.contextmanager
-def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-'
+def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-',
+                      components_: tuple[str, ...] = ('engine', 'executor')
                       ) -> Iterator[EngineEnv]:
-    """An engine and an executor in this process on a new database of
-    ``backend``, with short leases; everything is undone on exit."""
+    """An engine and an executor (``components_``) in this process on a
+    new database of ``backend``, with short leases; everything is undone
+    on exit."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     db = harness.make_database(backend, tmp)
     db.create()
@@ -162,7 +164,7 @@ def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-'
     clients.reset()
     outbox.reset()
     db_cli.upgrade('head')
-    comps = [components.build('engine'), components.build('executor')]
+    comps = [components.build(name) for name in components_]
     for c in comps:
         c.start()
     try:

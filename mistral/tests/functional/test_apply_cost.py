@@ -1,0 +1,48 @@
+"""tools/bench/apply_cost.py: the fixed and per-result CPU of the result
+transactions an executor applies. Its figures are timings (not checked
+here); what it counts is: every execution succeeds, a transaction of
+three results sends as many statements as one of a single result (the
+results share them), and every step of every size was measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+TOOL = os.path.join(ROOT, 'tools', 'bench', 'apply_cost.py')
+
+
+def test_results_share_a_transactions_statements(tmp_path) -> None:
+    out = tmp_path / 'cost.json'
+    proc = subprocess.run(
+        [sys.executable, TOOL, '--db', 'sqlite', '--executions', '6',
+         '--sizes', '1,3', '--rounds', '1', '--json-out', str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    runs = doc['runs']
+    assert sorted((r['size'], r['step']) for r in runs) == [
+        (1, 1), (1, 2), (1, 3), (3, 1), (3, 2), (3, 3)]
+    assert all(r['transactions'] == 6 // r['size'] for r in runs), runs
+    assert all(r['cpu_ms_per_transaction'] > 0 for r in runs), runs
+    for step in (1, 2, 3):
+        one, three = (next(r['statements_per_transaction'] for r in runs
+                           if r['size'] == size and r['step'] == step)
+                      for size in (1, 3))
+        assert one >= 4, (step, one)
+        assert three == one, (step, one, three)
+    assert doc['fixed_cpu_ms'] is not None
+    assert 'fit:' in proc.stdout
+
+
+def test_bad_sizes_are_refused() -> None:
+    proc = subprocess.run(
+        [sys.executable, TOOL, '--db', 'sqlite', '--sizes', '1,x'],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--sizes: comma-separated whole numbers, got '1,x'" in \
+        proc.stderr

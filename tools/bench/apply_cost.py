@@ -1,0 +1,269 @@
+#!/usr/bin/env python
+"""What one result transaction costs: a fixed part and a part per result.
+
+An executor applies the results of its actions itself (``[executor]
+apply_results``), those that wait at the same time in one transaction,
+and claims the next actions in it. The CPU that takes is a fixed part per
+transaction (begin and commit, the lock of each execution, the round
+trips of its statements) and a part per result. How many results share a
+transaction decides which part dominates: two executors on a busy host
+apply about two results per transaction where one applies ten (see
+doc/source/admin/performance.rst). Throughput runs (tools/bench/run.py)
+move by a third within minutes on a shared host, too much to see a change
+of a tenth in either part; this measures them directly.
+
+It starts ``--executions`` executions of a three-step chain per size
+(``std.noop`` sent through executors), with only an engine in this
+process: no executor takes the actions. Then, step by step, it applies
+their results as an executor does (the engine's batch applier with the
+executor's local claim of the next action), ``--sizes`` results to a
+transaction, and reads per transaction: this thread's CPU time
+(``time.thread_time``: waiting for the database does not count), the
+statements it sent, and, for a database server on this host, the
+server's CPU (its processes in /proc; anything else it serves counts
+too). The fixed and per-result parts are a least-squares fit over the
+sizes. Each size gets its own executions, ``--rounds`` times in turn,
+after a round of a few that is not counted (statements compiled once).
+
+    python tools/bench/apply_cost.py --db postgresql
+    python tools/bench/apply_cost.py --db sqlite --executions 50 --sizes 1,5
+
+The applied actions are left claimed by a stand-in executor that never
+runs them: the measurement stops at the commit, where an executor would
+hand the next actions to its workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_config import cfg
+
+CHAIN = '''version: "2.0"
+chain:
+  tasks:
+    first:
+      action: std.noop
+      publish:
+        r: <% task().result %>
+      on-success: second
+    second:
+      action: std.noop
+      on-success: third
+    third:
+      action: std.noop
+'''
+STEPS = ('next task, published', 'next task', 'execution ends')
+_SERVER_NAMES = {'postgresql': ('postgres',), 'mysql': ('mariadbd', 'mysqld')}
+
+
+def server_cpu(backend: str) -> float | None:
+    """CPU seconds used so far by the database server's processes on this
+    host (None: SQLite, or none found)."""
+    names = _SERVER_NAMES.get(backend)
+    if not names:
+        return None
+    total, found = 0, False
+    for path in glob.glob('/proc/[0-9]*/stat'):
+        try:
+            with open(path) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, rest = stat.split(' (', 1)[1].rsplit(') ', 1)
+        if name in names:
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / os.sysconf('SC_CLK_TCK') if found else None
+
+
+class _StandIn:
+    """What the local claim asks of an executor: free workers (as many as
+    wanted), whether it is stopping, its id."""
+
+    def __init__(self) -> None:
+        self._slots = threading.BoundedSemaphore(1 << 30)
+        self._stopping = threading.Event()
+        self.id = 'apply-cost-stand-in'
+
+
+def fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+    """(fixed, per item) of a least-squares line through (size, cost)."""
+    xs = {x for x, _ in points}
+    if len(xs) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx
+    return my - slope * mx, slope
+
+
+def measure(backend: str, executions: int, sizes: list[int],
+            rounds: int) -> dict[str, Any]:
+    from mistral.context import default_context
+    from mistral.db import api as db_api
+    from mistral.db import models
+    from mistral.engine import engine as engine_mod
+    from mistral.executor import executor as executor_mod
+    from mistral.tests.functional.engine import conftest
+
+    conf = cfg.CONF
+    main = threading.main_thread()
+    counted = [0]
+
+    def count(*_args: Any) -> None:
+        if threading.current_thread() is main:
+            counted[0] += 1
+
+    ax = models.ActionExecution
+    rows: list[dict[str, Any]] = []
+    with conftest.in_process_engine(backend, prefix='mistral-apply-cost-',
+                                    components_=('engine',)) as env:
+        conf.set_override('inline_builtin_actions', False, group='engine')
+        # Nobody renews the stand-in's claims: they must not expire (and
+        # be handed back) while the measurement runs.
+        conf.set_override('action_lease', 3600, group='executor')
+        env.create_workflows(CHAIN)
+        ctx = default_context().to_dict()
+        eng = engine_mod.Engine()
+        sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
+        # A first round of a few executions per size is not counted: it
+        # compiles and caches each statement shape.
+        for rnd in range(-1, rounds):
+            for size in sizes:
+                n = executions if rnd >= 0 else min(executions, 2 * size)
+                ids = [env.start('chain')['id'] for _ in range(n)]
+                for step, label in enumerate(STEPS):
+                    with db_api.read_session() as s:
+                        running = dict(s.execute(
+                            sa.select(ax.workflow_execution_id, ax.id)
+                            .where(ax.workflow_execution_id.in_(ids),
+                                   ax.state == 'RUNNING')).all())
+                    if len(running) != len(ids):
+                        raise SystemExit(
+                            'step %d: %d of %d executions have a running '
+                            'action' % (step + 1, len(running), len(ids)))
+                    groups = [(ctx, wf, [{'id': running[wf],
+                                          'result': {'result': step}}])
+                              for wf in ids]
+                    counted[0] = 0
+                    cpu, server = time.thread_time(), server_cpu(backend)
+                    transactions = 0
+                    for i in range(0, len(groups), size):
+                        local = executor_mod.LocalClaim(
+                            _StandIn())  # type: ignore[arg-type]
+                        eng._apply_results_many(groups[i:i + size],
+                                                local=local)
+                        transactions += 1
+                    cpu = time.thread_time() - cpu
+                    after = server_cpu(backend)
+                    if rnd < 0:
+                        continue
+                    rows.append({
+                        'round': rnd + 1, 'size': size, 'step': step + 1,
+                        'what': label, 'transactions': transactions,
+                        'cpu_ms_per_transaction':
+                            cpu * 1000 / transactions,
+                        'statements_per_transaction':
+                            counted[0] / transactions,
+                        'server_cpu_ms_per_transaction':
+                            None if server is None or after is None
+                            else (after - server) * 1000 / transactions})
+                states = [wf.state for wf in map(env.execution, ids)]
+                if states.count('SUCCESS') != len(ids):
+                    raise SystemExit('executions did not all succeed: %s'
+                                     % sorted(set(states)))
+        sa.event.remove(db_api.get_engine(), 'before_cursor_execute', count)
+    return summarize(backend, executions, sizes, rounds, rows)
+
+
+def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
+              rows: list[dict[str, Any]]) -> dict[str, Any]:
+    per_size: dict[int, dict[str, Any]] = {}
+    for size in sizes:
+        mine = [r for r in rows if r['size'] == size]
+        # A chain's three steps, summed: one result of each per execution.
+        tx = sum(r['cpu_ms_per_transaction'] for r in mine) / rounds
+        stmts = sum(r['statements_per_transaction'] for r in mine) / rounds
+        server = [r['server_cpu_ms_per_transaction'] for r in mine]
+        per_size[size] = {
+            'cpu_ms_per_transaction': tx / len(STEPS),
+            'cpu_ms_per_result': tx / len(STEPS) / size,
+            'statements_per_transaction': stmts / len(STEPS),
+            'server_cpu_ms_per_transaction':
+                None if None in server else sum(server) / rounds / len(STEPS)}
+    line = fit([(r['size'], r['cpu_ms_per_transaction']) for r in rows])
+    server_line = None
+    if all(r['server_cpu_ms_per_transaction'] is not None for r in rows):
+        server_line = fit([(r['size'], r['server_cpu_ms_per_transaction'])
+                           for r in rows])
+    return {'db': backend, 'executions': executions, 'rounds': rounds,
+            'sizes': per_size, 'runs': rows,
+            'fixed_cpu_ms': line and line[0],
+            'cpu_ms_per_result': line and line[1],
+            'server_fixed_cpu_ms': server_line and server_line[0],
+            'server_cpu_ms_per_result': server_line and server_line[1]}
+
+
+def report(doc: dict[str, Any]) -> str:
+    out = ['%s, %d executions per size, %d round(s); per transaction, the '
+           'mean of a chain\'s three steps:' % (doc['db'], doc['executions'],
+                                                doc['rounds']),
+           '  results  CPU ms  per result  statements  server CPU ms']
+    for size, s in sorted(doc['sizes'].items()):
+        server = s['server_cpu_ms_per_transaction']
+        out.append('  %7d  %6.2f  %10.2f  %10.1f  %s' % (
+            size, s['cpu_ms_per_transaction'], s['cpu_ms_per_result'],
+            s['statements_per_transaction'],
+            '-' if server is None else '%.2f' % server))
+    if doc['fixed_cpu_ms'] is not None:
+        out.append('fit: %.2f ms per transaction + %.2f ms per result (this '
+                   'thread)' % (doc['fixed_cpu_ms'], doc['cpu_ms_per_result']))
+    if doc['server_fixed_cpu_ms'] is not None:
+        out.append('     %.2f ms per transaction + %.2f ms per result (the '
+                   'database server)' % (doc['server_fixed_cpu_ms'],
+                                         doc['server_cpu_ms_per_result']))
+    return '\n'.join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--db', default='postgresql',
+                    choices=['sqlite', 'postgresql', 'mysql'])
+    ap.add_argument('--executions', type=int, default=200,
+                    help='executions per size and round (default 200)')
+    ap.add_argument('--sizes', default='1,2,10',
+                    help='results per transaction, comma-separated '
+                         '(default 1,2,10)')
+    ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--json-out', help='also write the figures here')
+    args = ap.parse_args(argv)
+    try:
+        sizes = [int(s) for s in args.sizes.split(',')]
+    except ValueError:
+        ap.error('--sizes: comma-separated whole numbers, got %r'
+                 % args.sizes)
+    if not sizes or min(sizes) < 1 or args.executions < 1 or \
+            args.rounds < 1:
+        ap.error('--sizes, --executions and --rounds must be at least 1')
+    doc = measure(args.db, args.executions, sizes, args.rounds)
+    print(report(doc))
+    if args.json_out:
+        with open(args.json_out, 'w') as f:
+            json.dump(doc, f, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
