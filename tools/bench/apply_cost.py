@@ -24,6 +24,9 @@ server's CPU (its processes in /proc; anything else it serves counts
 too). The fixed and per-result parts are a least-squares fit over the
 sizes. Each size gets its own executions, ``--rounds`` times in turn,
 after a round of a few that is not counted (statements compiled once).
+``--phases`` also times parts of a transaction: the lock, the
+statements, the driver's calls, the engine's decisions, the final
+writes, the commit.
 
     python tools/bench/apply_cost.py --db postgresql
     python tools/bench/apply_cost.py --db sqlite --executions 50 --sizes 1,5
@@ -36,6 +39,7 @@ hand the next actions to its workers.
 from __future__ import annotations
 
 import argparse
+import collections
 import glob
 import json
 import os
@@ -96,6 +100,66 @@ class _StandIn:
         self.id = 'apply-cost-stand-in'
 
 
+class Phases:
+    """This thread's CPU time inside some of the functions a result
+    transaction runs (``--phases``), by wrappers installed for the
+    measurement and removed after. The phases nest (the lock runs a
+    statement), so their shares overlap."""
+
+    def __init__(self) -> None:
+        self.cpu: collections.Counter[str] = collections.Counter()
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attr: str, label: str) -> None:
+        real = getattr(owner, attr)
+        main = threading.main_thread()
+        cpu = self.cpu
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not main:
+                return real(*args, **kwargs)
+            start = time.thread_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                cpu[label] += time.thread_time() - start
+
+        self._undo.append((owner, attr, vars(owner).get(attr)))
+        setattr(owner, attr, timed)
+
+    def install(self, dialect: Any) -> None:
+        from sqlalchemy import orm
+
+        from mistral.engine import bulk
+        from mistral.engine import engine as engine_mod
+        from mistral.engine import tasks
+        from mistral.engine import workflows
+
+        self.wrap(sa.engine.Connection, 'execute', 'statements')
+        for name in ('do_execute', 'do_executemany', 'do_commit'):
+            self.wrap(type(dialect), name, 'driver calls')
+        self.wrap(engine_mod, '_lock_run', 'lock and load executions')
+        self.wrap(engine_mod, '_lock_runs', 'lock and load executions')
+        self.wrap(tasks, 'child_done', 'task steps (engine decisions)')
+        self.wrap(workflows, 'finish_together', 'executions ending')
+        self.wrap(bulk, 'flush', 'final writes')
+        self.wrap(orm.SessionTransaction, 'commit', 'commit')
+
+    def remove(self) -> None:
+        for owner, attr, before in reversed(self._undo):
+            if before is None:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, before)
+        self._undo = []
+
+    def take(self, transactions: int) -> dict[str, float]:
+        """ms per transaction of each phase since the last take."""
+        out = {k: v * 1000 / transactions for k, v in self.cpu.items()}
+        self.cpu.clear()
+        return out
+
+
 def fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
     """(fixed, per item) of a least-squares line through (size, cost)."""
     xs = {x for x, _ in points}
@@ -110,7 +174,7 @@ def fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
 
 
 def measure(backend: str, executions: int, sizes: list[int],
-            rounds: int) -> dict[str, Any]:
+            rounds: int, phases: bool = False) -> dict[str, Any]:
     from mistral.context import default_context
     from mistral.db import api as db_api
     from mistral.db import models
@@ -138,6 +202,9 @@ def measure(backend: str, executions: int, sizes: list[int],
         ctx = default_context().to_dict()
         eng = engine_mod.Engine()
         sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
+        timing = Phases() if phases else None
+        if timing is not None:
+            timing.install(db_api.get_engine().dialect)
         # A first round of a few executions per size is not counted: it
         # compiles and caches each statement shape.
         for rnd in range(-1, rounds):
@@ -168,6 +235,7 @@ def measure(backend: str, executions: int, sizes: list[int],
                         transactions += 1
                     cpu = time.thread_time() - cpu
                     after = server_cpu(backend)
+                    spent = timing.take(transactions) if timing else None
                     if rnd < 0:
                         continue
                     rows.append({
@@ -179,12 +247,15 @@ def measure(backend: str, executions: int, sizes: list[int],
                             counted[0] / transactions,
                         'server_cpu_ms_per_transaction':
                             None if server is None or after is None
-                            else (after - server) * 1000 / transactions})
+                            else (after - server) * 1000 / transactions,
+                        'phases_ms_per_transaction': spent})
                 states = [wf.state for wf in map(env.execution, ids)]
                 if states.count('SUCCESS') != len(ids):
                     raise SystemExit('executions did not all succeed: %s'
                                      % sorted(set(states)))
         sa.event.remove(db_api.get_engine(), 'before_cursor_execute', count)
+        if timing is not None:
+            timing.remove()
     return summarize(backend, executions, sizes, rounds, rows)
 
 
@@ -197,7 +268,12 @@ def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
         tx = sum(r['cpu_ms_per_transaction'] for r in mine) / rounds
         stmts = sum(r['statements_per_transaction'] for r in mine) / rounds
         server = [r['server_cpu_ms_per_transaction'] for r in mine]
+        spent: collections.Counter[str] = collections.Counter()
+        for r in mine:
+            spent.update(r['phases_ms_per_transaction'] or {})
         per_size[size] = {
+            'phases_ms_per_transaction': {
+                k: v / rounds / len(STEPS) for k, v in spent.items()},
             'cpu_ms_per_transaction': tx / len(STEPS),
             'cpu_ms_per_result': tx / len(STEPS) / size,
             'statements_per_transaction': stmts / len(STEPS),
@@ -227,6 +303,15 @@ def report(doc: dict[str, Any]) -> str:
             size, s['cpu_ms_per_transaction'], s['cpu_ms_per_result'],
             s['statements_per_transaction'],
             '-' if server is None else '%.2f' % server))
+    for size, s in sorted(doc['sizes'].items()):
+        spent = s['phases_ms_per_transaction']
+        if not spent:
+            continue
+        out.append('  phases of a transaction of %d (ms, share of the '
+                   'thread; they overlap):' % size)
+        for name, ms in sorted(spent.items(), key=lambda kv: -kv[1]):
+            out.append('    %-32s %6.2f  %3.0f%%' % (
+                name, ms, 100 * ms / s['cpu_ms_per_transaction']))
     if doc['fixed_cpu_ms'] is not None:
         out.append('fit: %.2f ms per transaction + %.2f ms per result (this '
                    'thread)' % (doc['fixed_cpu_ms'], doc['cpu_ms_per_result']))
@@ -247,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
                     help='results per transaction, comma-separated '
                          '(default 1,2,10)')
     ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--phases', action='store_true',
+                    help='also time phases of a transaction (the lock, the '
+                         'statements, the final writes, the commit, ...); '
+                         'the wrappers add their own cost')
     ap.add_argument('--json-out', help='also write the figures here')
     args = ap.parse_args(argv)
     try:
@@ -257,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     if not sizes or min(sizes) < 1 or args.executions < 1 or \
             args.rounds < 1:
         ap.error('--sizes, --executions and --rounds must be at least 1')
-    doc = measure(args.db, args.executions, sizes, args.rounds)
+    doc = measure(args.db, args.executions, sizes, args.rounds,
+                  phases=args.phases)
     print(report(doc))
     if args.json_out:
         with open(args.json_out, 'w') as f:

@@ -6,10 +6,12 @@ results share them), and every step of every size was measured."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -20,7 +22,8 @@ def test_results_share_a_transactions_statements(tmp_path) -> None:
     out = tmp_path / 'cost.json'
     proc = subprocess.run(
         [sys.executable, TOOL, '--db', 'sqlite', '--executions', '6',
-         '--sizes', '1,3', '--rounds', '1', '--json-out', str(out)],
+         '--sizes', '1,3', '--rounds', '1', '--phases',
+         '--json-out', str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text())
@@ -37,6 +40,46 @@ def test_results_share_a_transactions_statements(tmp_path) -> None:
         assert three == one, (step, one, three)
     assert doc['fixed_cpu_ms'] is not None
     assert 'fit:' in proc.stdout
+    # --phases: every phase was entered in every measured transaction.
+    for r in runs:
+        spent = r['phases_ms_per_transaction']
+        assert set(spent) >= {'statements', 'driver calls', 'commit',
+                              'lock and load executions', 'final writes',
+                              'task steps (engine decisions)'}, r
+        assert all(ms > 0 for ms in spent.values()), r
+        assert spent['statements'] < r['cpu_ms_per_transaction'], r
+
+
+def _tool() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location('apply_cost', TOOL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_phase_wrappers_time_the_main_thread_and_come_off() -> None:
+    tool = _tool()
+
+    class Base:
+        def work(self) -> int:
+            return sum(range(20000))
+
+    class Child(Base):
+        pass
+
+    phases = tool.Phases()
+    phases.wrap(Child, 'work', 'work')
+    assert Child().work() == sum(range(20000))
+    assert phases.take(1)['work'] > 0
+    phases.remove()
+    assert 'work' not in vars(Child)  # inherited again, not a copy
+    assert Child.work is Base.work
+
+
+def test_fit_of_a_line() -> None:
+    fixed, per_item = _tool().fit([(1, 5.0), (2, 6.5), (10, 18.5)])
+    assert round(fixed, 6) == 3.5 and round(per_item, 6) == 1.5
 
 
 def test_bad_sizes_are_refused() -> None:
