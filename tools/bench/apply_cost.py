@@ -107,7 +107,8 @@ class Phases:
     statement), so their shares overlap."""
 
     def __init__(self) -> None:
-        self.cpu: collections.Counter[str] = collections.Counter()
+        self.cpu: collections.defaultdict[str, float] = \
+            collections.defaultdict(float)
         self._undo: list[tuple[Any, str, Any]] = []
 
     def wrap(self, owner: Any, attr: str, label: str) -> None:
@@ -268,9 +269,11 @@ def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
         tx = sum(r['cpu_ms_per_transaction'] for r in mine) / rounds
         stmts = sum(r['statements_per_transaction'] for r in mine) / rounds
         server = [r['server_cpu_ms_per_transaction'] for r in mine]
-        spent: collections.Counter[str] = collections.Counter()
+        spent: collections.defaultdict[str, float] = \
+            collections.defaultdict(float)
         for r in mine:
-            spent.update(r['phases_ms_per_transaction'] or {})
+            for name, ms in (r['phases_ms_per_transaction'] or {}).items():
+                spent[name] += ms
         per_size[size] = {
             'phases_ms_per_transaction': {
                 k: v / rounds / len(STEPS) for k, v in spent.items()},
