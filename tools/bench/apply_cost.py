@@ -161,7 +161,7 @@ class Phases:
         return out
 
 
-def fit(points: list[tuple[int, float]]) -> tuple[float, float] | None:
+def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
     """(fixed, per item) of a least-squares line through (size, cost)."""
     xs = {x for x, _ in points}
     if len(xs) < 2:
@@ -178,9 +178,7 @@ def measure(backend: str, executions: int, sizes: list[int],
             rounds: int, phases: bool = False) -> dict[str, Any]:
     from mistral.context import default_context
     from mistral.db import api as db_api
-    from mistral.db import models
     from mistral.engine import engine as engine_mod
-    from mistral.executor import executor as executor_mod
     from mistral.tests.functional.engine import conftest
 
     conf = cfg.CONF
@@ -191,7 +189,6 @@ def measure(backend: str, executions: int, sizes: list[int],
         if threading.current_thread() is main:
             counted[0] += 1
 
-    ax = models.ActionExecution
     rows: list[dict[str, Any]] = []
     with conftest.in_process_engine(backend, prefix='mistral-apply-cost-',
                                     components_=('engine',)) as env:
@@ -204,60 +201,72 @@ def measure(backend: str, executions: int, sizes: list[int],
         eng = engine_mod.Engine()
         sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
         timing = Phases() if phases else None
-        if timing is not None:
-            timing.install(db_api.get_engine().dialect)
-        # A first round of a few executions per size is not counted: it
-        # compiles and caches each statement shape.
-        for rnd in range(-1, rounds):
-            for size in sizes:
-                n = executions if rnd >= 0 else min(executions, 2 * size)
-                ids = [env.start('chain')['id'] for _ in range(n)]
-                for step, label in enumerate(STEPS):
-                    with db_api.read_session() as s:
-                        running = dict(s.execute(
-                            sa.select(ax.workflow_execution_id, ax.id)
-                            .where(ax.workflow_execution_id.in_(ids),
-                                   ax.state == 'RUNNING')).all())
-                    if len(running) != len(ids):
-                        raise SystemExit(
-                            'step %d: %d of %d executions have a running '
-                            'action' % (step + 1, len(running), len(ids)))
-                    groups = [(ctx, wf, [{'id': running[wf],
-                                          'result': {'result': step}}])
-                              for wf in ids]
-                    counted[0] = 0
-                    cpu, server = time.thread_time(), server_cpu(backend)
-                    transactions = 0
-                    for i in range(0, len(groups), size):
-                        local = executor_mod.LocalClaim(
-                            _StandIn())  # type: ignore[arg-type]
-                        eng._apply_results_many(groups[i:i + size],
-                                                local=local)
-                        transactions += 1
-                    cpu = time.thread_time() - cpu
-                    after = server_cpu(backend)
-                    spent = timing.take(transactions) if timing else None
-                    if rnd < 0:
-                        continue
-                    rows.append({
-                        'round': rnd + 1, 'size': size, 'step': step + 1,
-                        'what': label, 'transactions': transactions,
-                        'cpu_ms_per_transaction':
-                            cpu * 1000 / transactions,
-                        'statements_per_transaction':
-                            counted[0] / transactions,
-                        'server_cpu_ms_per_transaction':
-                            None if server is None or after is None
-                            else (after - server) * 1000 / transactions,
-                        'phases_ms_per_transaction': spent})
-                states = [wf.state for wf in map(env.execution, ids)]
-                if states.count('SUCCESS') != len(ids):
-                    raise SystemExit('executions did not all succeed: %s'
-                                     % sorted(set(states)))
-        sa.event.remove(db_api.get_engine(), 'before_cursor_execute', count)
-        if timing is not None:
-            timing.remove()
+        try:
+            if timing is not None:
+                timing.install(db_api.get_engine().dialect)
+            # A first round of a few executions per size is not counted:
+            # it compiles and caches each statement shape.
+            for rnd in range(-1, rounds):
+                for size in sizes:
+                    n = executions if rnd >= 0 else min(executions, 2 * size)
+                    ids = [env.start('chain')['id'] for _ in range(n)]
+                    for step, label in enumerate(STEPS):
+                        row = _step(eng, ctx, ids, step, size, backend,
+                                    counted, timing)
+                        if rnd >= 0:
+                            rows.append(dict(row, round=rnd + 1, what=label))
+                    states = [wf.state for wf in map(env.execution, ids)]
+                    if states.count('SUCCESS') != len(ids):
+                        raise SystemExit('executions did not all succeed: '
+                                         '%s' % sorted(set(states)))
+        finally:
+            sa.event.remove(db_api.get_engine(), 'before_cursor_execute',
+                            count)
+            if timing is not None:
+                timing.remove()
     return summarize(backend, executions, sizes, rounds, rows)
+
+
+def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
+          step: int, size: int, backend: str, counted: list[int],
+          timing: Phases | None) -> dict[str, Any]:
+    """Apply the running action's result of each of ``ids``, ``size`` to
+    a transaction; what that cost."""
+    from mistral.db import api as db_api
+    from mistral.db import models
+    from mistral.executor import executor as executor_mod
+
+    ax = models.ActionExecution
+    with db_api.read_session() as s:
+        running = dict(s.execute(
+            sa.select(ax.workflow_execution_id, ax.id)
+            .where(ax.workflow_execution_id.in_(ids),
+                   ax.state == 'RUNNING')).all())
+    if len(running) != len(ids):
+        raise SystemExit('step %d: %d of %d executions have a running '
+                         'action' % (step + 1, len(running), len(ids)))
+    groups = [(ctx, wf, [{'id': running[wf], 'result': {'result': step}}])
+              for wf in ids]
+    counted[0] = 0
+    cpu, server = time.thread_time(), server_cpu(backend)
+    transactions = 0
+    for i in range(0, len(groups), size):
+        local = executor_mod.LocalClaim(_StandIn())  # type: ignore[arg-type]
+        eng._apply_results_many(groups[i:i + size], local=local)
+        transactions += 1
+    cpu = time.thread_time() - cpu
+    after = server_cpu(backend)
+    return {
+        'size': size, 'step': step + 1, 'transactions': transactions,
+        # The last transaction holds fewer when size does not divide them.
+        'results_per_transaction': len(ids) / transactions,
+        'cpu_ms_per_transaction': cpu * 1000 / transactions,
+        'statements_per_transaction': counted[0] / transactions,
+        'server_cpu_ms_per_transaction':
+            None if server is None or after is None
+            else (after - server) * 1000 / transactions,
+        'phases_ms_per_transaction':
+            timing.take(transactions) if timing else None}
 
 
 def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
@@ -278,14 +287,18 @@ def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
             'phases_ms_per_transaction': {
                 k: v / rounds / len(STEPS) for k, v in spent.items()},
             'cpu_ms_per_transaction': tx / len(STEPS),
-            'cpu_ms_per_result': tx / len(STEPS) / size,
+            'cpu_ms_per_result': sum(
+                r['cpu_ms_per_transaction'] / r['results_per_transaction']
+                for r in mine) / rounds / len(STEPS),
             'statements_per_transaction': stmts / len(STEPS),
             'server_cpu_ms_per_transaction':
                 None if None in server else sum(server) / rounds / len(STEPS)}
-    line = fit([(r['size'], r['cpu_ms_per_transaction']) for r in rows])
+    line = fit([(r['results_per_transaction'], r['cpu_ms_per_transaction'])
+                for r in rows])
     server_line = None
     if all(r['server_cpu_ms_per_transaction'] is not None for r in rows):
-        server_line = fit([(r['size'], r['server_cpu_ms_per_transaction'])
+        server_line = fit([(r['results_per_transaction'],
+                            r['server_cpu_ms_per_transaction'])
                            for r in rows])
     return {'db': backend, 'executions': executions, 'rounds': rounds,
             'sizes': per_size, 'runs': rows,

@@ -31,6 +31,7 @@ def test_results_share_a_transactions_statements(tmp_path) -> None:
     assert sorted((r['size'], r['step']) for r in runs) == [
         (1, 1), (1, 2), (1, 3), (3, 1), (3, 2), (3, 3)]
     assert all(r['transactions'] == 6 // r['size'] for r in runs), runs
+    assert all(r['results_per_transaction'] == r['size'] for r in runs)
     assert all(r['cpu_ms_per_transaction'] > 0 for r in runs), runs
     for step in (1, 2, 3):
         one, three = (next(r['statements_per_transaction'] for r in runs
