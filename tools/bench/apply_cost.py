@@ -40,9 +40,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import glob
 import json
-import os
 import sys
 import threading
 import time
@@ -66,28 +64,19 @@ chain:
       action: std.noop
 '''
 STEPS = ('next task, published', 'next task', 'execution ends')
-_SERVER_NAMES = {'postgresql': ('postgres',), 'mysql': ('mariadbd', 'mysqld')}
 
 
 def server_cpu(backend: str) -> float | None:
-    """CPU seconds used so far by the database server's processes on this
-    host (None: SQLite, or none found)."""
-    names = _SERVER_NAMES.get(backend)
-    if not names:
+    """CPU seconds used so far by the database server's process tree on
+    this host, found as the throughput benchmark finds it (None: SQLite,
+    or no server here)."""
+    import driver  # tools/bench, beside this file
+    import run
+
+    root = run.shared_servers(backend, broker=False).get('database')
+    if root is None:
         return None
-    total, found = 0, False
-    for path in glob.glob('/proc/[0-9]*/stat'):
-        try:
-            with open(path) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name, rest = stat.split(' (', 1)[1].rsplit(') ', 1)
-        if name in names:
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-            found = True
-    return total / os.sysconf('SC_CLK_TCK') if found else None
+    return driver.tree_cpu(root, driver.proc_children())
 
 
 class _StandIn:
@@ -248,7 +237,9 @@ def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
     groups = [(ctx, wf, [{'id': running[wf], 'result': {'result': step}}])
               for wf in ids]
     counted[0] = 0
-    cpu, server = time.thread_time(), server_cpu(backend)
+    # The server's first: reading /proc is not the transactions' CPU.
+    server = server_cpu(backend)
+    cpu = time.thread_time()
     transactions = 0
     for i in range(0, len(groups), size):
         local = executor_mod.LocalClaim(_StandIn())  # type: ignore[arg-type]
