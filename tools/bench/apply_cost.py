@@ -13,7 +13,8 @@ move by a third within minutes on a shared host, too much to see a change
 of a tenth in either part; this measures them directly.
 
 It starts ``--executions`` executions of a three-step chain per size
-(``std.noop`` sent through executors), with only an engine in this
+(the throughput benchmark's ``many`` workflow: ``std.echo`` and
+``std.noop`` sent through executors), with only an engine in this
 process: no executor takes the actions. Then, step by step, it applies
 their results as an executor does (the engine's batch applier with the
 executor's local claim of the next action), ``--sizes`` results to a
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import sys
 import threading
 import time
@@ -49,20 +51,15 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_config import cfg
 
-CHAIN = '''version: "2.0"
-chain:
-  tasks:
-    first:
-      action: std.noop
-      publish:
-        r: <% task().result %>
-      on-success: second
-    second:
-      action: std.noop
-      on-success: third
-    third:
-      action: std.noop
-'''
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import driver  # noqa: E402  (tools/bench/driver.py, beside this file)
+
+# The throughput benchmark's many-http workflow (three tasks in a chain,
+# the first publishing), with std.echo and std.noop for std.http.
+CHAIN = driver.small_wf('chain', driver.Actions('inline'))
 STEPS = ('next task, published', 'next task', 'execution ends')
 
 
@@ -70,8 +67,7 @@ def server_cpu(backend: str) -> float | None:
     """CPU seconds used so far by the database server's process tree on
     this host, found as the throughput benchmark finds it (None: SQLite,
     or no server here)."""
-    import driver  # tools/bench, beside this file
-    import run
+    import run  # tools/bench/run.py (it imports the test harness)
 
     root = run.shared_servers(backend, broker=False).get('database')
     if root is None:
@@ -198,7 +194,8 @@ def measure(backend: str, executions: int, sizes: list[int],
             for rnd in range(-1, rounds):
                 for size in sizes:
                     n = executions if rnd >= 0 else min(executions, 2 * size)
-                    ids = [env.start('chain')['id'] for _ in range(n)]
+                    ids = [env.start('chain', {'n': k})['id']
+                           for k in range(n)]
                     for step, label in enumerate(STEPS):
                         row = _step(eng, ctx, ids, step, size, backend,
                                     counted, timing)

@@ -20,12 +20,17 @@ TOOL = os.path.join(ROOT, 'tools', 'bench', 'apply_cost.py')
 
 def test_results_share_a_transactions_statements(tmp_path) -> None:
     out = tmp_path / 'cost.json'
+    scratch = tmp_path / 'tmp'
+    scratch.mkdir()
     proc = subprocess.run(
         [sys.executable, TOOL, '--db', 'sqlite', '--executions', '6',
          '--sizes', '1,3', '--rounds', '1', '--phases',
          '--json-out', str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TMPDIR=str(scratch)))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # Its database and files are gone with it.
+    assert list(scratch.iterdir()) == []
     doc = json.loads(out.read_text())
     runs = doc['runs']
     assert sorted((r['size'], r['step']) for r in runs) == [

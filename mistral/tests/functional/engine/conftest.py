@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import tempfile
 import time
 from typing import Any, Iterator
@@ -177,6 +178,7 @@ def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-',
         clients.reset()
         db_api.dispose()
         db.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
         CONF.clear_override('connection', group='database')
         CONF.clear_override('transport_url')
 
