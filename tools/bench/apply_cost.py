@@ -56,6 +56,14 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import driver  # noqa: E402  (tools/bench/driver.py, beside this file)
+import run  # noqa: E402  (tools/bench/run.py: the shared servers)
+
+from mistral.context import default_context  # noqa: E402
+from mistral.db import api as db_api  # noqa: E402
+from mistral.db import models  # noqa: E402
+from mistral.engine import engine as engine_mod  # noqa: E402
+from mistral.executor import executor as executor_mod  # noqa: E402
+from mistral.tests.functional.engine import conftest  # noqa: E402
 
 # The throughput benchmark's many-http workflow (three tasks in a chain,
 # the first publishing), with std.echo and std.noop for std.http.
@@ -63,13 +71,15 @@ CHAIN = driver.small_wf('chain', driver.Actions('inline'))
 STEPS = ('next task, published', 'next task', 'execution ends')
 
 
-def server_cpu(backend: str) -> float | None:
-    """CPU seconds used so far by the database server's process tree on
-    this host, found as the throughput benchmark finds it (None: SQLite,
-    or no server here)."""
-    import run  # tools/bench/run.py (it imports the test harness)
+def server_root(backend: str) -> int | None:
+    """The root of the database server's process tree on this host, found
+    as the throughput benchmark finds it (None: SQLite, or no server
+    here)."""
+    return run.shared_servers(backend, broker=False).get('database')
 
-    root = run.shared_servers(backend, broker=False).get('database')
+
+def server_cpu(root: int | None) -> float | None:
+    """CPU seconds the tree under ``root`` has used so far."""
     if root is None:
         return None
     return driver.tree_cpu(root, driver.proc_children())
@@ -161,22 +171,11 @@ def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
 
 def measure(backend: str, executions: int, sizes: list[int],
             rounds: int, phases: bool = False) -> dict[str, Any]:
-    from mistral.context import default_context
-    from mistral.db import api as db_api
-    from mistral.engine import engine as engine_mod
-    from mistral.tests.functional.engine import conftest
-
     conf = cfg.CONF
-    main = threading.main_thread()
-    counted = [0]
-
-    def count(*_args: Any) -> None:
-        if threading.current_thread() is main:
-            counted[0] += 1
-
+    root = server_root(backend)
     rows: list[dict[str, Any]] = []
     with conftest.in_process_engine(backend, prefix='mistral-apply-cost-',
-                                    components_=('engine',)) as env:
+                                    component_names=('engine',)) as env:
         conf.set_override('inline_builtin_actions', False, group='engine')
         # Nobody renews the stand-in's claims: they must not expire (and
         # be handed back) while the measurement runs.
@@ -184,7 +183,6 @@ def measure(backend: str, executions: int, sizes: list[int],
         env.create_workflows(CHAIN)
         ctx = default_context().to_dict()
         eng = engine_mod.Engine()
-        sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
         timing = Phases() if phases else None
         try:
             if timing is not None:
@@ -197,8 +195,8 @@ def measure(backend: str, executions: int, sizes: list[int],
                     ids = [env.start('chain', {'n': k})['id']
                            for k in range(n)]
                     for step, label in enumerate(STEPS):
-                        row = _step(eng, ctx, ids, step, size, backend,
-                                    counted, timing)
+                        row = _step(eng, ctx, ids, step, size, root,
+                                    timing)
                         if rnd >= 0:
                             rows.append(dict(row, round=rnd + 1, what=label))
                     states = [wf.state for wf in map(env.execution, ids)]
@@ -206,22 +204,17 @@ def measure(backend: str, executions: int, sizes: list[int],
                         raise SystemExit('executions did not all succeed: '
                                          '%s' % sorted(set(states)))
         finally:
-            sa.event.remove(db_api.get_engine(), 'before_cursor_execute',
-                            count)
             if timing is not None:
                 timing.remove()
     return summarize(backend, executions, sizes, rounds, rows)
 
 
 def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
-          step: int, size: int, backend: str, counted: list[int],
+          step: int, size: int, root: int | None,
           timing: Phases | None) -> dict[str, Any]:
     """Apply the running action's result of each of ``ids``, ``size`` to
-    a transaction; what that cost."""
-    from mistral.db import api as db_api
-    from mistral.db import models
-    from mistral.executor import executor as executor_mod
-
+    a transaction; what that cost (``root``: the database server's
+    process tree)."""
     ax = models.ActionExecution
     with db_api.read_session() as s:
         running = dict(s.execute(
@@ -233,23 +226,35 @@ def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
                          'action' % (step + 1, len(running), len(ids)))
     groups = [(ctx, wf, [{'id': running[wf], 'result': {'result': step}}])
               for wf in ids]
-    counted[0] = 0
+    me = threading.current_thread()
+    statements = 0
+
+    def count(*_args: Any) -> None:
+        nonlocal statements
+        if threading.current_thread() is me:
+            statements += 1
+
     # The server's first: reading /proc is not the transactions' CPU.
-    server = server_cpu(backend)
+    server = server_cpu(root)
+    sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
     cpu = time.thread_time()
     transactions = 0
-    for i in range(0, len(groups), size):
-        local = executor_mod.LocalClaim(_StandIn())  # type: ignore[arg-type]
-        eng._apply_results_many(groups[i:i + size], local=local)
-        transactions += 1
-    cpu = time.thread_time() - cpu
-    after = server_cpu(backend)
+    try:
+        for i in range(0, len(groups), size):
+            local = executor_mod.LocalClaim(
+                _StandIn())  # type: ignore[arg-type]
+            eng._apply_results_many(groups[i:i + size], local=local)
+            transactions += 1
+    finally:
+        cpu = time.thread_time() - cpu
+        sa.event.remove(db_api.get_engine(), 'before_cursor_execute', count)
+    after = server_cpu(root)
     return {
         'size': size, 'step': step + 1, 'transactions': transactions,
         # The last transaction holds fewer when size does not divide them.
         'results_per_transaction': len(ids) / transactions,
         'cpu_ms_per_transaction': cpu * 1000 / transactions,
-        'statements_per_transaction': counted[0] / transactions,
+        'statements_per_transaction': statements / transactions,
         'server_cpu_ms_per_transaction':
             None if server is None or after is None
             else (after - server) * 1000 / transactions,
@@ -257,30 +262,32 @@ def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
             timing.take(transactions) if timing else None}
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
               rows: list[dict[str, Any]]) -> dict[str, Any]:
     per_size: dict[int, dict[str, Any]] = {}
     for size in sizes:
+        # Every step of every round: a transaction's figures are their
+        # mean (a chain's three steps, one result of each per execution).
         mine = [r for r in rows if r['size'] == size]
-        # A chain's three steps, summed: one result of each per execution.
-        tx = sum(r['cpu_ms_per_transaction'] for r in mine) / rounds
-        stmts = sum(r['statements_per_transaction'] for r in mine) / rounds
         server = [r['server_cpu_ms_per_transaction'] for r in mine]
-        spent: collections.defaultdict[str, float] = \
-            collections.defaultdict(float)
-        for r in mine:
-            for name, ms in (r['phases_ms_per_transaction'] or {}).items():
-                spent[name] += ms
+        phases = [r['phases_ms_per_transaction'] or {} for r in mine]
         per_size[size] = {
-            'phases_ms_per_transaction': {
-                k: v / rounds / len(STEPS) for k, v in spent.items()},
-            'cpu_ms_per_transaction': tx / len(STEPS),
-            'cpu_ms_per_result': sum(
-                r['cpu_ms_per_transaction'] / r['results_per_transaction']
-                for r in mine) / rounds / len(STEPS),
-            'statements_per_transaction': stmts / len(STEPS),
+            'cpu_ms_per_transaction': _mean(
+                [r['cpu_ms_per_transaction'] for r in mine]),
+            'cpu_ms_per_result': _mean(
+                [r['cpu_ms_per_transaction'] / r['results_per_transaction']
+                 for r in mine]),
+            'statements_per_transaction': _mean(
+                [r['statements_per_transaction'] for r in mine]),
             'server_cpu_ms_per_transaction':
-                None if None in server else sum(server) / rounds / len(STEPS)}
+                None if None in server else _mean(server),
+            'phases_ms_per_transaction': {
+                name: _mean([p.get(name, 0.0) for p in phases])
+                for name in set().union(*phases)}}
     line = fit([(r['results_per_transaction'], r['cpu_ms_per_transaction'])
                 for r in rows])
     server_line = None

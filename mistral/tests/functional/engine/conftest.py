@@ -146,10 +146,11 @@ class EngineEnv:
 
 @contextlib.contextmanager
 def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-',
-                      components_: tuple[str, ...] = ('engine', 'executor')
+                      component_names: tuple[str, ...] = ('engine',
+                                                         'executor')
                       ) -> Iterator[EngineEnv]:
-    """An engine and an executor (``components_``) in this process on a
-    new database of ``backend``, with short leases; everything is undone
+    """An engine and an executor (``component_names``) in this process on
+    a new database of ``backend``, with short leases; everything is undone
     on exit."""
     tmp = tempfile.mkdtemp(prefix=prefix)
     db = harness.make_database(backend, tmp)
@@ -165,7 +166,7 @@ def in_process_engine(backend: str, prefix: str = 'mistral-engine-test-',
     clients.reset()
     outbox.reset()
     db_cli.upgrade('head')
-    comps = [components.build(name) for name in components_]
+    comps = [components.build(name) for name in component_names]
     for c in comps:
         c.start()
     try:
