@@ -151,6 +151,12 @@ engine_opts = [
                 help='Run std.noop, std.echo (without delay) and std.fail '
                      'inside the engine transaction of their task instead '
                      'of sending them to an executor.'),
+    cfg.BoolOpt('coalesce_writes', default=True,
+                help='On PostgreSQL (psycopg2), an engine transaction '
+                     'sends its writes that nothing reads back (results, '
+                     'new tasks and actions, outbox rows) together, in one '
+                     'message before its next statement or its commit, '
+                     'instead of one round trip each. False: one by one.'),
     cfg.IntOpt('inline_actions_per_transaction', default=500, min=0,
                help='Most actions one engine transaction runs inline; '
                     'the rest run inline in later engine transactions. 0 '

@@ -26,6 +26,7 @@ from sqlalchemy import orm
 
 from mistral import exceptions as exc
 from mistral.db import field_limits  # noqa: F401  (before_flush check)
+from mistral.db import write_buffer
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -129,6 +130,7 @@ def get_engine() -> sa.engine.Engine:
                 _configure_sqlite(engine)
             else:
                 _ping_idle_connections(engine)
+                write_buffer.install(engine)
             _sessionmaker = orm.sessionmaker(bind=engine,
                                              expire_on_commit=False)
             _engine = engine

@@ -21,6 +21,7 @@ from sqlalchemy import orm
 # registered before, and runs before, the direct insert below.
 from mistral.db import field_limits  # noqa: F401
 from mistral.db import models
+from mistral.db import write_buffer
 
 _KEY = 'mistral_pending_rows'
 _DELETES = 'mistral_pending_deletes'
@@ -52,7 +53,8 @@ def flush(session: orm.Session) -> None:
         session.execute(
             sa.delete(model).where(model.task_execution_id == task_ex_id,
                                    model.item_index.in_(indexes))
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False,
+                               **{write_buffer.HOLD: True}))
     pending = session.info.pop(_KEY, None)
     if not pending:
         return
@@ -105,6 +107,9 @@ def _statement(cls: type, kind: str) -> Any:
             stmt = table.insert()
         else:
             stmt = table.update().where(table.c.id == sa.bindparam('_pk'))
+        # Nobody reads their row counts: they may go with the next
+        # statement (mistral.db.write_buffer).
+        stmt = stmt.execution_options(**{write_buffer.HOLD: True})
         _statements[(cls, kind)] = stmt
     return stmt
 

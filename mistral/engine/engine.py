@@ -22,6 +22,7 @@ from mistral.context import RequestContext
 from mistral.db import api as db_api
 from mistral.db import models
 from mistral.db import rows
+from mistral.db import write_buffer
 from mistral.engine import ad_hoc
 from mistral.engine import contexts
 from mistral.engine import limits
@@ -105,7 +106,8 @@ _RECORD_RESULT = _AE.update().where(
     _AE.c.id == sa.bindparam('ax_id')).values(
         state=sa.bindparam('state'), state_info=sa.bindparam('state_info'),
         output=sa.bindparam('output'), accepted=True,
-        updated_at=sa.bindparam('now'), lease_until=None)
+        updated_at=sa.bindparam('now'), lease_until=None
+).execution_options(**{write_buffer.HOLD: True})
 
 # The actions whose results arrived, with their tasks (built once: it runs
 # for every batch of results).

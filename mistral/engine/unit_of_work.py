@@ -10,6 +10,7 @@ from oslo_config import cfg
 from sqlalchemy import orm
 
 from mistral.db import api as db_api
+from mistral.db import write_buffer
 from mistral.engine import bulk
 from mistral.handoff import outbox
 
@@ -67,10 +68,12 @@ def unit_of_work(outbox_id: str | None = None, answer_first: bool = False
     """
     batch = outbox.Batch()
     with _slot(), db_api.transaction() as session:
+        write_buffer.hold(session)
         outbox.acknowledge(session, outbox_id)
         yield session, batch
         bulk.flush(session)
         batch.write(session)
+        write_buffer.release(session)
     if answer_first:
         outbox.relay().deliver_soon(batch.due_now())
     else:

@@ -31,6 +31,7 @@ from sqlalchemy import orm
 
 from mistral.db import api as db_api
 from mistral.db import models
+from mistral.db import write_buffer
 from mistral.handoff import hooks
 from mistral.handoff import lease
 from mistral.handoff.identity import PROCESS_ID
@@ -68,6 +69,12 @@ def register_sender(target: str, sender: Sender | None) -> Sender | None:
 
 def registered_senders() -> dict[str, Sender]:
     return dict(_senders)
+
+
+# Outbox rows go with the transaction's other writes (nobody reads the
+# row count; see mistral.db.write_buffer).
+_INSERT = models.OutboxMessage.__table__.insert().execution_options(
+    **{write_buffer.HOLD: True})
 
 
 class Batch:
@@ -144,8 +151,7 @@ class Batch:
         if self.rows:
             # A Core statement: the ORM's bulk insert would flush the
             # session first and cost more than the insert itself.
-            session.connection().execute(
-                models.OutboxMessage.__table__.insert(), self.rows)
+            session.connection().execute(_INSERT, self.rows)
             soonest = min((r['due_at'] for r in self.rows
                            if r['owner'] is None), default=None)
             if soonest is not None:

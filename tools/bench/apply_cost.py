@@ -20,7 +20,9 @@ their results as an executor does (the engine's batch applier with the
 executor's local claim of the next action), ``--sizes`` results to a
 transaction, and reads per transaction: this thread's CPU time
 (``time.thread_time``: waiting for the database does not count), the
-statements it sent, and, for a database server on this host, the
+statements it ran and the messages that carried them to the server (on
+PostgreSQL the writes nothing reads back go together, see
+mistral.db.write_buffer), and, for a database server on this host, the
 server's CPU (its processes in /proc; anything else it serves counts
 too). The fixed and per-result parts are a least-squares fit over the
 sizes. Each size gets its own executions, ``--rounds`` times in turn,
@@ -61,6 +63,7 @@ import run  # noqa: E402  (tools/bench/run.py: the shared servers)
 from mistral.context import default_context  # noqa: E402
 from mistral.db import api as db_api  # noqa: E402
 from mistral.db import models  # noqa: E402
+from mistral.db import write_buffer  # noqa: E402
 from mistral.engine import engine as engine_mod  # noqa: E402
 from mistral.executor import executor as executor_mod  # noqa: E402
 from mistral.tests.functional.engine import conftest  # noqa: E402
@@ -237,6 +240,7 @@ def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
     # The server's first: reading /proc is not the transactions' CPU.
     server = server_cpu(root)
     sa.event.listen(db_api.get_engine(), 'before_cursor_execute', count)
+    write_buffer.Stats.reset()
     cpu = time.thread_time()
     transactions = 0
     try:
@@ -255,6 +259,12 @@ def _step(eng: Any, ctx: dict[str, Any], ids: list[str],
         'results_per_transaction': len(ids) / transactions,
         'cpu_ms_per_transaction': cpu * 1000 / transactions,
         'statements_per_transaction': statements / transactions,
+        # What reached the server as messages: the writes held together
+        # (mistral.db.write_buffer) are one each (BEGIN and COMMIT are
+        # not counted, as they are not among the statements).
+        'messages_per_transaction': (
+            statements - write_buffer.Stats.statements
+            + write_buffer.Stats.messages) / transactions,
         'server_cpu_ms_per_transaction':
             None if server is None or after is None
             else (after - server) * 1000 / transactions,
@@ -283,6 +293,8 @@ def summarize(backend: str, executions: int, sizes: list[int], rounds: int,
                  for r in mine]),
             'statements_per_transaction': _mean(
                 [r['statements_per_transaction'] for r in mine]),
+            'messages_per_transaction': _mean(
+                [r['messages_per_transaction'] for r in mine]),
             'server_cpu_ms_per_transaction':
                 None if None in server else _mean(server),
             'phases_ms_per_transaction': {
@@ -307,12 +319,13 @@ def report(doc: dict[str, Any]) -> str:
     out = ['%s, %d executions per size, %d round(s); per transaction, the '
            'mean of a chain\'s three steps:' % (doc['db'], doc['executions'],
                                                 doc['rounds']),
-           '  results  CPU ms  per result  statements  server CPU ms']
+           '  results  CPU ms  per result  statements  messages  '
+           'server CPU ms']
     for size, s in sorted(doc['sizes'].items()):
         server = s['server_cpu_ms_per_transaction']
-        out.append('  %7d  %6.2f  %10.2f  %10.1f  %s' % (
+        out.append('  %7d  %6.2f  %10.2f  %10.1f  %8.1f  %s' % (
             size, s['cpu_ms_per_transaction'], s['cpu_ms_per_result'],
-            s['statements_per_transaction'],
+            s['statements_per_transaction'], s['messages_per_transaction'],
             '-' if server is None else '%.2f' % server))
     for size, s in sorted(doc['sizes'].items()):
         spent = s['phases_ms_per_transaction']

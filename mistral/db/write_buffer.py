@@ -1,0 +1,168 @@
+"""An engine transaction's writes sent together (PostgreSQL, psycopg2).
+
+A chain step ends with writes that nothing in its transaction reads
+back: the action's result, the next task, the finished task, the next
+action, the outbox rows. Sent one by one, each costs a round trip: the
+driver's call, the server's reading of one more message, its answer. On
+PostgreSQL this holds such writes (statements marked with the
+``mistral_hold`` execution option: INSERTs and UPDATEs whose row counts
+nobody reads) and sends them, rendered by the driver, as one message
+with the next statement of any other kind (in front of it, so that a
+read or an UPDATE ... RETURNING finds them done, in their order; the
+driver's cursor keeps the last statement's rows), or at the end of the
+unit of work, before the commit.
+
+A write that fails then fails the transaction at the next statement or
+at the end instead of at its own: the transaction is rolled back either
+way, and the error is the database's, raised through SQLAlchemy as any
+other (a duplicate key still becomes DBDuplicateEntryError, a deadlock
+is still retried).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_config import cfg
+from sqlalchemy import event
+from sqlalchemy import orm
+
+CONF = cfg.CONF
+
+# Execution option of a statement whose row count is not read.
+HOLD = 'mistral_hold'
+# In the DBAPI connection's info: the rendered statements held, while
+# this connection's transaction holds writes.
+_HELD = 'mistral_held_writes'
+
+
+class Stats:
+    """Statements held (an executemany counts once, as SQLAlchemy's
+    statement events count it) and messages that sent held statements,
+    for tests and benchmarks (plain counters: exact when one thread
+    writes)."""
+
+    messages = 0
+    statements = 0
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.messages = cls.statements = 0
+
+
+def install(engine: Any) -> None:
+    """Hold marked writes on ``engine``'s connections (psycopg2 only: the
+    statements are rendered with its ``cursor.mogrify``)."""
+    if engine.dialect.name != 'postgresql' or \
+            engine.dialect.driver != 'psycopg2':
+        return
+    event.listen(engine, 'do_execute', _do_execute)
+    event.listen(engine, 'do_executemany', _do_executemany)
+    event.listen(engine, 'do_execute_no_params', _do_execute_no_params)
+    event.listen(engine, 'rollback', _forget)
+    event.listen(engine.pool, 'checkin', _forget_record)
+
+
+def hold(session: orm.Session) -> None:
+    """From now on, hold the marked writes of ``session``'s transaction
+    (until :func:`release`; a rollback drops them)."""
+    if not CONF.engine.coalesce_writes:
+        return
+    conn = session.connection()
+    if conn.dialect.name == 'postgresql' and \
+            conn.dialect.driver == 'psycopg2':
+        conn.info[_HELD] = []
+
+
+def release(session: orm.Session) -> None:
+    """Send what is held (the session's own pending changes first) and
+    stop holding: what follows, the commit included, goes as usual."""
+    conn = session.connection()
+    if _HELD not in conn.info:
+        return
+    session.flush()
+    held = conn.info.pop(_HELD)
+    if not held:
+        return
+    Stats.messages += 1
+    text = b';'.join(held)
+    # On the driver's own cursor: SQLAlchemy's statement events saw these
+    # statements when they were held. Already rendered, so no parameters
+    # (the driver leaves any '%' in them alone).
+    try:
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            cursor.execute(text)
+    except Exception as e:
+        # As SQLAlchemy raises a driver's error for its own statements
+        # (IntegrityError, a lost connection invalidated, ...).
+        conn._handle_dbapi_exception(e, text.decode(errors='replace'),
+                                     None, None, None)
+        raise
+
+
+def _held(context: Any) -> list[bytes] | None:
+    try:
+        info = context.root_connection.info
+    except NotImplementedError:
+        return None  # the engine's first connection (no pool record yet)
+    return info.get(_HELD)
+
+
+def _send(cursor: Any, held: list[bytes]) -> None:
+    # Cleared first: a message that fails is not sent again.
+    text = b';'.join(held)
+    Stats.messages += 1
+    held.clear()
+    with cursor.connection.cursor() as own:
+        own.execute(text)
+
+
+def _do_execute(cursor: Any, statement: str, parameters: Any,
+                context: Any) -> bool | None:
+    held = _held(context)
+    if held is None:
+        return None
+    if context.execution_options.get(HOLD):
+        held.append(cursor.mogrify(statement, parameters))
+        Stats.statements += 1
+        return True  # executed, as far as SQLAlchemy is concerned
+    if not held:
+        return None
+    # The held writes go in front of this statement, in its message: the
+    # cursor then holds this (the last) statement's rows and row count.
+    held.append(cursor.mogrify(statement, parameters))
+    Stats.messages += 1
+    text = b';'.join(held)
+    held.clear()
+    cursor.execute(text)
+    return True
+
+
+def _do_executemany(cursor: Any, statement: str, parameters: Any,
+                    context: Any) -> bool | None:
+    held = _held(context)
+    if held is None:
+        return None
+    if context.execution_options.get(HOLD):
+        held.extend(cursor.mogrify(statement, p) for p in parameters)
+        Stats.statements += 1
+        return True
+    if held:
+        _send(cursor, held)
+    return None
+
+
+def _do_execute_no_params(cursor: Any, statement: str,
+                          context: Any) -> bool | None:
+    held = _held(context)
+    if held:
+        _send(cursor, held)
+    return None
+
+
+def _forget(conn: Any) -> None:
+    conn.info.pop(_HELD, None)
+
+
+def _forget_record(_dbapi_conn: Any, record: Any) -> None:
+    record.info.pop(_HELD, None)
