@@ -84,19 +84,15 @@ def release(session: orm.Session) -> None:
     held = conn.info.pop(_HELD)
     if not held:
         return
-    Stats.messages += 1
-    text = b';'.join(held)
     # On the driver's own cursor: SQLAlchemy's statement events saw these
-    # statements when they were held. Already rendered, so no parameters
-    # (the driver leaves any '%' in them alone).
+    # statements when they were held.
     try:
         with conn.connection.dbapi_connection.cursor() as cursor:
-            cursor.execute(text)
+            _send(cursor, held)
     except Exception as e:
         # As SQLAlchemy raises a driver's error for its own statements
         # (IntegrityError, a lost connection invalidated, ...).
-        conn._handle_dbapi_exception(e, text.decode(errors='replace'),
-                                     None, None, None)
+        conn._handle_dbapi_exception(e, '(held writes)', None, None, None)
         raise
 
 
@@ -109,55 +105,57 @@ def _held(context: Any) -> list[bytes] | None:
 
 
 def _send(cursor: Any, held: list[bytes]) -> None:
-    # Cleared first: a message that fails is not sent again.
+    # Already rendered, so no parameters: the driver leaves any '%' in
+    # them alone. Cleared first: a message that fails is not sent again.
     text = b';'.join(held)
     Stats.messages += 1
     held.clear()
-    with cursor.connection.cursor() as own:
-        own.execute(text)
+    cursor.execute(text)
 
 
-def _do_execute(cursor: Any, statement: str, parameters: Any,
-                context: Any) -> bool | None:
+def _intercept(cursor: Any, context: Any, render: Any,
+               one_message: bool) -> bool | None:
+    """Hold this statement (``render()``: its text as the driver would
+    send it), or send what is held before it: True when this statement
+    needs no execution of its own."""
     held = _held(context)
     if held is None:
         return None
     if context.execution_options.get(HOLD):
-        held.append(cursor.mogrify(statement, parameters))
+        held.extend(render())
         Stats.statements += 1
         return True  # executed, as far as SQLAlchemy is concerned
     if not held:
         return None
-    # The held writes go in front of this statement, in its message: the
-    # cursor then holds this (the last) statement's rows and row count.
-    held.append(cursor.mogrify(statement, parameters))
-    Stats.messages += 1
-    text = b';'.join(held)
-    held.clear()
-    cursor.execute(text)
-    return True
+    if one_message:
+        # In front of this statement, in its message: the cursor then
+        # holds this (the last) statement's rows and row count.
+        held.extend(render())
+        _send(cursor, held)
+        return True
+    with cursor.connection.cursor() as own:
+        _send(own, held)
+    return None
+
+
+def _do_execute(cursor: Any, statement: str, parameters: Any,
+                context: Any) -> bool | None:
+    return _intercept(cursor, context,
+                      lambda: [cursor.mogrify(statement, parameters)], True)
 
 
 def _do_executemany(cursor: Any, statement: str, parameters: Any,
                     context: Any) -> bool | None:
-    held = _held(context)
-    if held is None:
-        return None
-    if context.execution_options.get(HOLD):
-        held.extend(cursor.mogrify(statement, p) for p in parameters)
-        Stats.statements += 1
-        return True
-    if held:
-        _send(cursor, held)
-    return None
+    # An executemany goes on its own (the driver pages it).
+    return _intercept(cursor, context, lambda: [
+        cursor.mogrify(statement, p) for p in parameters], False)
 
 
 def _do_execute_no_params(cursor: Any, statement: str,
                           context: Any) -> bool | None:
-    held = _held(context)
-    if held:
-        _send(cursor, held)
-    return None
+    # Never held (nothing marks such a statement), and its text has no
+    # parameters to render: what is held goes first, on its own.
+    return _intercept(cursor, context, lambda: [statement.encode()], False)
 
 
 def _forget(conn: Any) -> None:
