@@ -53,8 +53,7 @@ class Stats:
 def install(engine: Any) -> None:
     """Hold marked writes on ``engine``'s connections (psycopg2 only: the
     statements are rendered with its ``cursor.mogrify``)."""
-    if engine.dialect.name != 'postgresql' or \
-            engine.dialect.driver != 'psycopg2':
+    if not _applies(engine.dialect):
         return
     event.listen(engine, 'do_execute', _do_execute)
     event.listen(engine, 'do_executemany', _do_executemany)
@@ -66,12 +65,10 @@ def install(engine: Any) -> None:
 def hold(session: orm.Session) -> None:
     """From now on, hold the marked writes of ``session``'s transaction
     (until :func:`release`; a rollback drops them)."""
-    if not CONF.engine.coalesce_writes:
-        return
-    conn = session.connection()
-    if conn.dialect.name == 'postgresql' and \
-            conn.dialect.driver == 'psycopg2':
-        conn.info[_HELD] = []
+    # The bind's dialect: no connection taken (on SQLite, no BEGIN
+    # IMMEDIATE) before the transaction's first statement needs it.
+    if CONF.engine.coalesce_writes and _applies(session.get_bind().dialect):
+        session.connection().info[_HELD] = []
 
 
 def release(session: orm.Session) -> None:
@@ -94,6 +91,10 @@ def release(session: orm.Session) -> None:
         # (IntegrityError, a lost connection invalidated, ...).
         conn._handle_dbapi_exception(e, '(held writes)', None, None, None)
         raise
+
+
+def _applies(dialect: Any) -> bool:
+    return dialect.name == 'postgresql' and dialect.driver == 'psycopg2'
 
 
 def _held(context: Any) -> list[bytes] | None:
