@@ -59,7 +59,6 @@ def install(engine: Any) -> None:
     event.listen(engine, 'do_executemany', _do_executemany)
     event.listen(engine, 'do_execute_no_params', _do_execute_no_params)
     event.listen(engine, 'rollback', _forget)
-    event.listen(engine.pool, 'checkin', _forget_record)
 
 
 def hold(session: orm.Session) -> None:
@@ -160,8 +159,9 @@ def _do_execute_no_params(cursor: Any, statement: str,
 
 
 def _forget(conn: Any) -> None:
+    if conn.invalidated:
+        # What it held is gone with its DBAPI connection (SQLAlchemy
+        # clears a connection's info when it replaces it; reading
+        # conn.info now would try to reconnect first).
+        return
     conn.info.pop(_HELD, None)
-
-
-def _forget_record(_dbapi_conn: Any, record: Any) -> None:
-    record.info.pop(_HELD, None)

@@ -20,6 +20,7 @@ from mistral.db import write_buffer
 from mistral.engine import engine as engine_mod
 from mistral.engine.unit_of_work import unit_of_work
 from mistral.handoff import outbox
+from mistral.tests.functional import harness
 from mistral.tests.functional.engine import conftest
 from mistral.utils import timeutils
 
@@ -155,5 +156,72 @@ def test_a_failing_held_write_fails_its_transaction(env) -> None:
     # Nothing of the failed transaction stayed; the first row did.
     assert ids == {first.rows[0]['id']}
     assert 'second_copy' not in methods
+    # A unit of work that fails while it holds a write: rolled back,
+    # the write gone with it.
+    dropped = outbox.Batch()
+    dropped.add('engine', 'noop_for_test', {'n': 3}, due_at=_later())
+    with pytest.raises(RuntimeError):
+        with unit_of_work() as (session, _batch):
+            dropped.write(session)
+            raise RuntimeError('the unit of work fails')
+    # The connections hold nothing any more: later plain transactions'
+    # writes are all there.
+    plain = _plain_marked_inserts()
+    with db_api.read_session() as s:
+        assert len(list(s.execute(sa.select(ob.id).where(
+            ob.id.in_(plain))))) == len(plain)
+        assert s.get(ob, dropped.rows[0]['id']) is None
     with db_api.transaction() as s:
-        s.execute(sa.delete(ob).where(ob.id == first.rows[0]['id']))
+        s.execute(sa.delete(ob).where(
+            ob.id.in_([first.rows[0]['id']] + plain)))
+
+
+def test_writes_held_on_a_dropped_connection_are_written_by_the_retry(
+        env, monkeypatch) -> None:
+    # The pooled connections die while idle (no ping: they are used as
+    # they are); the held write fails with its connection at the end of
+    # the unit of work, the retry writes it on a new one, and no
+    # connection given out afterwards holds anything.
+    CONF.set_override('coalesce_writes', True, group='engine')
+    monkeypatch.setattr(db_api, 'PING_AFTER_IDLE_SECONDS', 3600)
+    ob = models.OutboxMessage
+    with unit_of_work():
+        pass
+    name = db_api.get_engine().url.database
+    killed = harness.PostgreSQLDatabase(name).execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = '%s' AND pid <> pg_backend_pid()" % name)
+    assert killed
+    mine = outbox.Batch()
+    mine.add('engine', 'noop_for_test', {'n': 3}, due_at=_later())
+    attempts = []
+
+    @db_api.retry_on_db_error
+    def work() -> None:
+        attempts.append(1)
+        with unit_of_work() as (session, _batch):
+            mine.write(session)
+
+    work()
+    assert len(attempts) == 2  # the first one met the dead connection
+    ids = [mine.rows[0]['id']] + _plain_marked_inserts()
+    with db_api.read_session() as s:
+        found = list(s.execute(sa.select(ob.id).where(ob.id.in_(ids)))
+                     .scalars())
+    assert sorted(found) == sorted(ids)
+    with db_api.transaction() as s:
+        s.execute(sa.delete(ob).where(ob.id.in_(ids)))
+
+
+def _plain_marked_inserts(n: int = 6) -> list[str]:
+    """Ids of rows inserted with a marked statement by plain transactions
+    (not units of work): they go at once, whichever pooled connection
+    they get."""
+    ids = []
+    for k in range(n):
+        row = outbox.Batch()
+        row.add('engine', 'noop_for_test', {'n': 10 + k}, due_at=_later())
+        with db_api.transaction() as s:
+            s.connection().execute(outbox._INSERT, row.rows)
+        ids.append(row.rows[0]['id'])
+    return ids
